@@ -1,0 +1,83 @@
+# Safeguard: build, run and test.  `make run` and `make test` are the two
+# commands a newcomer needs; see README.md for the rest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CC ?= cc
+SANITIZE ?=
+PORT ?= 8080
+INSTANCE ?= dev
+BUILD := var/build$(if $(SANITIZE),-san)
+BIN := $(BUILD)/safeguard-api
+
+SRCS := $(filter-out api/main.c,$(wildcard api/*.c))
+OBJS := $(patsubst api/%.c,$(BUILD)/%.o,$(SRCS))
+HDRS := $(wildcard api/*.h)
+SCHEMA_VERSION := $(shell ls db/migrations | sed -n 's/^\([0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1 | sed 's/^0*//')
+
+CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	-I/usr/include/postgresql -DSG_SCHEMA_VERSION=$(SCHEMA_VERSION)
+LDFLAGS := -pie -Wl,-z,relro,-z,now
+LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE -O1
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+.PHONY: build deps run stop status logs test unit api-test lint-openapi check-routes token clean format lint
+
+build: $(BIN) var/build/safeguard-token
+
+$(BUILD)/%.o: api/%.c $(HDRS) db/migrations
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(OBJS) $(BUILD)/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages and npm modules the project needs (idempotent).
+deps:
+	@bash nginx/stack.sh deps
+
+run: deps build
+	@INSTANCE=dev PORT=$(PORT) SANITIZE=$(SANITIZE) bash nginx/stack.sh up dev
+
+stop:
+	@bash nginx/stack.sh down $(INSTANCE)
+
+status:
+	@bash nginx/stack.sh status $(INSTANCE)
+
+logs:
+	@bash nginx/stack.sh logs $(INSTANCE)
+
+# Mints a token signed with the instance's development key, e.g.
+#   make -s token AGENCY=police ROLES=practitioner SUB=alice
+token:
+	@bash nginx/stack.sh token $(INSTANCE)
+
+test: deps build
+	@SANITIZE=$(SANITIZE) bash tests/run.sh
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+$(BUILD)/unit-tests: $(OBJS) $(wildcard tests/unit/*.c)
+	$(CC) $(CFLAGS) -Iapi -Wno-missing-prototypes $(LDFLAGS) -o $@ tests/unit/*.c $(OBJS) $(LDLIBS) $$(pkg-config --libs check)
+
+format:
+	clang-format -i api/*.c api/*.h tests/unit/*.c
+
+lint:
+	clang-format --dry-run --Werror api/*.c api/*.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+		-I api -I /usr/include/postgresql --suppress=missingIncludeSystem api/
+
+clean:
+	rm -rf var/build var/build-san
+
+var/build/safeguard-token: api/tools/token.c
+	@mkdir -p var/build
+	$(CC) $(filter-out -DSG_SCHEMA_VERSION=%,$(CFLAGS)) $(LDFLAGS) -o $@ $< -ljwt -lcrypto

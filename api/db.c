@@ -1,0 +1,228 @@
+/*
+ * db.c - the worker's PostgreSQL connection.  It is opened at start, every
+ * statement of DB_STATEMENTS is prepared once on it, and it is opened again
+ * after it is lost.  Connecting never waits longer than the configured
+ * deadline, so a request meets an unreachable database with a quick 503
+ * rather than a hang.  Server error text stays in the log.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "db.h"
+
+static const struct {
+	const char *sql;
+	int nparams;
+} db_statements[DB__COUNT] = {
+#define DB_ROW(name, text, n) [DB_##name] = {text, n},
+	DB_STATEMENTS(DB_ROW)
+#undef DB_ROW
+};
+
+static struct db_config db_cfg;
+static PGconn *db_conn;
+static int64_t db_last_failure_ms;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void db_configure(const struct db_config *c)
+{
+	db_cfg = *c;
+}
+
+bool db_connected(void)
+{
+	return db_conn && PQstatus(db_conn) == CONNECTION_OK;
+}
+
+void db_disconnect(void)
+{
+	if (db_conn)
+		PQfinish(db_conn);
+	db_conn = NULL;
+}
+
+static bool db_prepare_all(void)
+{
+	char name[16];
+
+	for (int i = 0; i < DB__COUNT; i++) {
+		PGresult *res;
+		bool ok;
+
+		snprintf(name, sizeof name, "s%d", i);
+		res = PQprepare(db_conn, name, db_statements[i].sql, db_statements[i].nparams, NULL);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			log_error("cannot prepare a statement", "is", "statement", i, "reason", PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Waits for the socket in the direction libpq asks, until the deadline. */
+static bool db_wait(PostgresPollingStatusType want, int64_t deadline)
+{
+	struct pollfd p = {.fd = PQsocket(db_conn), .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+	int64_t left = deadline - now_ms();
+
+	if (p.fd < 0 || left <= 0)
+		return false;
+	return poll(&p, 1, (int)left) > 0;
+}
+
+bool db_ensure(void)
+{
+	const char *keys[6] = {"dbname", "application_name", NULL, NULL, NULL, NULL};
+	const char *vals[6] = {db_cfg.url, "safeguard-api", NULL, NULL, NULL, NULL};
+	int k = 2;
+	int64_t start = now_ms(), deadline = start + db_cfg.connect_timeout_ms;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	if (db_connected())
+		return true;
+	db_disconnect();
+	/* after a failure, do not hammer the server: fail fast for a moment */
+	if (db_last_failure_ms && start - db_last_failure_ms < 100)
+		return false;
+	if (db_cfg.user && *db_cfg.user) {
+		keys[k] = "user";
+		vals[k++] = db_cfg.user;
+	}
+	if (db_cfg.password && *db_cfg.password) {
+		keys[k] = "password";
+		vals[k++] = db_cfg.password;
+	}
+	db_conn = PQconnectStartParams(keys, vals, 1);
+	if (!db_conn || PQstatus(db_conn) == CONNECTION_BAD)
+		goto fail;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED || !db_wait(st, deadline))
+			goto fail;
+		st = PQconnectPoll(db_conn);
+	}
+	if (!db_prepare_all())
+		goto fail;
+	db_last_failure_ms = 0;
+	log_info("database connected", "i", "ms", (int)(now_ms() - start));
+	return true;
+fail:
+	log_warn("database unreachable", "s", "reason", db_conn ? PQerrorMessage(db_conn) : "out of memory");
+	db_disconnect();
+	db_last_failure_ms = now_ms();
+	return false;
+}
+
+/* Classifies a failed result; logs what the client never sees. */
+static enum db_status db_failure(PGresult *res, char *sqlstate)
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (sqlstate)
+		snprintf(sqlstate, 6, "%s", code ? code : "");
+	if (!db_conn || PQstatus(db_conn) != CONNECTION_OK || !code || strncmp(code, "08", 2) == 0 ||
+	    strncmp(code, "57P", 3) == 0) {
+		log_warn("database connection lost", "s", "reason", db_conn ? PQerrorMessage(db_conn) : "");
+		db_disconnect();
+		return DB_UNAVAILABLE;
+	}
+	if (!strcmp(code, "40001") || !strcmp(code, "40P01"))
+		return DB_CONFLICT;
+	return DB_ERROR;
+}
+
+enum db_status db_exec(enum db_stmt s, const char *const *params, int n, PGresult **res, char *sqlstate)
+{
+	char name[16];
+	ExecStatusType st;
+
+	*res = NULL;
+	if (sqlstate)
+		sqlstate[0] = '\0';
+	if (!db_connected())
+		return DB_UNAVAILABLE;
+	snprintf(name, sizeof name, "s%d", (int)s);
+	*res = PQexecPrepared(db_conn, name, n, params, NULL, NULL, 0);
+	st = PQresultStatus(*res);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return DB_OK;
+	{
+		enum db_status ds = db_failure(*res, sqlstate);
+
+		if (ds == DB_ERROR && (!sqlstate || strncmp(sqlstate, "23", 2) != 0))
+			log_error("statement failed", "is", "statement", (int)s, "reason", PQresultErrorMessage(*res));
+		PQclear(*res);
+		*res = NULL;
+		return ds;
+	}
+}
+
+enum db_status db_command(const char *sql)
+{
+	PGresult *res;
+	enum db_status ds = DB_OK;
+
+	if (!db_connected())
+		return DB_UNAVAILABLE;
+	res = PQexec(db_conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		ds = db_failure(res, NULL);
+	PQclear(res);
+	return ds;
+}
+
+enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool *revoked)
+{
+	const char *p[5] = {id->sub, sg_agency_names[id->agency], id->roles_csv, request_id ? request_id : "", id->jti};
+	PGresult *res;
+	enum db_status ds;
+
+	/* A connection the server dropped since the last request (a restart)
+	 * shows only now; nothing has run yet, so reconnect and try once more. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!db_ensure())
+			return DB_UNAVAILABLE;
+		ds = db_command("begin");
+		if (ds != DB_UNAVAILABLE)
+			break;
+	}
+	if (ds != DB_OK)
+		return ds;
+	ds = db_exec(DB_IDENTITY, p, 5, &res, NULL);
+	if (ds != DB_OK)
+		return ds;
+	*revoked = PQgetvalue(res, 0, 4)[0] == 't';
+	PQclear(res);
+	return DB_OK;
+}
+
+enum db_status db_commit(void)
+{
+	return db_command("commit");
+}
+
+void db_rollback(void)
+{
+	if (db_connected() && PQtransactionStatus(db_conn) != PQTRANS_IDLE)
+		db_command("rollback");
+}
+
+enum db_status db_audit(const char *action, const char *resource_type, const char *resource_id, const char *outcome,
+			const char *details_json)
+{
+	const char *p[5] = {action, resource_type, resource_id, outcome, details_json};
+	PGresult *res;
+	enum db_status ds = db_exec(DB_AUDIT_INSERT, p, 5, &res, NULL);
+
+	PQclear(res);
+	return ds;
+}

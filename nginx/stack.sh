@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# stack.sh - brings a Safeguard instance up and down: PostgreSQL (a local
+# cluster under var/<instance>, or DATABASE_URL), migrations and demo data,
+# development keys, the pool and nginx.  `make run`, `make test`, `make bench`
+# and the Dockerfile all go through here so they cannot drift apart.
+#
+#   stack.sh deps                 install missing Debian packages and npm modules
+#   stack.sh up INSTANCE          start everything, return once /readyz answers
+#   stack.sh down INSTANCE        stop everything that `up` started
+#   stack.sh status|logs INSTANCE
+#   stack.sh token INSTANCE       mint a development token (see README)
+#   stack.sh pg-start|pg-stop|migrate INSTANCE
+#
+# Instances: dev (PORT, default 8080), test (18080), bench (28080); each has
+# its own var/<instance>/ and PostgreSQL port, so `make test` never touches a
+# running `make run`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+SERVICE_USER=${SG_SERVICE_USER:-safeguard}
+ISSUER=${SG_JWT_ISSUER:-https://idp.safeguard.test}
+AUDIENCE=${SG_JWT_AUDIENCE:-safeguard-api}
+
+say() { printf 'safeguard: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---- dependencies -----------------------------------------------------------
+
+DEBIAN_PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev
+  check nginx-light postgresql postgresql-contrib openssl curl nodejs npm procps wrk"
+
+deps() {
+	local missing=() p
+	for p in $DEBIAN_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	# nginx-light is enough, but any nginx package already installed will do
+	if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v nginx >/dev/null; then
+		missing=("${missing[@]/nginx-light/}")
+	fi
+	if command -v node >/dev/null && command -v npm >/dev/null; then
+		missing=("${missing[@]/nodejs/}")
+		missing=("${missing[@]/npm/}")
+	fi
+	read -r -a missing <<<"${missing[*]}"
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing Debian packages: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# Debian's nginx package starts a system nginx on port 80; ours runs on
+	# its own, so leave the system one alone.
+	if [ "$(id -u)" = 0 ] && ! id "$SERVICE_USER" >/dev/null 2>&1; then
+		useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$SERVICE_USER"
+	fi
+	if [ ! -d "$ROOT/tests/node_modules" ] || [ "$ROOT/tests/package-lock.json" -nt "$ROOT/tests/node_modules/.package-lock.json" ]; then
+		say "installing npm modules (tests/package-lock.json)"
+		(cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	fi
+}
+
+# ---- instance layout ----------------------------------------------------------
+
+instance() {
+	INST=${1:?instance name: dev, test or bench}
+	case "$INST" in
+	dev) PORT=${PORT:-8080} PGPORT=${PGPORT:-54320} ;;
+	test) PORT=${TEST_PORT:-18080} PGPORT=${TEST_PGPORT:-54321} ;;
+	bench) PORT=${BENCH_PORT:-28080} PGPORT=${BENCH_PGPORT:-54322} ;;
+	*) die "unknown instance $INST (dev, test or bench)" ;;
+	esac
+	VAR="$ROOT/var/$INST"
+	mkdir -p "$VAR/run" "$VAR/log" "$VAR/keys/private" "$VAR/keys/public" "$VAR/secrets"
+	chmod 700 "$VAR/secrets" "$VAR/keys/private"
+	# Settings fixed at the first `up` are kept, so later commands agree.
+	if [ -f "$VAR/instance.env" ]; then
+		# shellcheck disable=SC1091
+		. "$VAR/instance.env"
+	fi
+	state_dir
+}
+
+# The service user (PostgreSQL, the pool's workers, nginx's workers) must
+# reach the data directory and the socket.  Under root that user is
+# $SERVICE_USER, and a checkout inside a private directory is out of its
+# reach; then the state lives in /var/tmp, keyed by the instance's path.
+state_dir() {
+	STATE="$VAR/state"
+	RUN_AS=()
+	if [ "$(id -u)" = 0 ]; then
+		RUN_AS=(runuser -u "$SERVICE_USER" --)
+		mkdir -p "$STATE"
+		chown "$SERVICE_USER:" "$STATE"
+		if ! runuser -u "$SERVICE_USER" -- test -w "$STATE" 2>/dev/null; then
+			STATE="/var/tmp/safeguard-$(printf '%s' "$VAR" | sha256sum | cut -c1-16)"
+			mkdir -p "$STATE"
+			chown "$SERVICE_USER:" "$STATE"
+			chmod 700 "$STATE"
+		fi
+	fi
+	mkdir -p "$STATE"
+	PGDATA="$STATE/pg"
+	SOCKET="$STATE/api.sock"
+}
+
+as_service() { "${RUN_AS[@]}" "$@"; }
+
+# ---- keys -------------------------------------------------------------------
+
+keys() {
+	local k="$VAR/keys"
+	if [ ! -s "$k/private/dev-rs256.pem" ]; then
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/private/dev-rs256.pem" 2>/dev/null
+		openssl pkey -in "$k/private/dev-rs256.pem" -pubout -out "$k/public/dev-rs256.pem"
+	fi
+	if [ ! -s "$k/private/dev-es256.pem" ]; then
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k/private/dev-es256.pem" 2>/dev/null
+		openssl pkey -in "$k/private/dev-es256.pem" -pubout -out "$k/public/dev-es256.pem"
+	fi
+	chmod 600 "$k"/private/*.pem
+	chmod 644 "$k"/public/*.pem
+	# HS256 is off unless a deployment turns it on; the test instance does,
+	# to prove that it works and that it cannot be confused with RS256.
+	if [ "$INST" = test ] && [ ! -s "$k/hs256.secret" ]; then
+		openssl rand -hex 24 >"$k/hs256.secret"
+		chmod 600 "$k/hs256.secret"
+	fi
+}
+
+# ---- PostgreSQL ---------------------------------------------------------------
+
+secret() { # secret NAME: a random password kept under var/<instance>/secrets
+	local f="$VAR/secrets/$1"
+	[ -s "$f" ] || (umask 077 && openssl rand -hex 24 >"$f")
+	cat "$f"
+}
+
+pg_local() { [ -z "${DATABASE_URL:-}" ]; }
+
+admin_url() {
+	if pg_local; then
+		printf 'postgresql://sgadmin:%s@127.0.0.1:%s/safeguard' "$(secret admin.pw)" "$PGPORT"
+	else
+		printf '%s' "$DATABASE_URL"
+	fi
+}
+
+pg_init() {
+	[ -s "$PGDATA/PG_VERSION" ] && return 0
+	say "creating a PostgreSQL cluster in $PGDATA"
+	mkdir -p "$PGDATA"
+	[ ${#RUN_AS[@]} -gt 0 ] && chown "$SERVICE_USER:" "$PGDATA"
+	chmod 700 "$PGDATA"
+	local pwfile
+	pwfile=$(mktemp)
+	secret admin.pw >"$pwfile"
+	[ ${#RUN_AS[@]} -gt 0 ] && chown "$SERVICE_USER:" "$pwfile"
+	as_service "$PGBIN/initdb" -D "$PGDATA" -U sgadmin --pwfile="$pwfile" --auth=scram-sha-256 \
+		--encoding=UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 || { rm -f "$pwfile"; die "initdb failed: see $VAR/log/initdb.log"; }
+	rm -f "$pwfile"
+	cat >>"$PGDATA/postgresql.conf" <<-EOF
+		listen_addresses = '127.0.0.1'
+		port = $PGPORT
+		unix_socket_directories = ''
+		max_connections = 300
+		shared_buffers = 256MB
+		fsync = on
+		log_min_messages = warning
+		log_statement = 'none'
+	EOF
+}
+
+pg_start() {
+	pg_local || return 0
+	pg_init
+	if ! as_service "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+		as_service "$PGBIN/pg_ctl" -D "$PGDATA" -w -t 60 -l "$PGDATA/server.log" start >/dev/null ||
+			die "PostgreSQL did not start: see $PGDATA/server.log"
+	fi
+	local url
+	url=$(printf 'postgresql://sgadmin:%s@127.0.0.1:%s/postgres' "$(secret admin.pw)" "$PGPORT")
+	if [ "$(psql "$url" -XAtqc "select 1 from pg_database where datname = 'safeguard'")" != 1 ]; then
+		psql "$url" -Xqc "create database safeguard" >/dev/null
+	fi
+}
+
+pg_stop() {
+	pg_local || return 0
+	[ -s "$PGDATA/PG_VERSION" ] || return 0
+	if as_service "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+		as_service "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+	fi
+}
+
+# Roles, then every migration not yet applied, each in its own transaction.
+migrate() {
+	local url pw f v
+	url=$(admin_url)
+	pw=$(secret api.pw)
+	psql "$url" -Xq -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<-'EOF'
+		select format('create role safeguard_owner nologin')
+		  where not exists (select 1 from pg_roles where rolname = 'safeguard_owner') \gexec
+		select format('create role safeguard_api login')
+		  where not exists (select 1 from pg_roles where rolname = 'safeguard_api') \gexec
+		alter role safeguard_api with login nosuperuser nobypassrls nocreatedb nocreaterole password :'pw';
+		alter role safeguard_owner with nologin nobypassrls;
+		select format('grant create on database %I to safeguard_owner', current_database()) \gexec
+		select format('grant connect on database %I to safeguard_api', current_database()) \gexec
+		grant safeguard_owner to current_user;
+		create schema if not exists safeguard authorization safeguard_owner;
+		set role safeguard_owner;
+		create table if not exists safeguard.schema_migrations (
+			version integer primary key,
+			name text not null,
+			applied_at timestamptz not null default now()
+		);
+		grant usage on schema safeguard to safeguard_api;
+		grant select on safeguard.schema_migrations to safeguard_api;
+	EOF
+	for f in "$ROOT"/db/migrations/[0-9]*.sql; do
+		v=$(basename "$f" | sed 's/_.*//; s/^0*//')
+		if [ "$(psql "$url" -XAtqc "select 1 from safeguard.schema_migrations where version = $v")" = 1 ]; then
+			continue
+		fi
+		say "applying migration $(basename "$f")"
+		psql "$url" -Xq -1 -v ON_ERROR_STOP=1 \
+			-c 'set role safeguard_owner' -f "$f" \
+			-c "insert into safeguard.schema_migrations (version, name) values ($v, '$(basename "$f" .sql)')" >/dev/null
+	done
+}
+
+# Demo data, once per database (`make run` only).
+seed() {
+	local url f
+	url=$(admin_url)
+	for f in "$ROOT"/db/demo/*.sql; do
+		[ -e "$f" ] || continue
+		psql "$url" -Xq -1 -v ON_ERROR_STOP=1 -c 'set role safeguard_owner' -f "$f" >/dev/null
+	done
+}
+
+# ---- the pool and nginx -------------------------------------------------------
+
+bin() { printf '%s' "${SG_BIN:-$ROOT/var/build/safeguard-api}"; }
+
+pool_pid() { [ -s "$VAR/run/pool.pid" ] && kill -0 "$(cat "$VAR/run/pool.pid")" 2>/dev/null && cat "$VAR/run/pool.pid"; }
+nginx_pid() { [ -s "$VAR/run/nginx.pid" ] && kill -0 "$(cat "$VAR/run/nginx.pid")" 2>/dev/null && cat "$VAR/run/nginx.pid"; }
+
+pool_start() {
+	pool_pid >/dev/null && return 0
+	local hs=() user=()
+	[ "$INST" = test ] && hs=(SG_JWT_HS256_SECRET_FILE="$VAR/keys/hs256.secret" SG_JWT_HS256_KID=dev-hs256)
+	[ ${#RUN_AS[@]} -gt 0 ] && user=(SG_USER="$SERVICE_USER")
+	local dburl
+	if pg_local; then
+		dburl="host=127.0.0.1 port=$PGPORT dbname=safeguard"
+	else
+		dburl=$DATABASE_URL
+	fi
+	env "${hs[@]}" "${user[@]}" \
+		SG_SOCKET="$SOCKET" SG_PID_FILE="$VAR/run/pool.pid" \
+		SG_DATABASE_URL="$dburl" SG_DB_USER=safeguard_api SG_DB_PASSWORD="$(secret api.pw)" \
+		SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_JWT_KEY_DIR="$VAR/keys/public" \
+		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" \
+		${SG_WORKERS:+SG_WORKERS="$SG_WORKERS"} ${SG_MAX_REQUESTS:+SG_MAX_REQUESTS="$SG_MAX_REQUESTS"} \
+		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
+		setsid "$(bin)" >>"$VAR/log/api.log" 2>&1 </dev/null &
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SOCKET" ] && pool_pid >/dev/null && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -5 "$VAR/log/api.log" >&2
+	die "the pool did not start: see $VAR/log/api.log"
+}
+
+pool_stop() {
+	local pid i
+	pid=$(pool_pid) || return 0
+	kill -TERM "$pid"
+	for i in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+render() { # render SRC DST: fill the placeholders of an nginx file
+	local user_directive=""
+	[ ${#RUN_AS[@]} -gt 0 ] && user_directive="user $SERVICE_USER;"
+	sed -e "s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
+		-e "s|@SOCKET@|$SOCKET|g; s|@TIMEOUT@|${SG_REQUEST_TIMEOUT:-30}|g; s|@USER_DIRECTIVE@|$user_directive|g" \
+		"$1" >"$2"
+}
+
+nginx_start() {
+	mkdir -p "$VAR/conf" "$STATE/nginx" "$STATE/www/docs"
+	local f
+	for f in "$ROOT"/nginx/*.conf; do render "$f" "$VAR/conf/$(basename "$f")"; done
+	render "$ROOT/nginx/nginx.conf.in" "$VAR/conf/nginx.conf"
+	# what nginx serves itself, where its workers can read it
+	cp "$ROOT/openapi/openapi.yaml" "$STATE/www/openapi.yaml" || true
+	cp "$ROOT"/nginx/docs/* "$STATE/www/docs/" || true
+	cp "$ROOT/tests/node_modules/redoc/bundles/redoc.standalone.js" "$STATE/www/docs/" || true
+	if [ ${#RUN_AS[@]} -gt 0 ]; then
+		chown -R "$SERVICE_USER:" "$STATE/nginx" "$STATE/www"
+	fi
+	nginx -t -q -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf" ||
+		die "nginx configuration is invalid"
+	if nginx_pid >/dev/null; then
+		nginx -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf" -s reload
+	else
+		nginx -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf"
+	fi
+}
+
+nginx_stop() {
+	local pid i
+	pid=$(nginx_pid) || return 0
+	kill -QUIT "$pid"
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -TERM "$pid" 2>/dev/null || true
+}
+
+wait_ready() {
+	local i
+	for i in $(seq 1 150); do
+		curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	curl -sS "http://127.0.0.1:$PORT/readyz" >&2 || true
+	die "the API did not become ready on port $PORT: see $VAR/log/"
+}
+
+up() {
+	instance "$1"
+	if [ ! -f "$VAR/instance.env" ]; then
+		printf 'PORT=%s\nPGPORT=%s\n' "$PORT" "$PGPORT" >"$VAR/instance.env"
+	fi
+	[ -x "$(bin)" ] || die "$(bin) is not built: run make build"
+	keys
+	pg_start
+	migrate
+	[ "$INST" = dev ] && seed
+	pool_start
+	nginx_start
+	wait_ready
+}
+
+down() {
+	instance "$1"
+	nginx_stop
+	pool_stop
+	pg_stop
+}
+
+status() {
+	instance "$1"
+	printf 'instance  %s (port %s)\n' "$INST" "$PORT"
+	printf 'nginx     %s\n' "$(nginx_pid || echo stopped)"
+	printf 'pool      %s\n' "$(pool_pid || echo stopped)"
+	if pg_local; then
+		printf 'postgres  %s\n' "$(as_service "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1 && echo "running on $PGPORT" || echo stopped)"
+	else
+		printf 'postgres  DATABASE_URL\n'
+	fi
+	printf 'ready     %s\n' "$(curl -fsS "http://127.0.0.1:$PORT/readyz" 2>/dev/null || echo no)"
+}
+
+logs() {
+	instance "$1"
+	tail -n 50 -F "$VAR/log/api.log" "$VAR/log/nginx-error.log" "$VAR/log/nginx-access.log"
+}
+
+token() {
+	instance "$1"
+	keys
+	local tool="$ROOT/var/build/safeguard-token"
+	[ -x "$tool" ] || make -s -C "$ROOT" "$tool" >/dev/null
+	SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_KEYS="$VAR/keys/private" "$tool"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+deps) deps ;;
+up) up "$@" ;;
+down) down "$@" ;;
+status) status "$@" ;;
+logs) logs "$@" ;;
+token) token "$@" ;;
+pg-start) instance "$1" && pg_start ;;
+pg-stop) instance "$1" && pg_stop ;;
+migrate) instance "$1" && pg_start && migrate ;;
+admin-url) instance "$1" && admin_url && echo ;;
+*) die "usage: stack.sh deps|up|down|status|logs|token|pg-start|pg-stop|migrate|admin-url INSTANCE" ;;
+esac
