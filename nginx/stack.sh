@@ -263,7 +263,7 @@ pool_start() {
 	env "${hs[@]}" "${user[@]}" \
 		SG_SOCKET="$SOCKET" SG_PID_FILE="$VAR/run/pool.pid" \
 		SG_DATABASE_URL="$dburl" SG_DB_USER=safeguard_api SG_DB_PASSWORD="$(secret api.pw)" \
-		SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_JWT_KEY_DIR="$VAR/keys/public" \
+		SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_JWT_KEY_DIR="${SG_JWT_KEY_DIR:-$VAR/keys/public}" \
 		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" \
 		${SG_WORKERS:+SG_WORKERS="$SG_WORKERS"} ${SG_MAX_REQUESTS:+SG_MAX_REQUESTS="$SG_MAX_REQUESTS"} \
 		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
@@ -292,7 +292,7 @@ pool_stop() {
 render() { # render SRC DST: fill the placeholders of an nginx file
 	local user_directive=""
 	[ ${#RUN_AS[@]} -gt 0 ] && user_directive="user $SERVICE_USER;"
-	sed -e "s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
+	sed -e "s|@LISTEN@|${LISTEN_ADDR:-127.0.0.1}|g; s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
 		-e "s|@SOCKET@|$SOCKET|g; s|@TIMEOUT@|${SG_REQUEST_TIMEOUT:-30}|g; s|@USER_DIRECTIVE@|$user_directive|g" \
 		"$1" >"$2"
 }
@@ -348,10 +348,28 @@ up() {
 	keys
 	pg_start
 	migrate
-	[ "$INST" = dev ] && seed
+	[ "$INST" = dev ] && [ "${SG_DEMO_DATA:-1}" = 1 ] && seed
 	pool_start
 	nginx_start
 	wait_ready
+	[ "$INST" = dev ] && next_steps
+	return 0
+}
+
+next_steps() {
+	cat <<-EOF
+
+		Safeguard is running on http://127.0.0.1:$PORT (instance $INST)
+		  docs        http://127.0.0.1:$PORT/docs/
+		  contract    http://127.0.0.1:$PORT/openapi.yaml
+		  health      curl http://127.0.0.1:$PORT/readyz
+
+		Try it:
+		  TOKEN=\$(make -s token AGENCY=police ROLES=practitioner SUB=alice)
+		  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PORT/v1/me
+
+		make status | make logs | make stop
+	EOF
 }
 
 down() {
@@ -359,6 +377,23 @@ down() {
 	nginx_stop
 	pool_stop
 	pg_stop
+}
+
+# In the foreground (the container's command): up, then stay until a
+# signal or the pool's exit, and bring everything down on the way out.
+serve() {
+	up "$1"
+	trap 'down "$INST"; exit 0' TERM INT
+	while pool_pid >/dev/null && nginx_pid >/dev/null; do sleep 1 & wait $!; done
+	say "a process of the stack exited"
+	down "$INST"
+	exit 1
+}
+
+reset() { # stop, and forget the instance's database
+	down "$1"
+	pg_local && rm -rf "$PGDATA"
+	return 0
 }
 
 status() {
@@ -393,6 +428,8 @@ case "$cmd" in
 deps) deps ;;
 up) up "$@" ;;
 down) down "$@" ;;
+reset) reset "$@" ;;
+serve) serve "$@" ;;
 status) status "$@" ;;
 logs) logs "$@" ;;
 token) token "$@" ;;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh - `make test`: unit tests, the OpenAPI lint and route check, then the
+# black-box API suites against a real nginx + pool + PostgreSQL on the test
+# instance (its own port and data, so a running `make run` is untouched).
+# The stack is torn down on every exit path, also when a test fails.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+BUILD=var/build${SANITIZE:+-san}
+export SG_BIN="$ROOT/$BUILD/safeguard-api"
+export SG_REQUEST_TIMEOUT=3
+export SG_WORKERS=${SG_WORKERS:-4}
+VAR="$ROOT/var/test"
+failed=()
+
+step() { # step NAME COMMAND...: runs one suite, remembers a failure
+	local name=$1
+	shift
+	printf '\n== %s\n' "$name"
+	if "$@"; then
+		printf -- '-- %s: ok\n' "$name"
+	else
+		printf -- '-- %s: FAILED\n' "$name"
+		failed+=("$name")
+	fi
+}
+
+teardown() { bash nginx/stack.sh down test >/dev/null 2>&1 || true; }
+trap teardown EXIT
+
+if [ -n "${SANITIZE:-}" ]; then
+	make -s build SANITIZE="$SANITIZE" >/dev/null || exit 1
+	mkdir -p "$VAR/log"
+	rm -f "$VAR"/log/sanitizer.*
+	export ASAN_OPTIONS="log_path=$VAR/log/sanitizer:detect_leaks=0:abort_on_error=1"
+	export UBSAN_OPTIONS="log_path=$VAR/log/sanitizer:print_stacktrace=1:halt_on_error=1"
+fi
+
+step "unit tests" make -s unit SANITIZE="${SANITIZE:-}"
+step "openapi lint" bash -c 'cd tests && npx --no-install redocly lint --format=stylish ../openapi/openapi.yaml'
+step "routes match the OpenAPI document" bash -c "'$SG_BIN' --routes > '$ROOT/var/routes.txt' && node tests/tools/check-routes.mjs '$ROOT/var/routes.txt'"
+
+# A fresh database for every run: the suites assert exact database state.
+bash nginx/stack.sh reset test
+if ! bash nginx/stack.sh up test; then
+	tail -20 "$VAR/log/api.log" 2>/dev/null
+	exit 1
+fi
+
+export SG_BASE_URL="http://127.0.0.1:$(. "$VAR/instance.env" && echo "$PORT")"
+export SG_INSTANCE=test SG_VAR="$VAR" SG_ROOT="$ROOT"
+export SG_ISSUER=https://idp.safeguard.test SG_AUDIENCE=safeguard-api
+DATABASE_URL_ADMIN=$(bash nginx/stack.sh admin-url test)
+export DATABASE_URL_ADMIN
+step "API tests" node --test --test-concurrency=1 tests/api/ tests/tools/
+
+if [ -n "${SANITIZE:-}" ] && ls "$VAR"/log/sanitizer.* >/dev/null 2>&1; then
+	printf '\n== sanitizer reports\n'
+	cat "$VAR"/log/sanitizer.*
+	failed+=("sanitizer reports")
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+	printf '\nmake test: FAILED: %s\n' "${failed[*]}"
+	exit 1
+fi
+printf '\nmake test: every suite passed\n'
