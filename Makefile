@@ -32,10 +32,12 @@ build: $(BIN) var/build/safeguard-token
 
 $(BUILD)/%.o: api/%.c $(HDRS) db/migrations
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BIN): $(OBJS) $(BUILD)/main.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Installs the Debian packages and npm modules the project needs (idempotent).
 deps:

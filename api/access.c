@@ -44,24 +44,50 @@ int sg_agency_lookup(const char *s)
 	return -1;
 }
 
+/* A permission is held by a role of one of the listed agencies, in either
+ * of (up to) two alternatives. */
+struct access_grant {
+	unsigned roles;
+	unsigned agencies;
+};
 struct access_rule {
-	unsigned roles;    /* any of these roles */
-	unsigned agencies; /* of any of these agencies */
+	struct access_grant any[2];
 };
 
+#define CASE_ROLES                                                                                         \
+	(ROLE_BIT(ROLE_PRACTITIONER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) |   \
+	 ROLE_BIT(ROLE_PANEL_CHAIR) | ROLE_BIT(ROLE_PANEL_MEMBER))
+#define PRACTICE_ROLES (ROLE_BIT(ROLE_PRACTITIONER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER))
+
 static const struct access_rule access_table[PERM__COUNT] = {
-	[PERM_PUBLIC] = {ROLES_ALL, AGENCIES_ALL},
-	[PERM_AUTHENTICATED] = {ROLES_ALL, AGENCIES_ALL},
-	[PERM_AUDIT_READ] = {ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL},
-	[PERM_TOKEN_REVOKE] = {ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL},
+	[PERM_PUBLIC] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	[PERM_AUTHENTICATED] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	[PERM_AUDIT_READ] = {{{ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL}}},
+	[PERM_TOKEN_REVOKE] = {{{ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
+	/* find a child by exact identifier: any role (full records need CHILD_READ) */
+	[PERM_CHILD_SEARCH] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	/* read a child or family: the case roles; which records, the network decides */
+	[PERM_CHILD_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	/* create a child: practitioner and up, any agency */
+	[PERM_CHILD_CREATE] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
+	[PERM_CHILD_UPDATE] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
+	[PERM_CHILD_DECLARE] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
+	/* a child's access log: CSC's safeguarding leads, and auditors */
+	[PERM_CHILD_ACCESS_LOG] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_CSC)},
+				    {ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL}}},
+	/* create or link a family */
+	[PERM_FAMILY_MANAGE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)
 {
-	const struct access_rule *rule;
-
 	if ((unsigned)p >= PERM__COUNT)
 		return false;
-	rule = &access_table[p];
-	return (rule->roles & id->roles) != 0 && (rule->agencies & AGENCY_BIT(id->agency)) != 0;
+	for (size_t i = 0; i < 2; i++) {
+		const struct access_grant *g = &access_table[p].any[i];
+
+		if ((g->roles & id->roles) && (g->agencies & AGENCY_BIT(id->agency)))
+			return true;
+	}
+	return false;
 }

@@ -37,38 +37,39 @@ static json_t *audit_row(PGresult *res, int i)
 			 PQgetvalue(res, i, 8), "details", details ? details : json_object());
 }
 
-static int audit_list(struct sg_req *r)
+/* One page of audit events matching the filters (NULL = any), newest first;
+ * the read itself is audited as read_action.  Shared with the child access log. */
+int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *limit_s, const char *cursor,
+		    const char *read_action, const char *read_type, const char *read_id)
 {
-	const char *const *q = r->query.values;
 	const char *after[2] = {NULL, NULL};
-	long limit = q[AQ_LIMIT] ? strtol(q[AQ_LIMIT], NULL, 10) : 50;
-	char limit_s[24];
+	long limit = limit_s ? strtol(limit_s, NULL, 10) : 50;
 	const char *p[10];
 	const char *next = NULL;
 	PGresult *res;
 	json_t *items;
 	int n;
 
-	if (q[AQ_CURSOR] && (!cursor_decode(r->arena, q[AQ_CURSOR], after, 2) || !validate_uuid(after[1])))
+	if (cursor && (!cursor_decode(r->arena, cursor, after, 2) || !validate_uuid(after[1]) ||
+		       !validate_pg_timestamp(after[0])))
 		return http_problem(r, 400, "invalid-cursor", "the cursor is not one this endpoint issued");
-	snprintf(limit_s, sizeof limit_s, "%ld", limit + 1);
-	p[0] = q[AQ_ACTOR];
-	p[1] = q[AQ_AGENCY];
-	p[2] = q[AQ_ACTION];
-	p[3] = q[AQ_RTYPE];
-	p[4] = q[AQ_RID];
-	p[5] = q[AQ_FROM];
-	p[6] = q[AQ_TO];
+	p[0] = f->actor;
+	p[1] = f->agency;
+	p[2] = f->action;
+	p[3] = f->resource_type;
+	p[4] = f->resource_id;
+	p[5] = f->from;
+	p[6] = f->to;
 	p[7] = after[0];
 	p[8] = after[1];
-	p[9] = limit_s;
+	p[9] = arena_printf(r->arena, "%ld", limit + 1);
 	switch (db_exec(DB_AUDIT_LIST, p, 10, &res, NULL)) {
 	case DB_OK:
 		break;
 	case DB_UNAVAILABLE:
 		return http_unavailable(r);
 	default:
-		return http_problem(r, 400, "invalid-cursor", "the cursor is not one this endpoint issued");
+		return http_internal(r, "audit list failed");
 	}
 	n = PQntuples(res);
 	items = json_array();
@@ -80,11 +81,19 @@ static int audit_list(struct sg_req *r)
 		next = cursor_encode(r->arena, parts, 2);
 	}
 	PQclear(res);
-	if (db_audit("audit.read", "audit_event", NULL, "success", NULL) != DB_OK) {
+	if (db_audit(read_action, read_type, read_id, "success", NULL) != DB_OK) {
 		json_decref(items);
 		return db_connected() ? http_internal(r, "audit write failed") : http_unavailable(r);
 	}
 	return http_list(r, items, next);
+}
+
+static int audit_list(struct sg_req *r)
+{
+	const char *const *q = r->query.values;
+	const struct audit_filter f = {q[AQ_ACTOR], q[AQ_AGENCY], q[AQ_ACTION], q[AQ_RTYPE], q[AQ_RID], q[AQ_FROM], q[AQ_TO]};
+
+	return audit_list_page(r, &f, q[AQ_LIMIT], q[AQ_CURSOR], "audit.read", "audit_event", NULL);
 }
 
 static const struct route audit_route_list[] = {

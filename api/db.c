@@ -82,9 +82,10 @@ static bool db_wait(PostgresPollingStatusType want, int64_t deadline)
 
 bool db_ensure(void)
 {
-	const char *keys[6] = {"dbname", "application_name", NULL, NULL, NULL, NULL};
-	const char *vals[6] = {db_cfg.url, "safeguard-api", NULL, NULL, NULL, NULL};
-	int k = 2;
+	/* UTC sessions: timestamps in cursors and bodies have one text form */
+	const char *keys[7] = {"dbname", "application_name", "options", NULL, NULL, NULL, NULL};
+	const char *vals[7] = {db_cfg.url, "safeguard-api", "-c TimeZone=UTC", NULL, NULL, NULL, NULL};
+	int k = 3;
 	int64_t start = now_ms(), deadline = start + db_cfg.connect_timeout_ms;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 

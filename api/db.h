@@ -10,6 +10,22 @@
 #include <libpq-fe.h>
 #include "sg.h"
 
+/* The columns of a child from a validated JSON body `b` (children.c). */
+#define CHILD_COLUMNS_FROM_B                                                                      \
+	"b->>'first_name', b->>'last_name', b->>'preferred_name', (b->>'date_of_birth')::date,"       \
+	" b->>'gender', b->>'nhs_number', b->>'upn',"                                                  \
+	" coalesce(array(select jsonb_array_elements_text(b->'address'->'lines')), '{}'),"            \
+	" b->'address'->>'town', b->>'postcode', b->>'school_urn',"                                    \
+	" coalesce(b->>'education_status', 'on_roll'), (b->>'not_on_roll_since')::date,"              \
+	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false)"
+
+/* An audit row written by the statement that reads (a data-modifying CTE). */
+#define AUDIT_FROM_TYPE(action, type, id)                                                         \
+	"insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"            \
+	" resource_type, resource_id, outcome) select current_setting('app.request_id'),"             \
+	" current_setting('app.sub'), current_setting('app.agency'), " action ", " type ", " id ", 'success'"
+#define AUDIT_FROM(action, id) AUDIT_FROM_TYPE(action, "'child'", id)
+
 #define DB_STATEMENTS(X)                                                                         \
 	X(IDENTITY,                                                                              \
 	  "select set_config('app.sub', $1, true), set_config('app.agency', $2, true),"         \
@@ -54,7 +70,86 @@
 	X(IDEM_PUT,                                                                              \
 	  "insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body)"\
 	  " values (current_setting('app.sub'), $1, $2, $3, $4, $5)",                            \
-	  5)
+	  5)                                                                                     \
+	X(CHILD_DUPLICATE, "select safeguard.child_by_identifier($1, $2)", 2)                     \
+	X(CHILD_NETWORK_CREATED,                                                                 \
+	  "insert into safeguard.child_network (child_id, agency, how, joined_by)"               \
+	  " values ($1, safeguard.app_agency(), 'created', safeguard.app_sub())",                \
+	  1)                                                                                     \
+	X(CHILD_INSERT,                                                                          \
+	  "insert into safeguard.children (id, first_name, last_name, preferred_name, date_of_birth,"\
+	  " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"\
+	  " not_on_roll_since, ehcp, looked_after, created_by_agency) select $1::uuid, " CHILD_COLUMNS_FROM_B \
+	  ", safeguard.app_agency() from (select $2::jsonb as b) s"                              \
+	  " returning safeguard.child_json(children)::text, version",                            \
+	  2)                                                                                     \
+	X(CHILD_GET,                                                                             \
+	  "with c as (select safeguard.child_json(c)::text as j, c.version, c.id from safeguard.children c"\
+	  " where c.id = $1::uuid), a as (" AUDIT_FROM("'child.read'", "id::text") " from c)"    \
+	  " select j, version from c",                                                           \
+	  1)                                                                                     \
+	X(CHILD_LOCK,                                                                            \
+	  "select safeguard.child_json(c)::text, c.version from safeguard.children c"            \
+	  " where c.id = $1::uuid for update",                                                   \
+	  1)                                                                                     \
+	X(CHILD_UPDATE,                                                                          \
+	  "update safeguard.children set (first_name, last_name, preferred_name, date_of_birth,"  \
+	  " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"\
+	  " not_on_roll_since, ehcp, looked_after) = (select " CHILD_COLUMNS_FROM_B              \
+	  " from (select $2::jsonb as b) s), version = version + 1, updated_at = clock_timestamp()"\
+	  " where id = $1::uuid and version = $3::int returning safeguard.child_json(children)::text, version",\
+	  3)                                                                                     \
+	X(CHILD_LIST,                                                                            \
+	  "with page as (select safeguard.child_json(c)::text as j, c.created_at, c.id"          \
+	  " from safeguard.children c where ($1::timestamptz is null"                            \
+	  " or (c.created_at, c.id) > ($1::timestamptz, $2::uuid))"                              \
+	  " and ($4::text is null or c.education_status = $4) and ($5::uuid is null or c.family_id = $5)"\
+	  " order by c.created_at, c.id limit $3::int),"                                         \
+	  " a as (" AUDIT_FROM("'child.read'", "id::text") " from page)"                         \
+	  " select j, created_at::text, id from page order by created_at, id",                   \
+	  5)                                                                                     \
+	X(CHILD_SEARCH,                                                                          \
+	  "select s.id, s.in_network from safeguard.child_search($1, $2, $3, $4, $5::date) s", 5)  \
+	X(CHILD_EXISTS, "select safeguard.child_exists($1::uuid)", 1)                             \
+	X(CHILD_VISIBLE, "select exists (select 1 from safeguard.children where id = $1::uuid)", 1) \
+	X(NETWORK_DECLARE,                                                                       \
+	  "insert into safeguard.child_network (child_id, agency, how, reason, joined_by)"       \
+	  " values ($1::uuid, safeguard.app_agency(), 'declared', $2, safeguard.app_sub())"      \
+	  " on conflict do nothing",                                                             \
+	  2)                                                                                     \
+	X(NETWORK_LIST,                                                                          \
+	  "select agency, to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), how, reason"\
+	  " from safeguard.child_network where child_id = $1::uuid and ($2::text is null or agency = $2)"\
+	  " order by joined_at, agency",                                                         \
+	  2)                                                                                     \
+	X(FAMILY_INSERT,                                                                         \
+	  "insert into safeguard.families (id, name, carers, created_by_agency)"                 \
+	  " values ($1::uuid, $2, coalesce($3::jsonb, '[]'), safeguard.app_agency())"           \
+	  " returning safeguard.family_json(families)::text, version",                           \
+	  3)                                                                                     \
+	X(FAMILY_GET,                                                                            \
+	  "with f as (select safeguard.family_json(f)::text as j, f.version, f.id from safeguard.families f"\
+	  " where f.id = $1::uuid), a as (" AUDIT_FROM_TYPE("'family.read'", "'family'", "id::text") " from f)"\
+	  " select j, version from f",                                                           \
+	  1)                                                                                     \
+	X(FAMILY_UPDATE,                                                                         \
+	  "update safeguard.families set name = coalesce($2, name), carers = coalesce($3::jsonb, carers),"\
+	  " version = version + 1, updated_at = now() where id = $1::uuid and version = $4::int"   \
+	  " returning safeguard.family_json(families)::text, version",                           \
+	  4)                                                                                     \
+	X(FAMILY_VERSION, "select version from safeguard.families where id = $1::uuid for update", 1) \
+	X(FAMILY_MEMBER_ADD,                                                                     \
+	  "update safeguard.children set family_id = $1::uuid, family_relationship = $3,"        \
+	  " version = version + 1, updated_at = clock_timestamp() where id = $2::uuid and family_id is null",\
+	  3)                                                                                     \
+	X(FAMILY_MEMBER_REMOVE,                                                                  \
+	  "update safeguard.children set family_id = null, family_relationship = null,"          \
+	  " version = version + 1, updated_at = clock_timestamp() where id = $2::uuid and family_id = $1::uuid",\
+	  2)                                                                                     \
+	X(FAMILY_BUMP,                                                                           \
+	  "update safeguard.families set version = version + 1, updated_at = now() where id = $1::uuid"\
+	  " returning safeguard.family_json(families)::text, version",                           \
+	  1)
 
 enum db_stmt {
 #define DB_ENUM(name, sql, n) DB_##name,

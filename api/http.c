@@ -186,3 +186,15 @@ int http_require_match(struct sg_req *r, const char *etag)
 				    "the resource has changed since you read it; read it again and retry");
 	return 0;
 }
+
+char *arena_json_dump(struct arena *a, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	char *out;
+
+	if (!s)
+		abort();
+	out = arena_strdup(a, s);
+	free(s);
+	return out;
+}

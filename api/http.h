@@ -13,6 +13,7 @@ typedef int (*sg_handler)(struct sg_req *r);
 enum route_flags {
 	ROUTE_NO_DB = 1,      /* answers without a database transaction */
 	ROUTE_IDEMPOTENT = 2, /* POST honouring Idempotency-Key */
+	ROUTE_PATCH = 4,      /* the body is validated as a partial update */
 };
 
 struct route {
@@ -83,6 +84,16 @@ int http_list(struct sg_req *r, json_t *items, const char *next_cursor);
 int http_etag(struct sg_req *r, const char *etag);
 /* PATCH/DELETE: 428 without If-Match, 412 when stale; 0 to continue. */
 int http_require_match(struct sg_req *r, const char *etag);
+
+/* audit.c: a page of the audit trail, shared by the routes that show it */
+struct audit_filter {
+	const char *actor, *agency, *action, *resource_type, *resource_id, *from, *to;
+};
+int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *limit_s, const char *cursor,
+		    const char *read_action, const char *read_type, const char *read_id);
+
+/* Serialises j into an arena string (borrowed j). */
+char *arena_json_dump(struct arena *a, json_t *j);
 
 /* router.c */
 extern const struct route_table *const router_tables[];

@@ -8,13 +8,16 @@
 #include <string.h>
 #include "http.h"
 
-extern const struct route_table system_routes, me_routes, audit_routes, tokens_routes;
+extern const struct route_table system_routes, me_routes, audit_routes, tokens_routes, children_routes,
+	families_routes;
 
 const struct route_table *const router_tables[] = {
 	&system_routes,
 	&me_routes,
 	&audit_routes,
 	&tokens_routes,
+	&children_routes,
+	&families_routes,
 	NULL,
 };
 

@@ -88,6 +88,13 @@ enum sg_perm {
 	PERM_AUTHENTICATED, /* any valid token */
 	PERM_AUDIT_READ,
 	PERM_TOKEN_REVOKE,
+	PERM_CHILD_SEARCH,
+	PERM_CHILD_READ,     /* case roles; the record itself by network */
+	PERM_CHILD_CREATE,
+	PERM_CHILD_UPDATE,
+	PERM_CHILD_DECLARE,
+	PERM_CHILD_ACCESS_LOG,
+	PERM_FAMILY_MANAGE,
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);
@@ -104,6 +111,7 @@ enum field_type {
 	FT_ENUM,
 	FT_STRING_ARRAY,
 	FT_OBJECT,
+	FT_ARRAY,     /* any array: the resource checks its items */
 };
 
 struct field_spec {
@@ -118,9 +126,14 @@ struct field_spec {
 	const char *check_code;
 };
 
+struct verrs;
+
 struct body_spec {
 	const struct field_spec *fields;
 	size_t n;
+	const char *const *read_only; /* NULL-terminated server-owned names: rejected as read_only */
+	/* rules across fields, run on a whole body after the field checks */
+	void (*check)(json_t *body, struct verrs *errs, struct arena *a);
 };
 
 struct verr {
@@ -137,9 +150,21 @@ struct verrs {
 void verrs_add(struct verrs *e, const char *field, const char *code, const char *message);
 /* Checks every field of obj against spec, adds every problem found. */
 void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a);
+/* The same for a PATCH: nothing is required, null clears (unless required). */
+void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a);
 bool validate_uuid(const char *s);
 bool validate_date(const char *s);
 bool validate_instant(const char *s);
+/* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
+bool validate_pg_timestamp(const char *s);
+
+/* ---- ident.c: identifiers (NULL when valid, else a message) */
+
+const char *ident_nhs_number(const char *s);
+const char *ident_upn(const char *s);
+const char *ident_postcode(const char *s, char out[9]);
+const char *ident_postcode_check(const char *s);
+char *ident_uuid(struct arena *a);
 
 /* ---- query.c: allow-listed query parameters */
 

@@ -9,7 +9,7 @@
 static const struct field_spec revocation_fields[] = {
 	{.name = "jti", .type = FT_STRING, .required = true, .min = 1, .max = 200},
 };
-static const struct body_spec revocation_body = {revocation_fields, 1};
+static const struct body_spec revocation_body = {.fields = revocation_fields, .n = 1};
 
 static int tokens_revoke(struct sg_req *r)
 {

@@ -101,6 +101,25 @@ bool validate_instant(const char *s)
 	return false;
 }
 
+bool validate_pg_timestamp(const char *s)
+{
+	int y, m, d;
+	size_t n = strlen(s), i = 19;
+
+	if (n < 22 || !date_parts(s, &y, &m, &d) || s[10] != ' ' || !digits(s + 11, 2) || s[13] != ':' ||
+	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return false;
+	if (s[i] == '.') {
+		size_t start = ++i;
+
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start || i - start > 6)
+			return false;
+	}
+	return strcmp(s + i, "+00") == 0;
+}
+
 static bool in_enum(const char *const *vals, const char *s)
 {
 	for (; vals && *vals; vals++)
@@ -206,6 +225,10 @@ static void check_field(const struct field_spec *f, json_t *v, struct verrs *err
 		if (!json_is_object(v))
 			verrs_add(errs, f->name, "invalid_type", "must be an object");
 		return;
+	case FT_ARRAY:
+		if (!json_is_array(v))
+			verrs_add(errs, f->name, "invalid_type", "must be an array");
+		return;
 	case FT_STRING_ARRAY:
 		if (!json_is_array(v)) {
 			verrs_add(errs, f->name, "invalid_type", "must be an array of strings");
@@ -231,7 +254,8 @@ static void check_field(const struct field_spec *f, json_t *v, struct verrs *err
 	}
 }
 
-void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
+static void validate_fields(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a,
+			    bool partial)
 {
 	const char *key;
 	json_t *v;
@@ -241,7 +265,9 @@ void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs
 		return;
 	}
 	json_object_foreach(obj, key, v) {
-		if (!spec_find(spec, key))
+		if (spec->read_only && in_enum(spec->read_only, key))
+			verrs_add(errs, arena_strdup(a, key), "read_only", "is set by the server and may not be sent");
+		else if (!spec_find(spec, key))
 			verrs_add(errs, arena_strdup(a, key), "unknown_field", "is not a field of this resource");
 	}
 	for (size_t i = 0; i < spec->n; i++) {
@@ -249,10 +275,22 @@ void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs
 
 		v = json_object_get(obj, f->name);
 		if (!v) {
-			if (f->required)
+			if (f->required && !partial)
 				verrs_add(errs, f->name, "required", "is required");
 			continue;
 		}
 		check_field(f, v, errs, a);
 	}
+}
+
+void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
+{
+	validate_fields(spec, obj, errs, a, false);
+	if (spec->check && json_is_object(obj))
+		spec->check(obj, errs, a);
+}
+
+void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
+{
+	validate_fields(spec, obj, errs, a, true);
 }

@@ -214,7 +214,10 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		if (!body)
 			return http_problem(r, 400, "invalid-json", why);
 		r->body = arena_json(r->arena, body);
-		validate_body(r->route->body, r->body, &errs, r->arena);
+		if (r->route->flags & ROUTE_PATCH)
+			validate_patch(r->route->body, r->body, &errs, r->arena);
+		else
+			validate_body(r->route->body, r->body, &errs, r->arena);
 		if (errs.n)
 			return http_problem_errors(r, 400, "validation-failed", "the body has invalid fields", &errs);
 	}
