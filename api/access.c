@@ -77,6 +77,13 @@ static const struct access_rule access_table[PERM__COUNT] = {
 				    {ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL}}},
 	/* create or link a family */
 	[PERM_FAMILY_MANAGE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
+	/* chronology entries: members of an agency in the child's network (RLS checks the network) */
+	[PERM_CHRONOLOGY_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	[PERM_CHRONOLOGY_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	/* a multi-agency chronology request: social workers and CSC's safeguarding leads */
+	[PERM_REQUEST_CREATE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_CSC)}}},
+	[PERM_REQUEST_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	[PERM_REQUEST_CONTRIBUTE] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)

@@ -26,6 +26,16 @@
 	" current_setting('app.sub'), current_setting('app.agency'), " action ", " type ", " id ", 'success'"
 #define AUDIT_FROM(action, id) AUDIT_FROM_TYPE(action, "'child'", id)
 
+/* The columns of a chronology entry, and their values from a body `b`. */
+#define ENTRY_COLUMNS                                                                             \
+	"event_date, event_date_end, date_precision, event_time, category, summary, details, impact,"  \
+	" impact_description, action_taken, no_action_reason, significance, source"
+#define ENTRY_VALUES_FROM_B                                                                       \
+	"(b->>'event_date')::date, (b->>'event_date_end')::date, b->>'date_precision',"               \
+	" (b->>'event_time')::time, b->>'category', b->>'summary', b->>'details', b->>'impact',"      \
+	" b->>'impact_description', b->>'action_taken', b->>'no_action_reason', b->>'significance',"  \
+	" b->>'source'"
+
 #define DB_STATEMENTS(X)                                                                         \
 	X(IDENTITY,                                                                              \
 	  "select set_config('app.sub', $1, true), set_config('app.agency', $2, true),"         \
@@ -149,6 +159,134 @@
 	X(FAMILY_BUMP,                                                                           \
 	  "update safeguard.families set version = version + 1, updated_at = now() where id = $1::uuid"\
 	  " returning safeguard.family_json(families)::text, version",                           \
+	  1)                                                                                     \
+	X(ENTRY_CHILDREN, "select id, family_id from safeguard.children where id = any ($1::uuid[])", 1) \
+	X(ENTRY_INSERT,                                                                          \
+	  "insert into safeguard.chronology_entries (id, agency, author_sub, updated_by, " ENTRY_COLUMNS ")"\
+	  " select $1::uuid, safeguard.app_agency(), safeguard.app_sub(), safeguard.app_sub(), " ENTRY_VALUES_FROM_B\
+	  " from (select $2::jsonb as b) s",                                                     \
+	  2)                                                                                     \
+	X(ENTRY_CHILDREN_INSERT,                                                                 \
+	  "insert into safeguard.chronology_entry_children (entry_id, child_id)"                 \
+	  " select $1::uuid, unnest($2::uuid[])",                                                \
+	  2)                                                                                     \
+	X(ENTRY_GET,                                                                             \
+	  "select safeguard.entry_json(e)::text, e.version, e.agency, e.author_sub, e.status"    \
+	  " from safeguard.chronology_entries e where e.id = $1::uuid",                          \
+	  1)                                                                                     \
+	X(ENTRY_LOCK,                                                                            \
+	  "select safeguard.entry_json(e)::text, e.version, e.agency, e.author_sub, e.status"    \
+	  " from safeguard.chronology_entries e where e.id = $1::uuid for update",               \
+	  1)                                                                                     \
+	X(ENTRY_SNAPSHOT,                                                                        \
+	  "insert into safeguard.chronology_entry_versions (entry_id, version, snapshot, recorded_by, recorded_at)"\
+	  " select id, version, safeguard.entry_json(e), updated_by, updated_at"                 \
+	  " from safeguard.chronology_entries e where id = $1::uuid",                            \
+	  1)                                                                                     \
+	X(ENTRY_UPDATE,                                                                          \
+	  "update safeguard.chronology_entries set (" ENTRY_COLUMNS ") = (select " ENTRY_VALUES_FROM_B\
+	  " from (select $2::jsonb as b) s), version = version + 1, updated_at = clock_timestamp(),"\
+	  " updated_by = safeguard.app_sub() where id = $1::uuid and version = $3::int and status = 'active'"\
+	  " returning safeguard.entry_json(chronology_entries)::text, version",                  \
+	  3)                                                                                     \
+	X(ENTRY_WITHDRAW,                                                                        \
+	  "update safeguard.chronology_entries set status = 'withdrawn', withdrawn_reason = $2,"  \
+	  " withdrawn_at = clock_timestamp(), withdrawn_by = safeguard.app_sub(), version = version + 1,"\
+	  " updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"                    \
+	  " where id = $1::uuid and status = 'active'"                                          \
+	  " returning safeguard.entry_json(chronology_entries)::text, version",                  \
+	  2)                                                                                     \
+	X(ENTRY_VERSIONS,                                                                        \
+	  "select snapshot::text, version, recorded_by,"                                         \
+	  " to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"        \
+	  " from safeguard.chronology_entry_versions where entry_id = $1::uuid order by version",\
+	  1)                                                                                     \
+	X(CHILD_CHRONOLOGY,                                                                      \
+	  "with page as (select safeguard.entry_json(e)::text as j, e.event_date,"              \
+	  " coalesce(e.event_time, '00:00') as t, e.seq from safeguard.chronology_entries e"     \
+	  " join safeguard.chronology_entry_children c on c.entry_id = e.id"                    \
+	  " where c.child_id = $1::uuid and (e.agency = safeguard.app_agency() or safeguard.app_agency() = 'csc')"\
+	  " and ($2::date is null or coalesce(e.event_date_end, e.event_date) >= $2::date)"      \
+	  " and ($3::date is null or e.event_date <= $3::date)"                                  \
+	  " and ($4::text is null or e.category = $4) and ($5::text is null or e.agency = $5)"   \
+	  " and ($6::date is null or (e.event_date, coalesce(e.event_time, '00:00'), e.seq)"     \
+	  " > ($6::date, $7::time, $8::bigint))"                                                 \
+	  " order by e.event_date, coalesce(e.event_time, '00:00'), e.seq limit $9::int)"        \
+	  " select j, event_date::text, to_char(t, 'HH24:MI:SS'), seq::text from page"           \
+	  " order by event_date, t, seq",                                                        \
+	  9)                                                                                     \
+	X(REQ_INSERT,                                                                            \
+	  "insert into safeguard.chronology_requests (id, requesting_agency, requested_by, child_id, family_id,"\
+	  " purpose, lawful_basis, period_from, period_to, respond_by, share_until)"            \
+	  " select $1::uuid, safeguard.app_agency(), safeguard.app_sub(), (b->>'child_id')::uuid,"\
+	  " (b->>'family_id')::uuid, b->>'purpose', b->>'lawful_basis', (b->>'period_from')::date,"\
+	  " (b->>'period_to')::date, (b->>'respond_by')::date, (b->>'share_until')::timestamptz"  \
+	  " from (select $2::jsonb as b) s",                                                     \
+	  2)                                                                                     \
+	X(REQ_SUBJECTS,                                                                          \
+	  "select id from safeguard.children where id = $1::uuid or family_id = $2::uuid order by id", 2)\
+	X(REQ_PARTIES,                                                                           \
+	  "with c as (insert into safeguard.chronology_request_children (request_id, child_id)"  \
+	  " select $1::uuid, unnest($2::uuid[])), a as (insert into safeguard.chronology_request_agencies"\
+	  " (request_id, agency) select $1::uuid, unnest($3::text[]))"                           \
+	  " insert into safeguard.child_network (child_id, agency, how, reason, joined_by)"      \
+	  " select c, a, 'invited', 'invited to a chronology request', safeguard.app_sub()"      \
+	  " from unnest($2::uuid[]) c cross join unnest($3::text[]) a on conflict do nothing",    \
+	  3)                                                                                     \
+	X(REQ_GET, "select safeguard.request_json(r)::text from safeguard.chronology_requests r where r.id = $1::uuid", 1)\
+	X(REQ_LIST,                                                                              \
+	  "select safeguard.request_json(r)::text, r.created_at::text, r.id"                     \
+	  " from safeguard.chronology_requests r where ($1::text is null"                        \
+	  " or $1 = case when r.closed_at is not null then 'closed' when now() >= r.share_until then 'expired'"\
+	  " else 'open' end) and ($2::timestamptz is null or (r.created_at, r.id) < ($2::timestamptz, $3::uuid))"\
+	  " order by r.created_at desc, r.id desc limit $4::int",                                \
+	  4)                                                                                     \
+	X(REQ_STATE,                                                                             \
+	  "select r.closed_at is null and now() < r.share_until, r.requesting_agency = safeguard.app_agency(),"\
+	  " exists (select 1 from safeguard.chronology_request_agencies a where a.request_id = r.id"\
+	  " and a.agency = safeguard.app_agency()), safeguard.request_readable(r.id)"          \
+	  " from safeguard.chronology_requests r where r.id = $1::uuid",                        \
+	  1)                                                                                     \
+	X(REQ_DRAFT,                                                                             \
+	  "select safeguard.entry_json(e)::text, exists (select 1 from safeguard.chronology_contributions k"\
+	  " where k.request_id = r.id and k.entry_id = e.id)"                                    \
+	  " from safeguard.chronology_requests r join safeguard.chronology_entries e"           \
+	  " on e.agency = safeguard.app_agency() and e.status = 'active'"                        \
+	  " and e.event_date <= r.period_to and coalesce(e.event_date_end, e.event_date) >= r.period_from"\
+	  " where r.id = $1::uuid and exists (select 1 from safeguard.chronology_entry_children ec"\
+	  " join safeguard.chronology_request_children rc on rc.child_id = ec.child_id"         \
+	  " where rc.request_id = r.id and ec.entry_id = e.id)"                                  \
+	  " order by e.event_date, coalesce(e.event_time, '00:00'), e.seq",                      \
+	  1)                                                                                     \
+	X(CONTRIB_ELIGIBLE,                                                                      \
+	  "select e.id from safeguard.chronology_entries e where e.id = any ($2::uuid[])"        \
+	  " and e.agency = safeguard.app_agency() and e.status = 'active'"                      \
+	  " and exists (select 1 from safeguard.chronology_entry_children ec"                    \
+	  " join safeguard.chronology_request_children rc on rc.child_id = ec.child_id"         \
+	  " where rc.request_id = $1::uuid and ec.entry_id = e.id)",                             \
+	  2)                                                                                     \
+	X(CONTRIB_REPLACE,                                                                       \
+	  "with d as (delete from safeguard.chronology_contributions where request_id = $1::uuid"\
+	  " and agency = safeguard.app_agency()), i as (insert into safeguard.chronology_contributions"\
+	  " (request_id, agency, entry_id) select $1::uuid, safeguard.app_agency(), unnest($2::uuid[]))"\
+	  " update safeguard.chronology_request_agencies set status = $3, submitted_at = now(),"  \
+	  " submitted_by = safeguard.app_sub() where request_id = $1::uuid and agency = safeguard.app_agency()",\
+	  3)                                                                                     \
+	X(CONSOLIDATED,                                                                          \
+	  "select safeguard.entry_json(e)::text, e.agency, e.category, e.event_date::text,"      \
+	  " coalesce(e.event_date_end::text, ''), e.status, e.id from safeguard.chronology_contributions c"\
+	  " join safeguard.chronology_entries e on e.id = c.entry_id where c.request_id = $1::uuid"\
+	  " order by e.event_date, coalesce(e.event_time, '00:00'), e.seq",                      \
+	  1)                                                                                     \
+	X(REQ_ROLLS,                                                                             \
+	  "select c.id, case when c.education_status in ('not_on_roll', 'missing_education')"    \
+	  " then c.not_on_roll_since::text end from safeguard.children c"                        \
+	  " join safeguard.chronology_request_children rc on rc.child_id = c.id where rc.request_id = $1::uuid",\
+	  1)                                                                                     \
+	X(REQ_CLOSE,                                                                             \
+	  "update safeguard.chronology_requests set closed_at = now(), closed_by = safeguard.app_sub()"\
+	  " where id = $1::uuid and closed_at is null and requesting_agency = safeguard.app_agency()"\
+	  " returning safeguard.request_json(chronology_requests)::text",                        \
 	  1)
 
 enum db_stmt {

@@ -9,7 +9,7 @@
 #include "http.h"
 
 extern const struct route_table system_routes, me_routes, audit_routes, tokens_routes, children_routes,
-	families_routes;
+	families_routes, chronology_routes;
 
 const struct route_table *const router_tables[] = {
 	&system_routes,
@@ -18,6 +18,7 @@ const struct route_table *const router_tables[] = {
 	&tokens_routes,
 	&children_routes,
 	&families_routes,
+	&chronology_routes,
 	NULL,
 };
 

@@ -95,6 +95,11 @@ enum sg_perm {
 	PERM_CHILD_DECLARE,
 	PERM_CHILD_ACCESS_LOG,
 	PERM_FAMILY_MANAGE,
+	PERM_CHRONOLOGY_WRITE,  /* add, amend, withdraw entries (amend/withdraw: author or lead) */
+	PERM_CHRONOLOGY_READ,
+	PERM_REQUEST_CREATE,    /* open or close a multi-agency chronology request */
+	PERM_REQUEST_READ,
+	PERM_REQUEST_CONTRIBUTE,
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);
@@ -157,6 +162,8 @@ bool validate_date(const char *s);
 bool validate_instant(const char *s);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);
+/* Seconds since the epoch of a valid RFC 3339 instant. */
+bool instant_to_epoch(const char *s, int64_t *out);
 
 /* ---- ident.c: identifiers (NULL when valid, else a message) */
 

@@ -4,6 +4,7 @@
  * the client sees all of them in one answer.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -99,6 +100,33 @@ bool validate_instant(const char *s)
 	    digits(s + i + 4, 2))
 		return true;
 	return false;
+}
+
+bool instant_to_epoch(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	size_t n = strlen(s), i = 19;
+	int64_t t;
+
+	if (!validate_instant(s))
+		return false;
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	tm.tm_hour = atoi(s + 11);
+	tm.tm_min = atoi(s + 14);
+	tm.tm_sec = atoi(s + 17);
+	t = (int64_t)timegm(&tm);
+	if (s[i] == '.')
+		while (++i < n && isdigit((unsigned char)s[i]))
+			;
+	if (s[i] == '+' || s[i] == '-') {
+		int64_t off = (int64_t)atoi(s + i + 1) * 3600 + (int64_t)atoi(s + i + 4) * 60;
+
+		t += s[i] == '+' ? -off : off;
+	}
+	*out = t;
+	return true;
 }
 
 bool validate_pg_timestamp(const char *s)
