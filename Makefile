@@ -26,7 +26,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: build deps run stop status logs test unit api-test lint-openapi check-routes token clean format lint
+.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz
 
 build: $(BIN) var/build/safeguard-token
 
@@ -83,3 +83,8 @@ clean:
 var/build/safeguard-token: api/tools/token.c
 	@mkdir -p var/build
 	$(CC) $(filter-out -DSG_SCHEMA_VERSION=%,$(CFLAGS)) $(LDFLAGS) -o $@ $< -ljwt -lcrypto
+
+# Speed against baselines measured in the same run (see README); BENCH_SECONDS,
+# BENCH_CONNECTIONS and SCALE=large adjust it.
+bench: deps build
+	@node tests/bench/bench.mjs

@@ -250,6 +250,18 @@ static int answer_entry(struct sg_req *r, int status, PGresult *res)
 	return http_json(r, status, e);
 }
 
+/* Renders the entry's document again after a change and answers it. */
+static int entry_refreshed(struct sg_req *r)
+{
+	const char *p[1] = {r->params[0]};
+	PGresult *res;
+	enum db_status ds = db_exec(DB_ENTRY_DOC, p, 1, &res, NULL);
+
+	if (ds != DB_OK)
+		return fail(r, ds, "entry read failed");
+	return answer_entry(r, 200, res);
+}
+
 /* ---- entries -------------------------------------------------------------- */
 
 static int entries_create(struct sg_req *r)
@@ -311,7 +323,7 @@ static int entries_create(struct sg_req *r)
 		if ((rc = audit(r, "child.chronology.add", "child", json_string_value(v))))
 			return rc;
 	}
-	ds = db_exec(DB_ENTRY_GET, p, 1, &res, NULL);
+	ds = db_exec(DB_ENTRY_DOC, p, 1, &res, NULL);
 	if (ds != DB_OK)
 		return fail(r, ds, "entry read failed");
 	http_header(r, "Location", arena_printf(r->arena, "/v1/chronology-entries/%s", id));
@@ -409,15 +421,13 @@ static int entries_amend(struct sg_req *r)
 	ds = db_exec(DB_ENTRY_UPDATE, p, 3, &res, NULL);
 	if (ds != DB_OK)
 		return fail(r, ds, "entry update failed");
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	rc = PQntuples(res) == 0;
+	PQclear(res);
+	if (rc)
 		return http_problem(r, 412, "precondition-failed", "the entry changed while you were amending it");
-	}
-	if ((rc = audit(r, "chronology_entry.amend", "chronology_entry", r->params[0]))) {
-		PQclear(res);
+	if ((rc = audit(r, "chronology_entry.amend", "chronology_entry", r->params[0])))
 		return rc;
-	}
-	return answer_entry(r, 200, res);
+	return entry_refreshed(r);
 }
 
 static int entries_withdraw(struct sg_req *r)
@@ -438,13 +448,12 @@ static int entries_withdraw(struct sg_req *r)
 	if (ds != DB_OK)
 		return fail(r, ds, "entry snapshot failed");
 	ds = db_exec(DB_ENTRY_WITHDRAW, p, 2, &res, NULL);
+	PQclear(res);
 	if (ds != DB_OK)
 		return fail(r, ds, "entry withdrawal failed");
-	if ((rc = audit(r, "chronology_entry.withdraw", "chronology_entry", r->params[0]))) {
-		PQclear(res);
+	if ((rc = audit(r, "chronology_entry.withdraw", "chronology_entry", r->params[0])))
 		return rc;
-	}
-	return answer_entry(r, 200, res);
+	return entry_refreshed(r);
 }
 
 /* Earlier versions as they were, then the current one. */
@@ -903,6 +912,9 @@ static bool wants_csv(const char *accept)
 	return accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
 }
 
+/* The consolidated timeline.  The database checks access once and builds
+ * the entries' JSON in one piece; it is passed through as it comes, beside
+ * the patterns computed here from the same entries. */
 static int requests_chronology(struct sg_req *r)
 {
 	const char *p[1] = {r->params[0]};
@@ -913,7 +925,8 @@ static int requests_chronology(struct sg_req *r)
 	struct pattern_input in = {0};
 	PGresult *res;
 	enum db_status ds;
-	json_t *entries, *patterns, *body, *req;
+	const char *entries, *req, *pattern_text;
+	json_t *patterns;
 	size_t np, k = 0;
 	int n, rc;
 
@@ -921,17 +934,25 @@ static int requests_chronology(struct sg_req *r)
 		return rc;
 	if (!st.readable)
 		return gone(r, "chronology request");
-	ds = db_exec(DB_CONSOLIDATED, p, 1, &res, NULL);
+	ds = db_exec(DB_CONSOLIDATED_JSON, p, 1, &res, NULL);
+	if (ds != DB_OK)
+		return fail(r, ds, "consolidated read failed");
+	entries = arena_strndup(r->arena, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	if ((rc = audit(r, "chronology_request.consolidated.read", "chronology_request", p[0])))
+		return rc;
+	if (wants_csv(r->accept))
+		return consolidated_csv(r, arena_json(r->arena, json_loads(entries, 0, NULL)));
+
+	ds = db_exec(DB_CONSOLIDATED_ITEMS, p, 1, &res, NULL);
 	if (ds != DB_OK)
 		return fail(r, ds, "consolidated read failed");
 	n = PQntuples(res);
-	entries = arena_json(r->arena, json_array());
 	items = arena_alloc(r->arena, (size_t)(n + 1) * sizeof *items);
 	for (int i = 0; i < n; i++) {
-		json_array_append_new(entries, json_loads(PQgetvalue(res, i, 0), 0, NULL));
 		if (strcmp(PQgetvalue(res, i, 5), "active") != 0)
 			continue; /* withdrawn entries stay listed but count for nothing */
-		items[k].id = arena_strdup(r->arena, PQgetvalue(res, i, 6));
+		items[k].id = arena_strdup(r->arena, PQgetvalue(res, i, 0));
 		items[k].agency = sg_agency_lookup(PQgetvalue(res, i, 1));
 		items[k].category = arena_strdup(r->arena, PQgetvalue(res, i, 2));
 		items[k].day = days_from_date(PQgetvalue(res, i, 3));
@@ -939,11 +960,6 @@ static int requests_chronology(struct sg_req *r)
 		k++;
 	}
 	PQclear(res);
-	if (wants_csv(r->accept)) {
-		if ((rc = audit(r, "chronology_request.consolidated.read", "chronology_request", p[0])))
-			return rc;
-		return consolidated_csv(r, entries);
-	}
 	ds = db_exec(DB_REQ_ROLLS, p, 1, &res, NULL);
 	if (ds != DB_OK)
 		return fail(r, ds, "roll status read failed");
@@ -959,22 +975,32 @@ static int requests_chronology(struct sg_req *r)
 	in.today = (int)(time(NULL) / 86400);
 	PQclear(res);
 	np = patterns_find(&in, pats, sizeof pats / sizeof pats[0], r->arena);
-	patterns = json_array();
+	patterns = arena_json(r->arena, json_array());
 	for (size_t i = 0; i < np; i++)
 		json_array_append_new(patterns, pattern_json(&pats[i]));
+	pattern_text = arena_json_dump(r->arena, patterns);
 	ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
-	if (ds != DB_OK) {
-		json_decref(patterns);
+	if (ds != DB_OK)
 		return fail(r, ds, "request read failed");
-	}
-	req = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	req = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	PQclear(res);
-	body = json_pack("{s:o, s:O, s:o}", "request", req, "entries", entries, "patterns", patterns);
-	if ((rc = audit(r, "chronology_request.consolidated.read", "chronology_request", p[0]))) {
-		json_decref(body);
-		return rc;
+	{
+		/* concatenated, not printed: the entries run to megabytes */
+		const char *parts[] = {"{\"request\":", req, ",\"entries\":", entries, ",\"patterns\":", pattern_text, "}"};
+		size_t len = 0, o = 0;
+		char *body;
+
+		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+			len += strlen(parts[i]);
+		body = arena_alloc(r->arena, len + 1);
+		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+			size_t plen = strlen(parts[i]);
+
+			memcpy(body + o, parts[i], plen);
+			o += plen;
+		}
+		return http_body(r, 200, "application/json", body, len);
 	}
-	return http_json(r, 200, body);
 }
 
 static const struct route chronology_route_list[] = {

@@ -170,51 +170,43 @@
 	  "insert into safeguard.chronology_entry_children (entry_id, child_id)"                 \
 	  " select $1::uuid, unnest($2::uuid[])",                                                \
 	  2)                                                                                     \
+	X(ENTRY_DOC,                                                                             \
+	  "update safeguard.chronology_entries e set doc = safeguard.entry_json(e)::text"         \
+	  " where id = $1::uuid returning doc, version",                                         \
+	  1)                                                                                     \
 	X(ENTRY_GET,                                                                             \
-	  "select safeguard.entry_json(e)::text, e.version, e.agency, e.author_sub, e.status"    \
+	  "select e.doc, e.version, e.agency, e.author_sub, e.status"                             \
 	  " from safeguard.chronology_entries e where e.id = $1::uuid",                          \
 	  1)                                                                                     \
 	X(ENTRY_LOCK,                                                                            \
-	  "select safeguard.entry_json(e)::text, e.version, e.agency, e.author_sub, e.status"    \
+	  "select e.doc, e.version, e.agency, e.author_sub, e.status"                             \
 	  " from safeguard.chronology_entries e where e.id = $1::uuid for update",               \
 	  1)                                                                                     \
 	X(ENTRY_SNAPSHOT,                                                                        \
 	  "insert into safeguard.chronology_entry_versions (entry_id, version, snapshot, recorded_by, recorded_at)"\
-	  " select id, version, safeguard.entry_json(e), updated_by, updated_at"                 \
+	  " select id, version, e.doc::jsonb, updated_by, updated_at"                            \
 	  " from safeguard.chronology_entries e where id = $1::uuid",                            \
 	  1)                                                                                     \
 	X(ENTRY_UPDATE,                                                                          \
 	  "update safeguard.chronology_entries set (" ENTRY_COLUMNS ") = (select " ENTRY_VALUES_FROM_B\
 	  " from (select $2::jsonb as b) s), version = version + 1, updated_at = clock_timestamp(),"\
 	  " updated_by = safeguard.app_sub() where id = $1::uuid and version = $3::int and status = 'active'"\
-	  " returning safeguard.entry_json(chronology_entries)::text, version",                  \
+	  " returning id",                                                                       \
 	  3)                                                                                     \
 	X(ENTRY_WITHDRAW,                                                                        \
 	  "update safeguard.chronology_entries set status = 'withdrawn', withdrawn_reason = $2,"  \
 	  " withdrawn_at = clock_timestamp(), withdrawn_by = safeguard.app_sub(), version = version + 1,"\
 	  " updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"                    \
 	  " where id = $1::uuid and status = 'active'"                                          \
-	  " returning safeguard.entry_json(chronology_entries)::text, version",                  \
+	  " returning id",                                                                       \
 	  2)                                                                                     \
 	X(ENTRY_VERSIONS,                                                                        \
 	  "select snapshot::text, version, recorded_by,"                                         \
 	  " to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"        \
 	  " from safeguard.chronology_entry_versions where entry_id = $1::uuid order by version",\
 	  1)                                                                                     \
-	X(CHILD_CHRONOLOGY,                                                                      \
-	  "with page as (select safeguard.entry_json(e)::text as j, e.event_date,"              \
-	  " coalesce(e.event_time, '00:00') as t, e.seq from safeguard.chronology_entries e"     \
-	  " join safeguard.chronology_entry_children c on c.entry_id = e.id"                    \
-	  " where c.child_id = $1::uuid and (e.agency = safeguard.app_agency() or safeguard.app_agency() = 'csc')"\
-	  " and ($2::date is null or coalesce(e.event_date_end, e.event_date) >= $2::date)"      \
-	  " and ($3::date is null or e.event_date <= $3::date)"                                  \
-	  " and ($4::text is null or e.category = $4) and ($5::text is null or e.agency = $5)"   \
-	  " and ($6::date is null or (e.event_date, coalesce(e.event_time, '00:00'), e.seq)"     \
-	  " > ($6::date, $7::time, $8::bigint))"                                                 \
-	  " order by e.event_date, coalesce(e.event_time, '00:00'), e.seq limit $9::int)"        \
-	  " select j, event_date::text, to_char(t, 'HH24:MI:SS'), seq::text from page"           \
-	  " order by event_date, t, seq",                                                        \
-	  9)                                                                                     \
+	X(CHILD_CHRONOLOGY, "select * from safeguard.child_chronology($1::uuid, $2::date, $3::date, $4, $5,"\
+	  " $6::date, $7::time, $8::bigint, $9::int)", 9)                                         \
 	X(REQ_INSERT,                                                                            \
 	  "insert into safeguard.chronology_requests (id, requesting_agency, requested_by, child_id, family_id,"\
 	  " purpose, lawful_basis, period_from, period_to, respond_by, share_until)"            \
@@ -248,7 +240,7 @@
 	  " from safeguard.chronology_requests r where r.id = $1::uuid",                        \
 	  1)                                                                                     \
 	X(REQ_DRAFT,                                                                             \
-	  "select safeguard.entry_json(e)::text, exists (select 1 from safeguard.chronology_contributions k"\
+	  "select e.doc, exists (select 1 from safeguard.chronology_contributions k"\
 	  " where k.request_id = r.id and k.entry_id = e.id)"                                    \
 	  " from safeguard.chronology_requests r join safeguard.chronology_entries e"           \
 	  " on e.agency = safeguard.app_agency() and e.status = 'active'"                        \
@@ -272,12 +264,8 @@
 	  " update safeguard.chronology_request_agencies set status = $3, submitted_at = now(),"  \
 	  " submitted_by = safeguard.app_sub() where request_id = $1::uuid and agency = safeguard.app_agency()",\
 	  3)                                                                                     \
-	X(CONSOLIDATED,                                                                          \
-	  "select safeguard.entry_json(e)::text, e.agency, e.category, e.event_date::text,"      \
-	  " coalesce(e.event_date_end::text, ''), e.status, e.id from safeguard.chronology_contributions c"\
-	  " join safeguard.chronology_entries e on e.id = c.entry_id where c.request_id = $1::uuid"\
-	  " order by e.event_date, coalesce(e.event_time, '00:00'), e.seq",                      \
-	  1)                                                                                     \
+	X(CONSOLIDATED_JSON, "select safeguard.consolidated_json($1::uuid)", 1)                 \
+	X(CONSOLIDATED_ITEMS, "select * from safeguard.consolidated_items($1::uuid)", 1)         \
 	X(REQ_ROLLS,                                                                             \
 	  "select c.id, case when c.education_status in ('not_on_roll', 'missing_education')"    \
 	  " then c.not_on_roll_since::text end from safeguard.children c"                        \

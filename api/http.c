@@ -53,6 +53,15 @@ int http_text(struct sg_req *r, int status, const char *ctype, const char *text,
 	return status;
 }
 
+int http_body(struct sg_req *r, int status, const char *ctype, char *body, size_t n)
+{
+	r->status = status;
+	r->content_type_out = ctype;
+	r->body_out = body;
+	r->body_out_len = n;
+	return status;
+}
+
 int http_json(struct sg_req *r, int status, json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT);

@@ -69,6 +69,8 @@ void http_header(struct sg_req *r, const char *name, const char *value);
 /* Serialises j (steals it) as the body with status. */
 int http_json(struct sg_req *r, int status, json_t *j);
 int http_text(struct sg_req *r, int status, const char *ctype, const char *text, size_t n);
+/* The same without a copy: body must be an arena buffer. */
+int http_body(struct sg_req *r, int status, const char *ctype, char *body, size_t n);
 int http_problem(struct sg_req *r, int status, const char *slug, const char *detail);
 int http_problem_errors(struct sg_req *r, int status, const char *slug, const char *detail,
 			const struct verrs *errs);

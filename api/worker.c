@@ -5,6 +5,7 @@
  * next one starts.  SIGTERM lets the request in flight finish, then exits.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,11 @@ void worker_main(int slot, int listen_fd)
 		log_error("cannot drop privileges", "s", "user", sg_cfg.user);
 		_exit(2);
 	}
+	/* Large answers (a consolidated timeline runs to megabytes) reuse heap
+	 * memory from one request to the next instead of mapping and faulting
+	 * in fresh pages every time. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 	a = arena_new();
 	db_configure(&sg_cfg.db);
 	db_ensure(); /* a failure here is not fatal: requests answer 503 until it returns */

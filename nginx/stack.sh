@@ -437,5 +437,6 @@ pg-start) instance "$1" && pg_start ;;
 pg-stop) instance "$1" && pg_stop ;;
 migrate) instance "$1" && pg_start && migrate ;;
 admin-url) instance "$1" && admin_url && echo ;;
+state-dir) instance "$1" && echo "$STATE" ;;
 *) die "usage: stack.sh deps|up|down|status|logs|token|pg-start|pg-stop|migrate|admin-url INSTANCE" ;;
 esac

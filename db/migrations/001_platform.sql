@@ -49,7 +49,7 @@ create table safeguard.audit_events (
 	occurred_at timestamptz not null default clock_timestamp(),
 	request_id text not null,
 	actor_sub text not null,
-	actor_agency text not null references safeguard.agencies (code),
+	actor_agency text not null,  -- no foreign key: the token's allow-list vouches, and audit inserts stay cheap
 	action text not null,
 	resource_type text not null,
 	resource_id text,

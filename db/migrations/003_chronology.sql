@@ -34,6 +34,9 @@ create table safeguard.chronology_entries (
 	created_at timestamptz not null default clock_timestamp(),
 	updated_at timestamptz not null default clock_timestamp(),
 	updated_by text not null,
+	-- the entry as the API shows it (entry_json), kept current by every write,
+	-- so that long timelines are read without building JSON row by row
+	doc text,
 	check (action_taken is not null or no_action_reason is not null),
 	check ((status = 'withdrawn') = (withdrawn_reason is not null))
 );
@@ -139,7 +142,7 @@ grant select, insert, update on safeguard.chronology_entries to safeguard_api;
 
 alter table safeguard.chronology_entry_children enable row level security;
 create policy entry_children_read on safeguard.chronology_entry_children for select to safeguard_api
-	using (safeguard.entry_agency(entry_id) = safeguard.app_agency() or safeguard.app_agency() = 'csc'
+	using (safeguard.app_agency() = 'csc' or safeguard.entry_agency(entry_id) = safeguard.app_agency()
 	       or safeguard.entry_shared_with_me(entry_id));
 -- an entry may only be about children in the author's network
 create policy entry_children_create on safeguard.chronology_entry_children for insert to safeguard_api
@@ -205,13 +208,12 @@ create policy network_invited on safeguard.child_network for insert to safeguard
 	with check (how = 'invited' and safeguard.app_agency() = 'csc'
 	            and (safeguard.app_has_role('social_worker') or safeguard.app_has_role('safeguarding_lead')));
 
--- An entry as the API shows it, with its children.
-create function safeguard.entry_json(e safeguard.chronology_entries) returns jsonb language sql stable
+-- An entry as the API shows it, given its children.
+create function safeguard.entry_json_with(e safeguard.chronology_entries, child_ids jsonb) returns json
+language sql stable
 as $$
-	select jsonb_build_object(
-		'id', e.id, 'agency', e.agency, 'author', e.author_sub,
-		'child_ids', coalesce((select jsonb_agg(c.child_id order by c.child_id)
-		                       from safeguard.chronology_entry_children c where c.entry_id = e.id), '[]'::jsonb),
+	select json_build_object(
+		'id', e.id, 'agency', e.agency, 'author', e.author_sub, 'child_ids', coalesce(child_ids, '[]'::jsonb),
 		'event_date', e.event_date, 'event_date_end', e.event_date_end, 'date_precision', e.date_precision,
 		'event_time', to_char(e.event_time, 'HH24:MI'), 'category', e.category, 'summary', e.summary,
 		'details', e.details, 'impact', e.impact, 'impact_description', e.impact_description,
@@ -223,6 +225,58 @@ as $$
 		'created_at', to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 		'updated_at', to_char(e.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 		'updated_by', e.updated_by)
+$$;
+
+create function safeguard.entry_json(e safeguard.chronology_entries) returns json language sql stable
+as $$
+	select safeguard.entry_json_with(e, (select jsonb_agg(c.child_id order by c.child_id)
+	                                     from safeguard.chronology_entry_children c where c.entry_id = e.id))
+$$;
+
+-- The big reads check access once, up front, then read without a policy
+-- check per row: a child's chronology (own agency's entries, CSC all) and a
+-- request's consolidated timeline (request_readable).
+create function safeguard.child_chronology(child uuid, p_from date, p_to date, p_category text, p_agency text,
+	after_date date, after_time time, after_seq bigint, lim integer)
+returns table (j text, event_date text, event_time text, seq text)
+language sql stable security definer set search_path = safeguard, pg_temp
+as $$
+	select e.doc, e.event_date::text, to_char(coalesce(e.event_time, '00:00'), 'HH24:MI:SS'), e.seq::text
+	from safeguard.chronology_entry_children c
+	join safeguard.chronology_entries e on e.id = c.entry_id
+	where c.child_id = child
+	  and (select safeguard.child_visible(child))
+	  and (e.agency = safeguard.app_agency() or safeguard.app_agency() = 'csc')
+	  and (p_from is null or coalesce(e.event_date_end, e.event_date) >= p_from)
+	  and (p_to is null or e.event_date <= p_to)
+	  and (p_category is null or e.category = p_category)
+	  and (p_agency is null or e.agency = p_agency)
+	  and (after_date is null or (e.event_date, coalesce(e.event_time, '00:00'), e.seq) > (after_date, after_time, after_seq))
+	order by e.event_date, coalesce(e.event_time, '00:00'), e.seq
+	limit lim
+$$;
+
+-- The consolidated entries of a request as one JSON array, in event order.
+create function safeguard.consolidated_json(req uuid) returns text
+language sql stable security definer set search_path = safeguard, pg_temp
+as $$
+	select '[' || coalesce(string_agg(e.doc, ',' order by e.event_date, coalesce(e.event_time, '00:00'), e.seq), '')
+	       || ']'
+	from safeguard.chronology_contributions c
+	join safeguard.chronology_entries e on e.id = c.entry_id
+	where c.request_id = req and (select safeguard.request_readable(req))
+$$;
+
+-- What the pattern rules need of the same entries.
+create function safeguard.consolidated_items(req uuid)
+returns table (id uuid, agency text, category text, event_date text, event_date_end text, status text)
+language sql stable security definer set search_path = safeguard, pg_temp
+as $$
+	select e.id, e.agency, e.category, e.event_date::text, coalesce(e.event_date_end::text, ''), e.status
+	from safeguard.chronology_contributions c
+	join safeguard.chronology_entries e on e.id = c.entry_id
+	where c.request_id = req and (select safeguard.request_readable(req))
+	order by e.event_date, coalesce(e.event_time, '00:00'), e.seq
 $$;
 
 -- A request as the API shows it: per-agency status, with overdue derived

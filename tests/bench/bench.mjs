@@ -1,0 +1,178 @@
+// bench.mjs - `make bench`: the API's speed as ratios against baselines
+// measured in the same run on the same machine.
+//
+// Baselines: nginx answering by itself (`return 200`), nginx in front of a
+// bare libfcgi "hello" pool with the API's pool size and socket settings, and
+// `pgbench -S -M prepared` on the same PostgreSQL.  Then each API target at
+// 16, 64 and 256 connections with wrk: requests/s, p50, p99, non-2xx.  The
+// table goes to stdout, the same figures to var/bench/latest.json.
+//
+// Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default
+// "16,64,256"), SCALE=large to run the reads against `make seed-large` data.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const VAR = join(ROOT, 'var', 'bench');
+const SECONDS = Number(process.env.BENCH_SECONDS || 5);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS || '16,64,256').split(',').map(Number);
+const WORKERS = Number(process.env.SG_WORKERS || Math.max(4, 2 * cpus().length));
+const BASELINE_PORT = 28081;
+const LARGE = process.env.SCALE === 'large';
+
+const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
+const stack = (...args) => sh('bash', ['nginx/stack.sh', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+function token(claims) {
+  const env = { ...process.env, SG_KEYS: join(VAR, 'keys', 'private'), ...claims };
+  return sh(join(ROOT, 'var', 'build', 'safeguard-token'), [], { env }).trim();
+}
+
+// One wrk run; returns {rps, p50_ms, p99_ms, non2xx, errors, requests}.
+function wrk(url, { connections, method = 'GET', body, token: tok, tokens }) {
+  const env = { ...process.env, BENCH_METHOD: method };
+  if (body) env.BENCH_BODY = JSON.stringify(body);
+  if (tok) env.BENCH_TOKEN = tok;
+  if (tokens) env.BENCH_TOKENS = tokens;
+  const threads = Math.min(2, connections);
+  const out = sh('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${SECONDS}s`, '--timeout', '5s',
+    '--latency', '-s', join(ROOT, 'tests', 'bench', 'request.lua'), url], { env });
+  const ms = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit]);
+  const pct = (p) => {
+    const m = out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`));
+    return m ? ms(m[1], m[2]) : null;
+  };
+  const non2xx = Number((out.match(/Non-2xx or 3xx responses: (\d+)/) || [0, 0])[1]);
+  const sock = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  const errors = sock ? sock.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0;
+  return {
+    rps: Number((out.match(/Requests\/sec:\s+([\d.]+)/) || [0, 0])[1]),
+    p50_ms: pct(50),
+    p99_ms: pct(99),
+    non2xx,
+    errors,
+    requests: Number((out.match(/(\d+) requests in/) || [0, 0])[1]),
+  };
+}
+
+function pgbench(adminUrl) {
+  const url = new URL(adminUrl);
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(url.password) };
+  const base = ['-h', url.hostname, '-p', url.port, '-U', decodeURIComponent(url.username)];
+  spawnSync('psql', [...base, '-d', 'postgres', '-Xqc', 'drop database if exists pgbench'], { env });
+  sh('psql', [...base, '-d', 'postgres', '-Xqc', 'create database pgbench'], { env });
+  sh('pgbench', [...base, '-i', '-q', '-s', '10', 'pgbench'], { env, stdio: 'ignore' });
+  const results = {};
+  for (const c of CONNECTIONS.filter((c) => c <= 64)) {
+    const out = sh('pgbench', [...base, '-S', '-M', 'prepared', '-c', String(c), '-j', '2', '-T', String(SECONDS),
+      '-n', 'pgbench'], { env });
+    results[c] = Number((out.match(/tps = ([\d.]+)/) || [0, 0])[1]);
+  }
+  return results;
+}
+
+function main() {
+  mkdirSync(VAR, { recursive: true });
+  sh('make', ['-s', 'build']);
+  sh('cc', ['-O2', '-Wall', '-Werror', '-o', join(ROOT, 'var', 'build', 'bench-hello'),
+    join(ROOT, 'tests', 'bench', 'hello.c'), '-lfcgi']);
+
+  if (!LARGE) stack('reset', 'bench');
+  stack('up', 'bench');
+  const adminUrl = stack('admin-url', 'bench').trim();
+  const seeded = sh('psql', [adminUrl, '-XAtqc',
+    "select count(*) from safeguard.chronology_requests where id = '00000000-0000-4000-8000-0000000b0a01'"]).trim();
+  if (seeded !== '1') {
+    sh('psql', [adminUrl, '-Xq', '-v', 'ON_ERROR_STOP=1', '-c', 'set role safeguard_owner',
+      '-f', join(ROOT, 'tests', 'bench', 'seed.sql')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const env = Object.fromEntries(readFileSync(join(VAR, 'instance.env'), 'utf8').trim().split('\n').map((l) => l.split('=')));
+  const API = `http://127.0.0.1:${env.PORT}`;
+  // the baselines: bare nginx, and nginx + the hello pool
+  const stateDir = stack('state-dir', 'bench').trim();
+  const helloSock = join(stateDir, 'hello.sock');
+  const hello = spawn(join(ROOT, 'var', 'build', 'bench-hello'), [helloSock, String(WORKERS)], { stdio: 'ignore', detached: true });
+  const conf = readFileSync(join(ROOT, 'tests', 'bench', 'nginx-baseline.conf.in'), 'utf8')
+    .replaceAll('@VAR@', VAR).replaceAll('@STATE@', stateDir).replaceAll('@PORT@', String(BASELINE_PORT))
+    .replaceAll('@HELLO_SOCKET@', helloSock);
+  writeFileSync(join(VAR, 'conf', 'nginx-baseline.conf'), conf);
+  const nginxArgs = ['-p', join(stateDir, 'nginx'), '-e', join(VAR, 'log', 'nginx-baseline-error.log'),
+    '-c', join(VAR, 'conf', 'nginx-baseline.conf')];
+  sh('nginx', nginxArgs);
+  spawnSync('sleep', ['0.5']);
+
+  const police = token({ AGENCY: 'police', ROLES: 'practitioner', SUB: 'bench-police', TTL: '7200' });
+  const csc = token({ AGENCY: 'csc', ROLES: 'social_worker', SUB: 'bench-csc', TTL: '7200' });
+  const child = '00000000-0000-4000-8003-000000000001';
+  const solo = '00000000-0000-4000-8000-0000000b0c99';
+  const request = '00000000-0000-4000-8000-0000000b0a01';
+
+  const targets = [
+    { name: 'nginx return 200', url: `http://127.0.0.1:${BASELINE_PORT}/return200`, baseline: true },
+    { name: 'nginx + libfcgi hello', url: `http://127.0.0.1:${BASELINE_PORT}/hello`, baseline: true },
+    { name: 'GET /v1/me', url: `${API}/v1/me`, token: police },
+    { name: 'GET /v1/children/{id}', url: `${API}/v1/children/${child}`, token: police },
+    { name: 'GET /v1/children?limit=50', url: `${API}/v1/children?limit=50`, token: police },
+    { name: 'POST /v1/children', url: `${API}/v1/children`, token: police, method: 'POST', write: true,
+      body: { first_name: 'Bench', last_name: 'Write', date_of_birth: '2012-03-04', education_status: 'on_roll' } },
+    { name: 'GET /v1/children/{id}/chronology (100)', url: `${API}/v1/children/${solo}/chronology?limit=100`, token: police },
+    { name: 'GET consolidated timeline (2,000)', url: `${API}/v1/chronology-requests/${request}/chronology`, token: csc },
+    { name: 'POST /v1/chronology-entries', url: `${API}/v1/chronology-entries`, token: police, method: 'POST', write: true,
+      body: { child_ids: [solo], event_date: '2025-06-01', date_precision: 'day', category: 'home_visit',
+        summary: 'benchmark visit', impact: 'neutral', significance: 'low', action_taken: 'recorded' } },
+  ];
+  if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
+
+  const results = [];
+  for (const t of targets) {
+    for (const c of CONNECTIONS) {
+      const r = wrk(t.url, { connections: c, method: t.method, body: t.body, token: t.token });
+      results.push({ target: t.name, connections: c, ...r });
+      process.stderr.write(`  ${t.name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms non-2xx ${r.non2xx}\n`);
+    }
+  }
+
+  // token verification without the cache: a different token on every request
+  const tokenFile = join(VAR, 'tokens.txt');
+  const many = [];
+  for (let i = 0; i < 1500; i++) many.push(token({ AGENCY: 'police', ROLES: 'practitioner', SUB: `bench-${i}`, TTL: '7200' }));
+  writeFileSync(tokenFile, many.join('\n') + '\n');
+  const uncached = wrk(`${API}/v1/me`, { connections: 64, tokens: tokenFile });
+  results.push({ target: 'GET /v1/me, every token new (no cache)', connections: 64, ...uncached });
+
+  const pg = pgbench(adminUrl);
+
+  spawnSync('nginx', [...nginxArgs, '-s', 'quit']);
+  try { process.kill(-hello.pid, 'SIGTERM'); } catch { /* already gone */ }
+  stack('down', 'bench');
+
+  const hello64 = (c) => results.find((r) => r.target === 'nginx + libfcgi hello' && r.connections === c)?.rps || 1;
+  const rows = results.map((r) => ({ ...r, ratio_to_hello: Number((r.rps / hello64(r.connections)).toFixed(3)) }));
+  const report = {
+    date: new Date().toISOString(),
+    cores: cpus().length,
+    workers: WORKERS,
+    seconds: SECONDS,
+    scale: LARGE ? 'large' : 'demo',
+    pgbench_select_tps: pg,
+    results: rows,
+  };
+  writeFileSync(join(VAR, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+
+  const pad = (s, n) => String(s).padEnd(n);
+  const num = (v, d = 1) => (v === null || v === undefined ? '-' : Number(v).toFixed(d));
+  console.log(`\nSafeguard benchmark, ${report.date.slice(0, 10)}, ${report.cores} cores, ${WORKERS} workers, ${SECONDS}s per run\n`);
+  console.log(`| ${pad('target', 44)} | conns | req/s    | p50 ms | p99 ms | non-2xx | × hello |`);
+  console.log(`|${'-'.repeat(46)}|-------|----------|--------|--------|---------|---------|`);
+  for (const r of rows) {
+    console.log(`| ${pad(r.target, 44)} | ${pad(r.connections, 5)} | ${pad(num(r.rps, 0), 8)} | ${pad(num(r.p50_ms, 2), 6)} | ` +
+      `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} |`);
+  }
+  console.log(`\npgbench -S -M prepared (tps by clients): ${Object.entries(pg).map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')}`);
+  console.log(`written to var/bench/latest.json`);
+}
+
+main();
