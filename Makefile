@@ -26,7 +26,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz
+.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz fuzz-build
 
 build: $(BIN) var/build/safeguard-token
 
@@ -88,3 +88,34 @@ var/build/safeguard-token: api/tools/token.c
 # BENCH_CONNECTIONS and SCALE=large adjust it.
 bench: deps build
 	@node tests/bench/bench.mjs
+
+# libFuzzer targets (clang): body parsing + validation, JWT pre-checks and
+# claims, query strings + cursors, route matching.  `make fuzz` runs each for
+# FUZZ_SECONDS; `make test` runs each briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := body jwt query route
+FUZZ_BUILD := var/build-fuzz
+FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -Wno-unused-command-line-argument
+FUZZ_OBJS := $(patsubst api/%.c,$(FUZZ_BUILD)/%.o,$(SRCS))
+
+$(FUZZ_BUILD)/%.o: api/%.c $(HDRS)
+	@mkdir -p $(FUZZ_BUILD)
+	@echo "  CC    $< (fuzz)"
+	@clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/common.h $(FUZZ_OBJS)
+	@echo "  LINK  $@"
+	@clang $(FUZZ_CFLAGS) -Iapi -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
+		mkdir -p var/fuzz/$$t; \
+		echo "== fuzz $$t ($(FUZZ_SECONDS)s)"; \
+		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+			-print_final_stats=1 var/fuzz/$$t tests/fuzz/corpus/$$t 2>&1 | tail -4 || exit 1; \
+	done
+
+.SECONDARY:

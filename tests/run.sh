@@ -38,6 +38,9 @@ if [ -n "${SANITIZE:-}" ]; then
 fi
 
 step "unit tests" make -s unit SANITIZE="${SANITIZE:-}"
+if [ -z "${SANITIZE:-}" ]; then
+	step "fuzz targets (briefly; make fuzz for longer)" make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-5}"
+fi
 step "openapi lint" bash -c 'cd tests && npx --no-install redocly lint --format=stylish ../openapi/openapi.yaml'
 step "routes match the OpenAPI document" bash -c "'$SG_BIN' --routes > '$ROOT/var/routes.txt' && node tests/tools/check-routes.mjs '$ROOT/var/routes.txt'"
 
