@@ -67,9 +67,9 @@ deps() {
 instance() {
 	INST=${1:?instance name: dev, test or bench}
 	case "$INST" in
-	dev) PORT=${PORT:-8080} PGPORT=${PGPORT:-54320} ;;
-	test) PORT=${TEST_PORT:-18080} PGPORT=${TEST_PGPORT:-54321} ;;
-	bench) PORT=${BENCH_PORT:-28080} PGPORT=${BENCH_PGPORT:-54322} ;;
+	dev) PORT=${PORT:-8080} TLS_PORT=${TLS_PORT:-8443} PGPORT=${PGPORT:-54320} ;;
+	test) PORT=${TEST_PORT:-18080} TLS_PORT=${TEST_TLS_PORT:-18443} PGPORT=${TEST_PGPORT:-54321} ;;
+	bench) PORT=${BENCH_PORT:-28080} TLS_PORT=${BENCH_TLS_PORT:-28443} PGPORT=${BENCH_PGPORT:-54322} ;;
 	*) die "unknown instance $INST (dev, test or bench)" ;;
 	esac
 	VAR="$ROOT/var/$INST"
@@ -128,6 +128,17 @@ keys() {
 		openssl rand -hex 24 >"$k/hs256.secret"
 		chmod 600 "$k/hs256.secret"
 	fi
+}
+
+# A self-signed certificate for the HTTPS listener (local use and tests; a
+# deployment mounts its own at var/<instance>/tls/server.{crt,key}).
+tls() {
+	mkdir -p "$VAR/tls"
+	[ -s "$VAR/tls/server.crt" ] && return 0
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -subj /CN=localhost \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$VAR/tls/server.key" -out "$VAR/tls/server.crt" 2>/dev/null
+	chmod 600 "$VAR/tls/server.key"
 }
 
 # ---- PostgreSQL ---------------------------------------------------------------
@@ -292,7 +303,13 @@ pool_stop() {
 render() { # render SRC DST: fill the placeholders of an nginx file
 	local user_directive=""
 	[ ${#RUN_AS[@]} -gt 0 ] && user_directive="user $SERVICE_USER;"
-	sed -e "s|@LISTEN@|${LISTEN_ADDR:-127.0.0.1}|g; s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
+	# rate limits: generous for the benchmark, which measures the pool
+	local rate_addr=${SG_RATE_PER_ADDRESS:-100} rate_token=${SG_RATE_PER_TOKEN:-50}
+	if [ "$INST" = bench ]; then rate_addr=1000000 rate_token=1000000; fi
+	sed -e "s|@LISTEN@|${LISTEN_ADDR:-127.0.0.1}|g; s|@PORT@|$PORT|g; s|@TLS_PORT@|$TLS_PORT|g;" \
+		-e "s|@RATE_ADDR@|$rate_addr|g; s|@RATE_TOKEN@|$rate_token|g;" \
+		-e "s|@BURST_ADDR@|${SG_RATE_BURST_ADDRESS:-$((rate_addr * 2))}|g; s|@BURST_TOKEN@|${SG_RATE_BURST_TOKEN:-$((rate_token * 2))}|g;" \
+		-e "s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
 		-e "s|@SOCKET@|$SOCKET|g; s|@TIMEOUT@|${SG_REQUEST_TIMEOUT:-30}|g; s|@USER_DIRECTIVE@|$user_directive|g" \
 		"$1" >"$2"
 }
@@ -342,10 +359,11 @@ wait_ready() {
 up() {
 	instance "$1"
 	if [ ! -f "$VAR/instance.env" ]; then
-		printf 'PORT=%s\nPGPORT=%s\n' "$PORT" "$PGPORT" >"$VAR/instance.env"
+		printf 'PORT=%s\nTLS_PORT=%s\nPGPORT=%s\n' "$PORT" "$TLS_PORT" "$PGPORT" >"$VAR/instance.env"
 	fi
 	[ -x "$(bin)" ] || die "$(bin) is not built: run make build"
 	keys
+	tls
 	pg_start
 	migrate
 	[ "$INST" = dev ] && [ "${SG_DEMO_DATA:-1}" = 1 ] && seed
@@ -393,6 +411,7 @@ serve() {
 reset() { # stop, and forget the instance's database
 	down "$1"
 	pg_local && rm -rf "$PGDATA"
+	rm -f "$VAR/instance.env"
 	return 0
 }
 
