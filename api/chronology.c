@@ -711,12 +711,9 @@ static int requests_draft(struct sg_req *r)
 	if (ds != DB_OK)
 		return fail(r, ds, "draft read failed");
 	items = json_array();
-	for (int i = 0; i < PQntuples(res); i++) {
-		json_t *e = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-
-		json_object_set_new(e, "shared", json_boolean(PQgetvalue(res, i, 1)[0] == 't'));
-		json_array_append_new(items, e);
-	}
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, json_pack("{s:o, s:b}", "entry", json_loads(PQgetvalue(res, i, 0), 0, NULL),
+						       "shared", PQgetvalue(res, i, 1)[0] == 't'));
 	PQclear(res);
 	if ((rc = audit(r, "chronology_request.draft.read", "chronology_request", p[0]))) {
 		json_decref(items);
