@@ -108,10 +108,14 @@ static const struct body_spec entry_body = {.fields = entry_fields,
 					    .n = sizeof entry_fields / sizeof entry_fields[0],
 					    .read_only = entry_read_only,
 					    .check = check_entry};
+/* a PATCH body on its own; the merged entry is checked against entry_merged */
 static const struct body_spec entry_patch_body = {.fields = entry_patch_fields,
 						  .n = sizeof entry_patch_fields / sizeof entry_patch_fields[0],
-						  .read_only = entry_patch_read_only,
-						  .check = check_entry};
+						  .read_only = entry_patch_read_only};
+static const struct body_spec entry_merged = {.fields = entry_patch_fields,
+					      .n = sizeof entry_patch_fields / sizeof entry_patch_fields[0],
+					      .read_only = entry_patch_read_only,
+					      .check = check_entry};
 
 static const struct field_spec reason_fields[] = {
 	{.name = "reason", .type = FT_STRING, .required = true, .min = 1, .max = 1000},
@@ -363,6 +367,24 @@ static int entry_may_change(struct sg_req *r, PGresult *res)
 	return 0;
 }
 
+/* For an amendment or withdrawal: the entry must be visible (404), the
+ * caller its author or the agency's lead (403), the entry active (409);
+ * then it is locked, so concurrent changes queue behind each other.  The
+ * lock goes through the update policy, which is why the checks come first. */
+static int entry_load_for_change(struct sg_req *r, PGresult **res)
+{
+	int rc;
+
+	if ((rc = entry_load(r, false, res)))
+		return rc;
+	rc = entry_may_change(r, *res);
+	PQclear(*res);
+	*res = NULL;
+	if (rc)
+		return rc;
+	return entry_load(r, true, res);
+}
+
 static int entries_show(struct sg_req *r)
 {
 	PGresult *res;
@@ -392,11 +414,9 @@ static int entries_amend(struct sg_req *r)
 	enum db_status ds;
 	int rc;
 
-	if ((rc = entry_load(r, true, &res)))
+	if ((rc = entry_load_for_change(r, &res)))
 		return rc;
-	rc = entry_may_change(r, res);
-	if (!rc)
-		rc = http_require_match(r, arena_printf(r->arena, "\"v%s\"", PQgetvalue(res, 0, 1)));
+	rc = http_require_match(r, arena_printf(r->arena, "\"v%s\"", PQgetvalue(res, 0, 1)));
 	merged = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	arena_json(r->arena, merged);
 	p[2] = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
@@ -410,7 +430,7 @@ static int entries_amend(struct sg_req *r)
 		if (json_is_null(v))
 			json_object_del(merged, key);
 	}
-	validate_body(&entry_patch_body, merged, &errs, r->arena);
+	validate_body(&entry_merged, merged, &errs, r->arena);
 	if (errs.n)
 		return http_problem_errors(r, 400, "validation-failed", "the entry would have invalid fields", &errs);
 	ds = db_exec(DB_ENTRY_SNAPSHOT, p, 1, &res, NULL);
@@ -437,12 +457,9 @@ static int entries_withdraw(struct sg_req *r)
 	enum db_status ds;
 	int rc;
 
-	if ((rc = entry_load(r, true, &res)))
+	if ((rc = entry_load_for_change(r, &res)))
 		return rc;
-	rc = entry_may_change(r, res);
 	PQclear(res);
-	if (rc)
-		return rc;
 	ds = db_exec(DB_ENTRY_SNAPSHOT, p, 1, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)

@@ -74,13 +74,13 @@
 	  1)                                                                                     \
 	X(IDEM_LOCK, "select pg_try_advisory_xact_lock(hashtextextended($1, 7))", 1)             \
 	X(IDEM_GET,                                                                              \
-	  "select request_hash, status, content_type, body from safeguard.idempotency_keys"      \
+	  "select request_hash, status, content_type, body, headers from safeguard.idempotency_keys"\
 	  " where sub = current_setting('app.sub') and key = $1",                                \
 	  1)                                                                                     \
 	X(IDEM_PUT,                                                                              \
-	  "insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body)"\
-	  " values (current_setting('app.sub'), $1, $2, $3, $4, $5)",                            \
-	  5)                                                                                     \
+	  "insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body, headers)"\
+	  " values (current_setting('app.sub'), $1, $2, $3, $4, $5, $6)",                        \
+	  6)                                                                                     \
 	X(CHILD_DUPLICATE, "select safeguard.child_by_identifier($1, $2)", 2)                     \
 	X(CHILD_NETWORK_CREATED,                                                                 \
 	  "insert into safeguard.child_network (child_id, agency, how, joined_by)"               \

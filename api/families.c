@@ -163,7 +163,6 @@ static int families_show(struct sg_req *r)
 
 static int families_update(struct sg_req *r)
 {
-	struct verrs errs = {0};
 	json_t *carers = json_object_get(r->body, "carers");
 	const char *etag, *p[4];
 	PGresult *res;
@@ -172,9 +171,6 @@ static int families_update(struct sg_req *r)
 
 	if ((rc = family_lock(r, r->params[0], &etag)) || (rc = http_require_match(r, etag)))
 		return rc;
-	check_carers(carers && !json_is_null(carers) ? carers : NULL, &errs, r->arena);
-	if (errs.n)
-		return http_problem_errors(r, 400, "validation-failed", "the family has invalid fields", &errs);
 	p[0] = r->params[0];
 	p[1] = json_string_value(json_object_get(r->body, "name"));
 	p[2] = carers ? (json_is_null(carers) ? "[]" : arena_json_dump(r->arena, carers)) : NULL;

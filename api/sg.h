@@ -155,7 +155,8 @@ struct verrs {
 void verrs_add(struct verrs *e, const char *field, const char *code, const char *message);
 /* Checks every field of obj against spec, adds every problem found. */
 void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a);
-/* The same for a PATCH: nothing is required, null clears (unless required). */
+/* The same for a PATCH: nothing is required, null clears (unless required);
+ * the spec's check must therefore hold for a partial body. */
 void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a);
 bool validate_uuid(const char *s);
 bool validate_date(const char *s);

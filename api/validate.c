@@ -321,4 +321,6 @@ void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs
 void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
 {
 	validate_fields(spec, obj, errs, a, true);
+	if (spec->check && json_is_object(obj))
+		spec->check(obj, errs, a);
 }

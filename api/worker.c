@@ -142,6 +142,18 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 	status = atoi(PQgetvalue(res, 0, 1));
 	http_text(r, status, arena_strdup(r->arena, PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
 		  (size_t)PQgetlength(res, 0, 3));
+	/* the headers that were stored with the answer: "Name: value" lines */
+	for (char *line = arena_strdup(r->arena, PQgetvalue(res, 0, 4)), *next; line && *line; line = next) {
+		char *colon = strstr(line, ": ");
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (colon) {
+			*colon = '\0';
+			http_header(r, line, colon + 2);
+		}
+	}
 	http_header(r, "Idempotent-Replayed", "true");
 	PQclear(res);
 	return status;
@@ -150,12 +162,15 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 static bool idempotency_store(struct sg_req *r, const char *hash)
 {
 	char status[8];
-	const char *p[5] = {r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : ""};
+	const char *p[6] = {r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : "", ""};
 	PGresult *res;
 	bool ok;
 
 	snprintf(status, sizeof status, "%d", r->status);
-	ok = db_exec(DB_IDEM_PUT, p, 5, &res, NULL) == DB_OK;
+	for (size_t i = 0; i < r->nhdr; i++)
+		if (!strcmp(r->hdr_names[i], "ETag") || !strcmp(r->hdr_names[i], "Location"))
+			p[5] = arena_printf(r->arena, "%s%s: %s\n", p[5], r->hdr_names[i], r->hdr_values[i]);
+	ok = db_exec(DB_IDEM_PUT, p, 6, &res, NULL) == DB_OK;
 	PQclear(res);
 	return ok;
 }

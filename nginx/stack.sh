@@ -320,9 +320,9 @@ nginx_start() {
 	for f in "$ROOT"/nginx/*.conf; do render "$f" "$VAR/conf/$(basename "$f")"; done
 	render "$ROOT/nginx/nginx.conf.in" "$VAR/conf/nginx.conf"
 	# what nginx serves itself, where its workers can read it
-	cp "$ROOT/openapi/openapi.yaml" "$STATE/www/openapi.yaml" || true
-	cp "$ROOT"/nginx/docs/* "$STATE/www/docs/" || true
-	cp "$ROOT/tests/node_modules/redoc/bundles/redoc.standalone.js" "$STATE/www/docs/" || true
+	cp "$ROOT/openapi/openapi.yaml" "$STATE/www/openapi.yaml"
+	cp "$ROOT"/nginx/docs/* "$STATE/www/docs/"
+	cp "$ROOT/tests/node_modules/redoc/bundles/redoc.standalone.js" "$STATE/www/docs/"
 	if [ ${#RUN_AS[@]} -gt 0 ]; then
 		chown -R "$SERVICE_USER:" "$STATE/nginx" "$STATE/www"
 	fi

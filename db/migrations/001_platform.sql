@@ -97,6 +97,7 @@ create table safeguard.idempotency_keys (
 	request_hash text not null,
 	status integer not null,
 	content_type text not null,
+	headers text not null default '',  -- ETag and Location, as "Name: value" lines
 	body text not null,
 	created_at timestamptz not null default now(),
 	primary key (sub, key)

@@ -1,0 +1,97 @@
+// Families: who may create and link them, who sees them, members limited to
+// the children the caller may see, carers, preconditions.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { request, psql } from './lib/client.mjs';
+import { as } from './lib/people.mjs';
+
+async function child(token, first = 'Sib') {
+  const res = await request('POST', '/v1/children', { token, body: { first_name: first, last_name: 'Family', date_of_birth: '2013-01-01' } });
+  assert.equal(res.status, 201);
+  return res.body;
+}
+async function family(token, body = { name: 'The Testers', carers: [{ name: 'Pat Tester', relationship: 'mother', contact: '07700 900999' }] }) {
+  const res = await request('POST', '/v1/families', { token, body });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res;
+}
+
+describe('families', () => {
+  for (const [who, token, status] of [
+    ['a social worker', as.cscSocialWorker, 201], ['a police safeguarding lead', as.policeLead, 201],
+    ['a practitioner', as.police, 403], ['a panel chair', as.panelChair, 403], ['an auditor', as.auditor, 403],
+  ]) {
+    it(`creating answers ${status} to ${who}`, async () => {
+      const res = await request('POST', '/v1/families', { token, body: { name: 'F' } });
+      assert.equal(res.status, status);
+    });
+  }
+
+  it('groups siblings; an agency sees the family through a member in its network, and only the members it may see', async () => {
+    const a = await child(as.police, 'Amy');
+    const b = await child(as.cscSocialWorker, 'Bea');
+    const fam = (await family(as.cscSocialWorker)).body;
+    assert.equal((await request('GET', `/v1/families/${fam.id}`, { token: as.police })).status, 404);
+    for (const c of [a, b]) {
+      const res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.cscSocialWorker, body: { child_id: c.id, relationship: 'sibling' } });
+      assert.equal(res.status, 201);
+    }
+    const csc = await request('GET', `/v1/families/${fam.id}`, { token: as.cscSocialWorker });
+    assert.deepEqual(csc.body.members.map((m) => m.first_name).sort(), ['Amy', 'Bea']);
+    assert.equal(csc.body.carers[0].name, 'Pat Tester');
+    const police = await request('GET', `/v1/families/${fam.id}`, { token: as.police });
+    assert.equal(police.status, 200);
+    assert.deepEqual(police.body.members.map((m) => m.first_name), ['Amy']);
+    assert.equal((await request('GET', `/v1/families/${fam.id}`, { token: as.health })).status, 404);
+    const kid = await request('GET', `/v1/children/${a.id}`, { token: as.police });
+    assert.equal(kid.body.family_id, fam.id);
+    assert.equal(kid.body.family_relationship, 'sibling');
+    assert.equal((await request('GET', `/v1/children?family_id=${fam.id}`, { token: as.cscSocialWorker })).body.items.length, 2);
+  });
+
+  it('refuses a child outside the network (422), a child already in a family (409) and a practitioner (403)', async () => {
+    const hidden = await child(as.health, 'Hid');
+    const fam = (await family(as.policeLead)).body;
+    let res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.policeLead, body: { child_id: hidden.id, relationship: 'child' } });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.type, '/problems/invalid-reference');
+    const mine = await child(as.police, 'Mine');
+    res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.policeLead, body: { child_id: mine.id, relationship: 'child' } });
+    assert.equal(res.status, 201);
+    const other = (await family(as.policeLead, { name: 'Other' })).body;
+    res = await request('POST', `/v1/families/${other.id}/members`, { token: as.policeLead, body: { child_id: mine.id, relationship: 'child' } });
+    assert.equal(res.status, 409);
+    res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.police, body: { child_id: mine.id, relationship: 'child' } });
+    assert.equal(res.status, 403);
+    res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.policeLead, body: { child_id: 'nope', relationship: 'cousin' } });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.errors.map((e) => e.field).sort(), ['child_id', 'relationship']);
+  });
+
+  it('removes a member with If-Match, and changes name and carers with If-Match', async () => {
+    const c = await child(as.cscSocialWorker, 'Leaver');
+    const created = await family(as.cscSocialWorker);
+    const fam = created.body;
+    const added = await request('POST', `/v1/families/${fam.id}/members`, { token: as.cscSocialWorker, body: { child_id: c.id, relationship: 'child' } });
+    const etag = added.headers.get('etag');
+    assert.equal((await request('DELETE', `/v1/families/${fam.id}/members/${c.id}`, { token: as.cscSocialWorker })).status, 428);
+    assert.equal((await request('DELETE', `/v1/families/${fam.id}/members/${c.id}`, { token: as.cscSocialWorker, headers: { 'If-Match': '"v1"' } })).status, 412);
+    const gone = await request('DELETE', `/v1/families/${fam.id}/members/${c.id}`, { token: as.cscSocialWorker, headers: { 'If-Match': etag } });
+    assert.equal(gone.status, 204);
+    assert.equal(psql(`select family_id is null from safeguard.children where id = '${c.id}'`), 't');
+    const patched = await request('PATCH', `/v1/families/${fam.id}`, {
+      token: as.cscSocialWorker, headers: { 'If-Match': gone.headers.get('etag') },
+      body: { name: 'Renamed', carers: [{ name: 'New Carer', relationship: 'aunt' }] },
+    });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.name, 'Renamed');
+    assert.deepEqual(patched.body.carers, [{ name: 'New Carer', relationship: 'aunt' }]);
+    const bad = await request('PATCH', `/v1/families/${fam.id}`, {
+      token: as.cscSocialWorker, headers: { 'If-Match': patched.headers.get('etag') }, body: { carers: [{ name: '' }], id: 'x' },
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e) => e.field).sort(), ['carers[0].name', 'carers[0].relationship', 'id']);
+    assert.equal((await request('GET', `/v1/families/${randomUUID()}`, { token: as.cscSocialWorker })).status, 404);
+  });
+});
