@@ -72,7 +72,8 @@
 	  " revoked_by, false from safeguard.token_revocations where jti = $1"                   \
 	  " and not exists (select 1 from ins)",                                                 \
 	  1)                                                                                     \
-	X(IDEM_LOCK, "select pg_try_advisory_xact_lock(hashtextextended($1, 7))", 1)             \
+	X(IDEM_LOCK,                                                                             \
+	  "select pg_try_advisory_xact_lock(hashtextextended(current_setting('app.sub') || ':' || $1, 7))", 1)\
 	X(IDEM_GET,                                                                              \
 	  "select request_hash, status, content_type, body, headers from safeguard.idempotency_keys"\
 	  " where sub = current_setting('app.sub') and key = $1",                                \
