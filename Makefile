@@ -26,7 +26,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz fuzz-build
+.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz fuzz-build valgrind
 
 build: $(BIN) var/build/safeguard-token
 
@@ -119,3 +119,7 @@ fuzz: fuzz-build
 	done
 
 .SECONDARY:
+
+# The unit tests and the pool under valgrind's memcheck (see tests/valgrind.sh).
+valgrind: deps build $(BUILD)/unit-tests
+	@bash tests/valgrind.sh

@@ -278,9 +278,9 @@ pool_start() {
 		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" \
 		${SG_WORKERS:+SG_WORKERS="$SG_WORKERS"} ${SG_MAX_REQUESTS:+SG_MAX_REQUESTS="$SG_MAX_REQUESTS"} \
 		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
-		setsid "$(bin)" >>"$VAR/log/api.log" 2>&1 </dev/null &
+		setsid ${SG_WRAPPER:-} "$(bin)" >>"$VAR/log/api.log" 2>&1 </dev/null &
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ -S "$SOCKET" ] && pool_pid >/dev/null && return 0
 		kill -0 $! 2>/dev/null || break
 		sleep 0.1
