@@ -123,3 +123,12 @@ fuzz: fuzz-build
 # The unit tests and the pool under valgrind's memcheck (see tests/valgrind.sh).
 valgrind: deps build $(BUILD)/unit-tests
 	@bash tests/valgrind.sh
+
+# A partnership-sized data set on the bench instance, generated in the
+# database: LARGE_CHILDREN children in families, LARGE_ENTRIES entries.
+LARGE_CHILDREN ?= 1000000
+LARGE_ENTRIES ?= 10000000
+seed-large: deps build
+	@bash nginx/stack.sh up bench >/dev/null
+	@psql "$$(bash nginx/stack.sh admin-url bench)" -Xq -v children=$(LARGE_CHILDREN) -v entries=$(LARGE_ENTRIES) \
+		-c 'set role safeguard_owner' -f tests/bench/seed-large.sql

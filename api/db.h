@@ -176,16 +176,16 @@
 	  " where id = $1::uuid returning doc, version",                                         \
 	  1)                                                                                     \
 	X(ENTRY_GET,                                                                             \
-	  "select e.doc, e.version, e.agency, e.author_sub, e.status"                             \
+	  "select coalesce(e.doc, safeguard.entry_json(e)::text), e.version, e.agency, e.author_sub, e.status"\
 	  " from safeguard.chronology_entries e where e.id = $1::uuid",                          \
 	  1)                                                                                     \
 	X(ENTRY_LOCK,                                                                            \
-	  "select e.doc, e.version, e.agency, e.author_sub, e.status"                             \
+	  "select coalesce(e.doc, safeguard.entry_json(e)::text), e.version, e.agency, e.author_sub, e.status"\
 	  " from safeguard.chronology_entries e where e.id = $1::uuid for update",               \
 	  1)                                                                                     \
 	X(ENTRY_SNAPSHOT,                                                                        \
 	  "insert into safeguard.chronology_entry_versions (entry_id, version, snapshot, recorded_by, recorded_at)"\
-	  " select id, version, e.doc::jsonb, updated_by, updated_at"                            \
+	  " select id, version, coalesce(e.doc::jsonb, safeguard.entry_json(e)::jsonb), updated_by, updated_at"\
 	  " from safeguard.chronology_entries e where id = $1::uuid",                            \
 	  1)                                                                                     \
 	X(ENTRY_UPDATE,                                                                          \
@@ -241,7 +241,7 @@
 	  " from safeguard.chronology_requests r where r.id = $1::uuid",                        \
 	  1)                                                                                     \
 	X(REQ_DRAFT,                                                                             \
-	  "select e.doc, exists (select 1 from safeguard.chronology_contributions k"\
+	  "select coalesce(e.doc, safeguard.entry_json(e)::text), exists (select 1 from safeguard.chronology_contributions k"\
 	  " where k.request_id = r.id and k.entry_id = e.id)"                                    \
 	  " from safeguard.chronology_requests r join safeguard.chronology_entries e"           \
 	  " on e.agency = safeguard.app_agency() and e.status = 'active'"                        \

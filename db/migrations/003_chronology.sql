@@ -35,7 +35,8 @@ create table safeguard.chronology_entries (
 	updated_at timestamptz not null default clock_timestamp(),
 	updated_by text not null,
 	-- the entry as the API shows it (entry_json), kept current by every write,
-	-- so that long timelines are read without building JSON row by row
+	-- so that long timelines are read without building JSON row by row; when
+	-- null (bulk-loaded rows) readers build it on the fly
 	doc text,
 	check (action_taken is not null or no_action_reason is not null),
 	check ((status = 'withdrawn') = (withdrawn_reason is not null))
@@ -241,7 +242,8 @@ create function safeguard.child_chronology(child uuid, p_from date, p_to date, p
 returns table (j text, event_date text, event_time text, seq text)
 language sql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select e.doc, e.event_date::text, to_char(coalesce(e.event_time, '00:00'), 'HH24:MI:SS'), e.seq::text
+	select coalesce(e.doc, safeguard.entry_json(e)::text), e.event_date::text,
+	       to_char(coalesce(e.event_time, '00:00'), 'HH24:MI:SS'), e.seq::text
 	from safeguard.chronology_entry_children c
 	join safeguard.chronology_entries e on e.id = c.entry_id
 	where c.child_id = child
@@ -260,7 +262,8 @@ $$;
 create function safeguard.consolidated_json(req uuid) returns text
 language sql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select '[' || coalesce(string_agg(e.doc, ',' order by e.event_date, coalesce(e.event_time, '00:00'), e.seq), '')
+	select '[' || coalesce(string_agg(coalesce(e.doc, safeguard.entry_json(e)::text), ','
+	                                  order by e.event_date, coalesce(e.event_time, '00:00'), e.seq), '')
 	       || ']'
 	from safeguard.chronology_contributions c
 	join safeguard.chronology_entries e on e.id = c.entry_id
