@@ -380,8 +380,7 @@ static int children_list(struct sg_req *r)
 	const char *next = NULL;
 	PGresult *res;
 	enum db_status ds;
-	json_t *items;
-	int n;
+	int n, rc;
 
 	if (q[CQ_CURSOR] && (!cursor_decode(r->arena, q[CQ_CURSOR], after, 2) || !validate_uuid(after[1]) ||
 			     !validate_pg_timestamp(after[0])))
@@ -395,16 +394,14 @@ static int children_list(struct sg_req *r)
 	if (ds != DB_OK)
 		return db_fail(r, ds, "child list failed");
 	n = PQntuples(res);
-	items = json_array();
-	for (int i = 0; i < n && i < limit; i++)
-		json_array_append_new(items, json_loads(PQgetvalue(res, i, 0), 0, NULL));
 	if (n > limit) {
 		const char *parts[2] = {PQgetvalue(res, (int)limit - 1, 1), PQgetvalue(res, (int)limit - 1, 2)};
 
 		next = cursor_encode(r->arena, parts, 2);
 	}
+	rc = http_list_rows(r, res, 0, n > limit ? (int)limit : n, next);
 	PQclear(res);
-	return http_list(r, items, next);
+	return rc;
 }
 
 /* Exact-identifier search: a visible match in full, another as its id only. */

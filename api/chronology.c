@@ -521,7 +521,6 @@ static int children_chronology(struct sg_req *r)
 	const char *p[9], *next = NULL;
 	PGresult *res;
 	enum db_status ds;
-	json_t *items;
 	int n, rc;
 
 	if (!validate_uuid(r->params[0]))
@@ -550,21 +549,19 @@ static int children_chronology(struct sg_req *r)
 	if (ds != DB_OK)
 		return fail(r, ds, "chronology read failed");
 	n = PQntuples(res);
-	items = json_array();
-	for (int i = 0; i < n && i < limit; i++)
-		json_array_append_new(items, json_loads(PQgetvalue(res, i, 0), 0, NULL));
 	if (n > limit) {
 		const char *parts[3] = {PQgetvalue(res, (int)limit - 1, 1), PQgetvalue(res, (int)limit - 1, 2),
 					PQgetvalue(res, (int)limit - 1, 3)};
 
 		next = cursor_encode(r->arena, parts, 3);
 	}
-	PQclear(res);
 	if ((rc = audit(r, "child.chronology.read", "child", r->params[0]))) {
-		json_decref(items);
+		PQclear(res);
 		return rc;
 	}
-	return http_list(r, items, next);
+	rc = http_list_rows(r, res, 0, n > limit ? (int)limit : n, next);
+	PQclear(res);
+	return rc;
 }
 
 /* ---- requests ------------------------------------------------------------ */

@@ -181,29 +181,67 @@ enum db_status db_command(const char *sql)
 	return ds;
 }
 
+/* BEGIN and the identity statement in one round trip (libpq's pipeline
+ * mode): every request pays for them, so they travel together. */
+static enum db_status db_begin_pipelined(const char *const *p, bool *revoked)
+{
+	enum db_status ds = DB_OK;
+	PGresult *res;
+	int sync_seen = 0;
+
+	if (!PQenterPipelineMode(db_conn))
+		return db_failure(NULL, NULL);
+	if (!PQsendQueryParams(db_conn, "begin", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(db_conn, "s0", 5, p, NULL, NULL, 0) || !PQpipelineSync(db_conn)) {
+		PQexitPipelineMode(db_conn);
+		return db_failure(NULL, NULL);
+	}
+	/* two results (each followed by NULL), then the sync */
+	for (int q = 0; q < 2 && db_conn; q++) {
+		while ((res = PQgetResult(db_conn))) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if (st == PGRES_TUPLES_OK && q == 1)
+				*revoked = PQgetvalue(res, 0, 4)[0] == 't';
+			else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ds == DB_OK)
+				ds = st == PGRES_PIPELINE_ABORTED ? DB_ERROR : (PQstatus(db_conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE);
+			PQclear(res);
+		}
+		if (PQstatus(db_conn) != CONNECTION_OK)
+			break;
+	}
+	while (db_conn && PQstatus(db_conn) == CONNECTION_OK && !sync_seen && (res = PQgetResult(db_conn))) {
+		sync_seen = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+	}
+	if (PQstatus(db_conn) != CONNECTION_OK) {
+		log_warn("database connection lost", "s", "reason", PQerrorMessage(db_conn));
+		db_disconnect();
+		return DB_UNAVAILABLE;
+	}
+	if (!PQexitPipelineMode(db_conn)) {
+		log_error("cannot leave pipeline mode", "s", "reason", PQerrorMessage(db_conn));
+		db_disconnect();
+		return DB_UNAVAILABLE;
+	}
+	return ds;
+}
+
 enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool *revoked)
 {
 	const char *p[5] = {id->sub, sg_agency_names[id->agency], id->roles_csv, request_id ? request_id : "", id->jti};
-	PGresult *res;
-	enum db_status ds;
+	enum db_status ds = DB_UNAVAILABLE;
 
 	/* A connection the server dropped since the last request (a restart)
 	 * shows only now; nothing has run yet, so reconnect and try once more. */
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 2 && ds == DB_UNAVAILABLE; attempt++) {
 		if (!db_ensure())
 			return DB_UNAVAILABLE;
-		ds = db_command("begin");
-		if (ds != DB_UNAVAILABLE)
-			break;
+		ds = db_begin_pipelined(p, revoked);
 	}
-	if (ds != DB_OK)
-		return ds;
-	ds = db_exec(DB_IDENTITY, p, 5, &res, NULL);
-	if (ds != DB_OK)
-		return ds;
-	*revoked = PQgetvalue(res, 0, 4)[0] == 't';
-	PQclear(res);
-	return DB_OK;
+	if (ds == DB_ERROR)
+		db_rollback();
+	return ds;
 }
 
 enum db_status db_commit(void)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
+#include <libpq-fe.h>
 
 const char *http_reason(int status)
 {
@@ -122,35 +123,65 @@ int http_internal(struct sg_req *r, const char *why)
 	return http_problem(r, 500, "internal", "the server could not complete the request; quote the request_id");
 }
 
+/* The Link header for the next page: the same query with the cursor replaced. */
+static void http_link_next(struct sg_req *r, const char *next_cursor)
+{
+	const char *qs = r->query_string ? r->query_string : "";
+	char *out = arena_alloc(r->arena, strlen(qs) + strlen(next_cursor) + 16);
+	size_t o = 0;
+
+	while (*qs) {
+		const char *amp = strchr(qs, '&');
+		size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
+
+		if (len && strncmp(qs, "cursor=", 7) != 0) {
+			if (o)
+				out[o++] = '&';
+			memcpy(out + o, qs, len);
+			o += len;
+		}
+		if (!amp)
+			break;
+		qs = amp + 1;
+	}
+	sprintf(out + o, "%scursor=%s", o ? "&" : "", next_cursor);
+	http_header(r, "Link", arena_printf(r->arena, "<%s?%s>; rel=\"next\"", r->path, out));
+}
+
 int http_list(struct sg_req *r, json_t *items, const char *next_cursor)
 {
 	json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
 				 next_cursor ? json_string(next_cursor) : json_null());
 
-	if (next_cursor) {
-		/* the same query with the cursor replaced */
-		const char *qs = r->query_string ? r->query_string : "";
-		char *out = arena_alloc(r->arena, strlen(qs) + strlen(next_cursor) + 16);
-		size_t o = 0;
-
-		while (*qs) {
-			const char *amp = strchr(qs, '&');
-			size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
-
-			if (len && strncmp(qs, "cursor=", 7) != 0) {
-				if (o)
-					out[o++] = '&';
-				memcpy(out + o, qs, len);
-				o += len;
-			}
-			if (!amp)
-				break;
-			qs = amp + 1;
-		}
-		sprintf(out + o, "%scursor=%s", o ? "&" : "", next_cursor);
-		http_header(r, "Link", arena_printf(r->arena, "<%s?%s>; rel=\"next\"", r->path, out));
-	}
+	if (next_cursor)
+		http_link_next(r, next_cursor);
 	return http_json(r, 200, body);
+}
+
+int http_list_rows(struct sg_req *r, PGresult *res, int col, int n, const char *next_cursor)
+{
+	size_t len = 64 + (next_cursor ? strlen(next_cursor) : 0), o = 0;
+	char *body;
+
+	for (int i = 0; i < n; i++)
+		len += (size_t)PQgetlength(res, i, col) + 1;
+	body = arena_alloc(r->arena, len);
+	memcpy(body, "{\"items\":[", 10);
+	o = 10;
+	for (int i = 0; i < n; i++) {
+		size_t l = (size_t)PQgetlength(res, i, col);
+
+		if (i)
+			body[o++] = ',';
+		memcpy(body + o, PQgetvalue(res, i, col), l);
+		o += l;
+	}
+	/* cursors are base64url behind a tag: nothing to escape */
+	o += (size_t)snprintf(body + o, len - o, "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
+			      next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
+	if (next_cursor)
+		http_link_next(r, next_cursor);
+	return http_body(r, 200, "application/json", body, o);
 }
 
 /* Does an If-Match / If-None-Match list contain etag (or "*")? */

@@ -81,6 +81,10 @@ int http_internal(struct sg_req *r, const char *why);
 const char *http_reason(int status);
 /* Adds a list envelope {items, next_cursor} and the Link header. Steals items. */
 int http_list(struct sg_req *r, json_t *items, const char *next_cursor);
+/* The same from JSON texts in column col of the first n rows, passed through
+ * without parsing (they come from the database's own JSON functions). */
+struct pg_result;
+int http_list_rows(struct sg_req *r, struct pg_result *res, int col, int n, const char *next_cursor);
 /* ETag handling for a single resource: sets ETag, answers 304 when it matches
  * If-None-Match.  Returns 0 to continue, 304 otherwise. */
 int http_etag(struct sg_req *r, const char *etag);

@@ -62,21 +62,27 @@ create table safeguard.child_network (
 );
 create index child_network_agency on safeguard.child_network (agency, child_id);
 
--- Whether the caller's agency may see a child.
+-- Whether the caller's agency may see a child.  The policy checks run per
+-- row, so they are PL/pgSQL: their plans are cached for the session, where a
+-- SQL function's body would be parsed again in every query.
 create function safeguard.child_visible(child uuid) returns boolean
-language sql stable security definer set search_path = safeguard, pg_temp
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select safeguard.app_agency() = 'csc'
+begin
+	return safeguard.app_agency() = 'csc'
 	    or exists (select 1 from safeguard.child_network n
-	               where n.child_id = child and n.agency = safeguard.app_agency())
+	               where n.child_id = child and n.agency = safeguard.app_agency());
+end
 $$;
 
 create function safeguard.family_visible(fam uuid, creator text) returns boolean
-language sql stable security definer set search_path = safeguard, pg_temp
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select safeguard.app_agency() = 'csc' or creator = safeguard.app_agency()
+begin
+	return safeguard.app_agency() = 'csc' or creator = safeguard.app_agency()
 	    or exists (select 1 from safeguard.children c join safeguard.child_network n on n.child_id = c.id
-	               where c.family_id = fam and n.agency = safeguard.app_agency())
+	               where c.family_id = fam and n.agency = safeguard.app_agency());
+end
 $$;
 
 -- Exact-identifier search across every child, visible or not: the caller

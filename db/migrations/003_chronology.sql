@@ -106,28 +106,32 @@ create index chronology_contributions_entry on safeguard.chronology_contribution
 -- May the caller's agency read this request (and its consolidated view)?
 -- The requester always; an invited agency until the share window closes.
 create function safeguard.request_readable(req uuid) returns boolean
-language sql stable security definer set search_path = safeguard, pg_temp
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select exists (
+begin
+	return exists (
 		select 1 from safeguard.chronology_requests r
 		where r.id = req
 		  and (r.requesting_agency = safeguard.app_agency()
 		       or (r.closed_at is null and now() < r.share_until
 		           and exists (select 1 from safeguard.chronology_request_agencies a
-		                       where a.request_id = r.id and a.agency = safeguard.app_agency()))))
+		                       where a.request_id = r.id and a.agency = safeguard.app_agency()))));
+end
 $$;
 
 -- Was this entry shared into a request the caller's agency may read?
 create function safeguard.entry_shared_with_me(entry uuid) returns boolean
-language sql stable security definer set search_path = safeguard, pg_temp
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select exists (select 1 from safeguard.chronology_contributions c
-	               where c.entry_id = entry and safeguard.request_readable(c.request_id))
+begin
+	return exists (select 1 from safeguard.chronology_contributions c
+	               where c.entry_id = entry and safeguard.request_readable(c.request_id));
+end
 $$;
 
 create function safeguard.entry_agency(entry uuid) returns text
-language sql stable security definer set search_path = safeguard, pg_temp
-as $$ select agency from safeguard.chronology_entries where id = entry $$;
+language plpgsql stable security definer set search_path = safeguard, pg_temp
+as $$ begin return (select agency from safeguard.chronology_entries where id = entry); end $$;
 
 alter table safeguard.chronology_entries enable row level security;
 create policy entries_read on safeguard.chronology_entries for select to safeguard_api
@@ -159,12 +163,14 @@ grant select, insert on safeguard.chronology_entry_versions to safeguard_api;
 
 -- The requester and every invited agency see the request itself.
 create function safeguard.request_visible_to_me(req uuid) returns boolean
-language sql stable security definer set search_path = safeguard, pg_temp
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-	select exists (select 1 from safeguard.chronology_requests r where r.id = req
+begin
+	return exists (select 1 from safeguard.chronology_requests r where r.id = req
 	               and r.requesting_agency = safeguard.app_agency())
 	    or exists (select 1 from safeguard.chronology_request_agencies a
-	               where a.request_id = req and a.agency = safeguard.app_agency())
+	               where a.request_id = req and a.agency = safeguard.app_agency());
+end
 $$;
 
 alter table safeguard.chronology_requests enable row level security;

@@ -147,6 +147,7 @@ function main() {
 
   spawnSync('nginx', [...nginxArgs, '-s', 'quit']);
   try { process.kill(-hello.pid, 'SIGTERM'); } catch { /* already gone */ }
+  spawnSync('pkill', ['-TERM', '-f', helloSock]);
   stack('down', 'bench');
 
   const hello64 = (c) => results.find((r) => r.target === 'nginx + libfcgi hello' && r.connections === c)?.rps || 1;

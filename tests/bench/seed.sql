@@ -78,4 +78,5 @@ from generate_series(1, 300) i;
 insert into safeguard.child_network (child_id, agency, how, joined_by)
 select ('00000000-0000-4000-8003-' || lpad(to_hex(i), 12, '0'))::uuid, 'police', 'created', 'bench'
 from generate_series(1, 300) i;
-analyze;
+analyze safeguard.children, safeguard.child_network, safeguard.families, safeguard.chronology_entries,
+	safeguard.chronology_entry_children, safeguard.chronology_contributions, safeguard.chronology_requests;
