@@ -174,30 +174,6 @@ static json_t *json_col(struct sg_req *r, PGresult *res, int row, int col)
 	return arena_json(r->arena, json_loads(PQgetvalue(res, row, col), 0, NULL));
 }
 
-/* Maps a failed statement to the answer; 23xxx are the caller's conflicts. */
-static int db_fail(struct sg_req *r, enum db_status ds, const char *what)
-{
-	if (ds == DB_UNAVAILABLE)
-		return http_unavailable(r);
-	if (ds == DB_CONFLICT) {
-		http_header(r, "Retry-After", "1");
-		return http_problem(r, 503, "service-unavailable", "the request met a concurrent change; retry it");
-	}
-	return http_internal(r, what);
-}
-
-static int audit_or_fail(struct sg_req *r, const char *action, const char *type, const char *id, const char *details)
-{
-	enum db_status ds = db_audit(action, type, id, "success", details);
-
-	return ds == DB_OK ? 0 : db_fail(r, ds, "audit write failed");
-}
-
-static int not_found(struct sg_req *r, const char *what)
-{
-	return http_problem(r, 404, "not-found", arena_printf(r->arena, "there is no %s with this id that you may see", what));
-}
-
 /* Answers 409 with the id of the child that already holds an identifier. */
 static int duplicate(struct sg_req *r, const char *existing)
 {
@@ -223,29 +199,11 @@ static int check_duplicate(struct sg_req *r, json_t *c, const char *self)
 		return 0;
 	ds = db_exec(DB_CHILD_DUPLICATE, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "duplicate check failed");
+		return http_db_fail(r, ds, "duplicate check failed");
 	if (!PQgetisnull(res, 0, 0) && (!self || strcmp(self, PQgetvalue(res, 0, 0)) != 0))
 		rc = duplicate(r, arena_strdup(r->arena, PQgetvalue(res, 0, 0)));
 	PQclear(res);
 	return rc;
-}
-
-static bool child_visible(struct sg_req *r, const char *id, int *fail)
-{
-	const char *p[1] = {id};
-	PGresult *res;
-	enum db_status ds;
-	bool vis;
-
-	*fail = 0;
-	ds = db_exec(DB_CHILD_VISIBLE, p, 1, &res, NULL);
-	if (ds != DB_OK) {
-		*fail = db_fail(r, ds, "visibility check failed");
-		return false;
-	}
-	vis = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return vis;
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -266,18 +224,18 @@ static int children_create(struct sg_req *r)
 	ds = db_exec(DB_CHILD_NETWORK_CREATED, p, 1, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "network insert failed");
+		return http_db_fail(r, ds, "network insert failed");
 	p[1] = arena_json_dump(r->arena, r->body);
 	ds = db_exec(DB_CHILD_INSERT, p, 2, &res, sqlstate);
 	if (ds == DB_ERROR && !strcmp(sqlstate, "23505"))
 		return duplicate(r, "");
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child insert failed");
+		return http_db_fail(r, ds, "child insert failed");
 	child = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	http_header(r, "ETag", etag_of(r->arena, res, 0, 1));
 	http_header(r, "Location", arena_printf(r->arena, "/v1/children/%s", id));
 	PQclear(res);
-	if ((rc = audit_or_fail(r, "child.create", "child", id, NULL))) {
+	if ((rc = http_audit(r, "child.create", "child", id, NULL))) {
 		json_decref(child);
 		return rc;
 	}
@@ -293,13 +251,13 @@ static int children_show(struct sg_req *r)
 	int rc;
 
 	if (!validate_uuid(p[0]))
-		return not_found(r, "child");
+		return http_not_found(r, "child");
 	ds = db_exec(DB_CHILD_GET, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child read failed");
+		return http_db_fail(r, ds, "child read failed");
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return not_found(r, "child");
+		return http_not_found(r, "child");
 	}
 	rc = http_etag(r, etag_of(r->arena, res, 0, 1));
 	child = rc ? NULL : json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -319,13 +277,13 @@ static int children_update(struct sg_req *r)
 	int rc;
 
 	if (!validate_uuid(p[0]))
-		return not_found(r, "child");
+		return http_not_found(r, "child");
 	ds = db_exec(DB_CHILD_LOCK, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child read failed");
+		return http_db_fail(r, ds, "child read failed");
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return not_found(r, "child");
+		return http_not_found(r, "child");
 	}
 	merged = json_col(r, res, 0, 0);
 	p[2] = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
@@ -356,7 +314,7 @@ static int children_update(struct sg_req *r)
 	if (ds == DB_ERROR && !strcmp(sqlstate, "23505"))
 		return duplicate(r, "");
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child update failed");
+		return http_db_fail(r, ds, "child update failed");
 	if (PQntuples(res) == 0) { /* changed since we locked it: cannot happen, but never lose a write */
 		PQclear(res);
 		return http_problem(r, 412, "precondition-failed", "the child changed while you were updating it");
@@ -364,7 +322,7 @@ static int children_update(struct sg_req *r)
 	merged = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	http_header(r, "ETag", etag_of(r->arena, res, 0, 1));
 	PQclear(res);
-	if ((rc = audit_or_fail(r, "child.update", "child", r->params[0], NULL))) {
+	if ((rc = http_audit(r, "child.update", "child", r->params[0], NULL))) {
 		json_decref(merged);
 		return rc;
 	}
@@ -392,7 +350,7 @@ static int children_list(struct sg_req *r)
 	p[4] = q[CQ_FAMILY];
 	ds = db_exec(DB_CHILD_LIST, p, 5, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child list failed");
+		return http_db_fail(r, ds, "child list failed");
 	n = PQntuples(res);
 	if (n > limit) {
 		const char *parts[2] = {PQgetvalue(res, (int)limit - 1, 1), PQgetvalue(res, (int)limit - 1, 2)};
@@ -428,7 +386,7 @@ static int children_search(struct sg_req *r)
 	kind = nhs ? "nhs_number" : upn ? "upn" : "name_and_date_of_birth";
 	ds = db_exec(DB_CHILD_SEARCH, p, 5, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "child search failed");
+		return http_db_fail(r, ds, "child search failed");
 	items = arena_json(r->arena, json_array());
 	ids = arena_json(r->arena, json_array());
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -443,7 +401,7 @@ static int children_search(struct sg_req *r)
 			ds = db_exec(DB_CHILD_GET, gp, 1, &cres, NULL);
 			if (ds != DB_OK) {
 				PQclear(res);
-				return db_fail(r, ds, "child read failed");
+				return http_db_fail(r, ds, "child read failed");
 			}
 			if (PQntuples(cres) == 1)
 				json_array_append_new(items, json_loads(PQgetvalue(cres, 0, 0), 0, NULL));
@@ -454,7 +412,7 @@ static int children_search(struct sg_req *r)
 	}
 	PQclear(res);
 	/* the identifiers themselves are never stored: only the kind and the matches */
-	rc = audit_or_fail(r, "child.search", "child", NULL,
+	rc = http_audit(r, "child.search", "child", NULL,
 			   arena_json_dump(r->arena, arena_json(r->arena, json_pack("{s:s, s:O}", "kind", kind, "matches", ids))));
 	if (rc)
 		return rc;
@@ -480,23 +438,16 @@ static int children_declare(struct sg_req *r)
 	json_t *row;
 	int rc;
 
-	if (!validate_uuid(p[0]))
-		return not_found(r, "child");
-	ds = db_exec(DB_CHILD_EXISTS, p, 1, &res, NULL);
-	if (ds != DB_OK)
-		return db_fail(r, ds, "child lookup failed");
-	rc = PQgetvalue(res, 0, 0)[0] == 't' ? 0 : not_found(r, "child");
-	PQclear(res);
-	if (rc)
+	if ((rc = http_check_exists(r, DB_CHILD_EXISTS, p[0], "child")))
 		return rc;
 	ds = db_exec(DB_NETWORK_DECLARE, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "declaration failed");
+		return http_db_fail(r, ds, "declaration failed");
 	created = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	ds = db_exec(DB_NETWORK_LIST, lp, 2, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "network read failed");
+		return http_db_fail(r, ds, "network read failed");
 	if (PQntuples(res) != 1) {
 		PQclear(res);
 		return http_internal(r, "declared involvement is not visible");
@@ -504,7 +455,7 @@ static int children_declare(struct sg_req *r)
 	row = network_row(res, 0);
 	json_object_set_new(row, "child_id", json_string(r->params[0]));
 	PQclear(res);
-	if (created && (rc = audit_or_fail(r, "child.involvement.declare", "child", r->params[0], NULL))) {
+	if (created && (rc = http_audit(r, "child.involvement.declare", "child", r->params[0], NULL))) {
 		json_decref(row);
 		return rc;
 	}
@@ -517,20 +468,18 @@ static int children_network(struct sg_req *r)
 	PGresult *res;
 	enum db_status ds;
 	json_t *items;
-	int fail = 0, rc;
+	int rc;
 
-	if (!validate_uuid(p[0]))
-		return not_found(r, "child");
-	if (!child_visible(r, p[0], &fail))
-		return fail ? fail : not_found(r, "child");
+	if ((rc = http_check_exists(r, DB_CHILD_VISIBLE, p[0], "child")))
+		return rc;
 	ds = db_exec(DB_NETWORK_LIST, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return db_fail(r, ds, "network read failed");
+		return http_db_fail(r, ds, "network read failed");
 	items = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(items, network_row(res, i));
 	PQclear(res);
-	if ((rc = audit_or_fail(r, "child.network.read", "child", p[0], NULL))) {
+	if ((rc = http_audit(r, "child.network.read", "child", p[0], NULL))) {
 		json_decref(items);
 		return rc;
 	}
@@ -542,18 +491,9 @@ static int children_access_log(struct sg_req *r)
 {
 	const char *const *q = r->query.values;
 	const char *p[1] = {r->params[0]};
-	PGresult *res;
-	enum db_status ds;
 	int rc;
 
-	if (!validate_uuid(p[0]))
-		return not_found(r, "child");
-	ds = db_exec(DB_CHILD_EXISTS, p, 1, &res, NULL);
-	if (ds != DB_OK)
-		return db_fail(r, ds, "child lookup failed");
-	rc = PQgetvalue(res, 0, 0)[0] == 't' ? 0 : not_found(r, "child");
-	PQclear(res);
-	if (rc)
+	if ((rc = http_check_exists(r, DB_CHILD_EXISTS, p[0], "child")))
 		return rc;
 	{
 		const struct audit_filter f = {.resource_type = "child", .resource_id = p[0]};

@@ -201,29 +201,6 @@ static const struct query_spec request_list_query = {request_list_params, 3};
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int fail(struct sg_req *r, enum db_status ds, const char *what)
-{
-	if (ds == DB_UNAVAILABLE)
-		return http_unavailable(r);
-	if (ds == DB_CONFLICT) {
-		http_header(r, "Retry-After", "1");
-		return http_problem(r, 503, "service-unavailable", "the request met a concurrent change; retry it");
-	}
-	return http_internal(r, what);
-}
-
-static int gone(struct sg_req *r, const char *what)
-{
-	return http_problem(r, 404, "not-found", arena_printf(r->arena, "there is no %s with this id that you may see", what));
-}
-
-static int audit(struct sg_req *r, const char *action, const char *type, const char *id)
-{
-	enum db_status ds = db_audit(action, type, id, "success", NULL);
-
-	return ds == DB_OK ? 0 : fail(r, ds, "audit write failed");
-}
-
 /* A Postgres array literal of the strings in a JSON array: {"a","b"}. */
 static const char *pg_array(struct arena *a, json_t *arr)
 {
@@ -254,6 +231,22 @@ static int answer_entry(struct sg_req *r, int status, PGresult *res)
 	return http_json(r, status, e);
 }
 
+/* Answers a request's current state, its JSON passed through as the
+ * database renders it. */
+static int request_answer(struct sg_req *r, const char *id, int status)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	enum db_status ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
+	char *body;
+
+	if (ds != DB_OK)
+		return http_db_fail(r, ds, "request read failed");
+	body = arena_strndup(r->arena, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return http_body(r, status, "application/json", body, strlen(body));
+}
+
 /* Renders the entry's document again after a change and answers it. */
 static int entry_refreshed(struct sg_req *r)
 {
@@ -262,7 +255,7 @@ static int entry_refreshed(struct sg_req *r)
 	enum db_status ds = db_exec(DB_ENTRY_DOC, p, 1, &res, NULL);
 
 	if (ds != DB_OK)
-		return fail(r, ds, "entry read failed");
+		return http_db_fail(r, ds, "entry read failed");
 	return answer_entry(r, 200, res);
 }
 
@@ -284,7 +277,7 @@ static int entries_create(struct sg_req *r)
 	/* every child in the caller's network; more than one only for one family */
 	ds = db_exec(DB_ENTRY_CHILDREN, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "child lookup failed");
+		return http_db_fail(r, ds, "child lookup failed");
 	bad = arena_json(r->arena, json_deep_copy(ids));
 	for (int k = 0; k < PQntuples(res); k++) {
 		json_array_foreach(bad, i, v) {
@@ -315,21 +308,21 @@ static int entries_create(struct sg_req *r)
 	ds = db_exec(DB_ENTRY_INSERT, p, 2, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry insert failed");
+		return http_db_fail(r, ds, "entry insert failed");
 	p[1] = arr;
 	ds = db_exec(DB_ENTRY_CHILDREN_INSERT, p, 2, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry children insert failed");
-	if ((rc = audit(r, "chronology_entry.create", "chronology_entry", id)))
+		return http_db_fail(r, ds, "entry children insert failed");
+	if ((rc = http_audit(r, "chronology_entry.create", "chronology_entry", id, NULL)))
 		return rc;
 	json_array_foreach(ids, i, v) {
-		if ((rc = audit(r, "child.chronology.add", "child", json_string_value(v))))
+		if ((rc = http_audit(r, "child.chronology.add", "child", json_string_value(v), NULL)))
 			return rc;
 	}
 	ds = db_exec(DB_ENTRY_DOC, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry read failed");
+		return http_db_fail(r, ds, "entry read failed");
 	http_header(r, "Location", arena_printf(r->arena, "/v1/chronology-entries/%s", id));
 	return answer_entry(r, 201, res);
 }
@@ -342,14 +335,14 @@ static int entry_load(struct sg_req *r, bool lock, PGresult **res)
 
 	*res = NULL;
 	if (!validate_uuid(p[0]))
-		return gone(r, "chronology entry");
+		return http_not_found(r, "chronology entry");
 	ds = db_exec(lock ? DB_ENTRY_LOCK : DB_ENTRY_GET, p, 1, res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry read failed");
+		return http_db_fail(r, ds, "entry read failed");
 	if (PQntuples(*res) == 0) {
 		PQclear(*res);
 		*res = NULL;
-		return gone(r, "chronology entry");
+		return http_not_found(r, "chronology entry");
 	}
 	return 0;
 }
@@ -397,7 +390,7 @@ static int entries_show(struct sg_req *r)
 		return rc;
 	}
 	r->nhdr = 0;
-	if ((rc = audit(r, "chronology_entry.read", "chronology_entry", r->params[0]))) {
+	if ((rc = http_audit(r, "chronology_entry.read", "chronology_entry", r->params[0], NULL))) {
 		PQclear(res);
 		return rc;
 	}
@@ -436,16 +429,16 @@ static int entries_amend(struct sg_req *r)
 	ds = db_exec(DB_ENTRY_SNAPSHOT, p, 1, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry snapshot failed");
+		return http_db_fail(r, ds, "entry snapshot failed");
 	p[1] = arena_json_dump(r->arena, merged);
 	ds = db_exec(DB_ENTRY_UPDATE, p, 3, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry update failed");
+		return http_db_fail(r, ds, "entry update failed");
 	rc = PQntuples(res) == 0;
 	PQclear(res);
 	if (rc)
 		return http_problem(r, 412, "precondition-failed", "the entry changed while you were amending it");
-	if ((rc = audit(r, "chronology_entry.amend", "chronology_entry", r->params[0])))
+	if ((rc = http_audit(r, "chronology_entry.amend", "chronology_entry", r->params[0], NULL)))
 		return rc;
 	return entry_refreshed(r);
 }
@@ -463,12 +456,12 @@ static int entries_withdraw(struct sg_req *r)
 	ds = db_exec(DB_ENTRY_SNAPSHOT, p, 1, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry snapshot failed");
+		return http_db_fail(r, ds, "entry snapshot failed");
 	ds = db_exec(DB_ENTRY_WITHDRAW, p, 2, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "entry withdrawal failed");
-	if ((rc = audit(r, "chronology_entry.withdraw", "chronology_entry", r->params[0])))
+		return http_db_fail(r, ds, "entry withdrawal failed");
+	if ((rc = http_audit(r, "chronology_entry.withdraw", "chronology_entry", r->params[0], NULL)))
 		return rc;
 	return entry_refreshed(r);
 }
@@ -487,7 +480,7 @@ static int entries_versions(struct sg_req *r)
 	ds = db_exec(DB_ENTRY_VERSIONS, p, 1, &res, NULL);
 	if (ds != DB_OK) {
 		PQclear(cur);
-		return fail(r, ds, "entry versions failed");
+		return http_db_fail(r, ds, "entry versions failed");
 	}
 	items = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
@@ -505,7 +498,7 @@ static int entries_versions(struct sg_req *r)
 	}
 	PQclear(res);
 	PQclear(cur);
-	if ((rc = audit(r, "chronology_entry.versions.read", "chronology_entry", p[0]))) {
+	if ((rc = http_audit(r, "chronology_entry.versions.read", "chronology_entry", p[0], NULL))) {
 		json_decref(items);
 		return rc;
 	}
@@ -516,21 +509,14 @@ static int entries_versions(struct sg_req *r)
 static int children_chronology(struct sg_req *r)
 {
 	const char *const *q = r->query.values;
-	const char *after[3] = {NULL, NULL, NULL}, *vp[1] = {r->params[0]};
+	const char *after[3] = {NULL, NULL, NULL};
 	long limit = q[HQ_LIMIT] ? strtol(q[HQ_LIMIT], NULL, 10) : 50;
 	const char *p[9], *next = NULL;
 	PGresult *res;
 	enum db_status ds;
 	int n, rc;
 
-	if (!validate_uuid(r->params[0]))
-		return gone(r, "child");
-	ds = db_exec(DB_CHILD_VISIBLE, vp, 1, &res, NULL);
-	if (ds != DB_OK)
-		return fail(r, ds, "child lookup failed");
-	rc = PQgetvalue(res, 0, 0)[0] == 't' ? 0 : gone(r, "child");
-	PQclear(res);
-	if (rc)
+	if ((rc = http_check_exists(r, DB_CHILD_VISIBLE, r->params[0], "child")))
 		return rc;
 	if (q[HQ_CURSOR] && (!cursor_decode(r->arena, q[HQ_CURSOR], after, 3) || !validate_date(after[0]) ||
 			     strlen(after[1]) != 8 || strspn(after[1], "0123456789:") != 8 ||
@@ -547,7 +533,7 @@ static int children_chronology(struct sg_req *r)
 	p[8] = arena_printf(r->arena, "%ld", limit + 1);
 	ds = db_exec(DB_CHILD_CHRONOLOGY, p, 9, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "chronology read failed");
+		return http_db_fail(r, ds, "chronology read failed");
 	n = PQntuples(res);
 	if (n > limit) {
 		const char *parts[3] = {PQgetvalue(res, (int)limit - 1, 1), PQgetvalue(res, (int)limit - 1, 2),
@@ -555,7 +541,7 @@ static int children_chronology(struct sg_req *r)
 
 		next = cursor_encode(r->arena, parts, 3);
 	}
-	if ((rc = audit(r, "child.chronology.read", "child", r->params[0]))) {
+	if ((rc = http_audit(r, "child.chronology.read", "child", r->params[0], NULL))) {
 		PQclear(res);
 		return rc;
 	}
@@ -580,7 +566,7 @@ static int requests_create(struct sg_req *r)
 
 	ds = db_exec(DB_REQ_SUBJECTS, sp, 2, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "subject lookup failed");
+		return http_db_fail(r, ds, "subject lookup failed");
 	for (int k = 0; k < PQntuples(res); k++)
 		json_array_append_new(children, json_string(PQgetvalue(res, k, 0)));
 	PQclear(res);
@@ -596,29 +582,21 @@ static int requests_create(struct sg_req *r)
 	ds = db_exec(DB_REQ_INSERT, p, 2, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "request insert failed");
+		return http_db_fail(r, ds, "request insert failed");
 	p[1] = pg_array(r->arena, children);
 	p[2] = pg_array(r->arena, json_object_get(r->body, "agencies"));
 	ds = db_exec(DB_REQ_PARTIES, p, 3, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "request parties insert failed");
-	if ((rc = audit(r, "chronology_request.create", "chronology_request", id)))
+		return http_db_fail(r, ds, "request parties insert failed");
+	if ((rc = http_audit(r, "chronology_request.create", "chronology_request", id, NULL)))
 		return rc;
 	json_array_foreach(children, i, v) {
-		if ((rc = audit(r, "child.chronology_request", "child", json_string_value(v))))
+		if ((rc = http_audit(r, "child.chronology_request", "child", json_string_value(v), NULL)))
 			return rc;
 	}
-	ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
-	if (ds != DB_OK)
-		return fail(r, ds, "request read failed");
 	http_header(r, "Location", arena_printf(r->arena, "/v1/chronology-requests/%s", id));
-	{
-		json_t *body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-
-		PQclear(res);
-		return http_json(r, 201, body);
-	}
+	return request_answer(r, id, 201);
 }
 
 static int requests_list(struct sg_req *r)
@@ -640,7 +618,7 @@ static int requests_list(struct sg_req *r)
 	p[3] = arena_printf(r->arena, "%ld", limit + 1);
 	ds = db_exec(DB_REQ_LIST, p, 4, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "request list failed");
+		return http_db_fail(r, ds, "request list failed");
 	n = PQntuples(res);
 	items = json_array();
 	for (int i = 0; i < n && i < limit; i++)
@@ -667,43 +645,31 @@ static int request_state(struct sg_req *r, struct req_state *st)
 
 	memset(st, 0, sizeof *st);
 	if (!validate_uuid(p[0]))
-		return gone(r, "chronology request");
+		return http_not_found(r, "chronology request");
 	ds = db_exec(DB_REQ_STATE, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "request read failed");
+		return http_db_fail(r, ds, "request read failed");
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return gone(r, "chronology request");
+		return http_not_found(r, "chronology request");
 	}
 	st->open = PQgetvalue(res, 0, 0)[0] == 't';
 	st->requester = PQgetvalue(res, 0, 1)[0] == 't';
 	st->invited = PQgetvalue(res, 0, 2)[0] == 't';
 	st->readable = PQgetvalue(res, 0, 3)[0] == 't';
 	PQclear(res);
-	return st->requester || st->invited ? 0 : gone(r, "chronology request");
+	return st->requester || st->invited ? 0 : http_not_found(r, "chronology request");
 }
 
 static int requests_show(struct sg_req *r)
 {
 	const char *p[1] = {r->params[0]};
 	struct req_state st;
-	PGresult *res;
-	enum db_status ds;
-	json_t *body;
 	int rc;
 
-	if ((rc = request_state(r, &st)))
+	if ((rc = request_state(r, &st)) || (rc = http_audit(r, "chronology_request.read", "chronology_request", p[0], NULL)))
 		return rc;
-	ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
-	if (ds != DB_OK)
-		return fail(r, ds, "request read failed");
-	body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	if ((rc = audit(r, "chronology_request.read", "chronology_request", p[0]))) {
-		json_decref(body);
-		return rc;
-	}
-	return http_json(r, 200, body);
+	return request_answer(r, p[0], 200);
 }
 
 /* The caller's agency's own entries about the subject children within the
@@ -723,13 +689,13 @@ static int requests_draft(struct sg_req *r)
 		return http_problem(r, 403, "forbidden", "your agency was not asked to contribute to this request");
 	ds = db_exec(DB_REQ_DRAFT, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "draft read failed");
+		return http_db_fail(r, ds, "draft read failed");
 	items = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(items, json_pack("{s:o, s:b}", "entry", json_loads(PQgetvalue(res, i, 0), 0, NULL),
 						       "shared", PQgetvalue(res, i, 1)[0] == 't'));
 	PQclear(res);
-	if ((rc = audit(r, "chronology_request.draft.read", "chronology_request", p[0]))) {
+	if ((rc = http_audit(r, "chronology_request.draft.read", "chronology_request", p[0], NULL))) {
 		json_decref(items);
 		return rc;
 	}
@@ -758,7 +724,7 @@ static int requests_contribute(struct sg_req *r)
 	if (ids && json_array_size(ids)) {
 		ds = db_exec(DB_CONTRIB_ELIGIBLE, p, 2, &res, NULL);
 		if (ds != DB_OK)
-			return fail(r, ds, "eligibility check failed");
+			return http_db_fail(r, ds, "eligibility check failed");
 		json_array_foreach(ids, i, v) {
 			bool ok = false;
 
@@ -776,18 +742,10 @@ static int requests_contribute(struct sg_req *r)
 	ds = db_exec(DB_CONTRIB_REPLACE, p, 3, &res, NULL);
 	PQclear(res);
 	if (ds != DB_OK)
-		return fail(r, ds, "contribution failed");
-	if ((rc = audit(r, "chronology_request.contribute", "chronology_request", p[0])))
+		return http_db_fail(r, ds, "contribution failed");
+	if ((rc = http_audit(r, "chronology_request.contribute", "chronology_request", p[0], NULL)))
 		return rc;
-	ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
-	if (ds != DB_OK)
-		return fail(r, ds, "request read failed");
-	{
-		json_t *body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-
-		PQclear(res);
-		return http_json(r, 200, body);
-	}
+	return request_answer(r, p[0], 200);
 }
 
 static int requests_close(struct sg_req *r)
@@ -796,7 +754,6 @@ static int requests_close(struct sg_req *r)
 	struct req_state st;
 	PGresult *res;
 	enum db_status ds;
-	json_t *body;
 	int rc;
 
 	if ((rc = request_state(r, &st)))
@@ -805,18 +762,12 @@ static int requests_close(struct sg_req *r)
 		return http_problem(r, 403, "forbidden", "only the requesting agency closes a request");
 	ds = db_exec(DB_REQ_CLOSE, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "closure failed");
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return http_problem(r, 409, "conflict", "the request is already closed");
-	}
-	body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		return http_db_fail(r, ds, "closure failed");
+	rc = PQntuples(res) == 0 ? http_problem(r, 409, "conflict", "the request is already closed") : 0;
 	PQclear(res);
-	if ((rc = audit(r, "chronology_request.close", "chronology_request", p[0]))) {
-		json_decref(body);
+	if (rc || (rc = http_audit(r, "chronology_request.close", "chronology_request", p[0], NULL)))
 		return rc;
-	}
-	return http_json(r, 200, body);
+	return request_answer(r, p[0], 200);
 }
 
 /* ---- the consolidated timeline ------------------------------------------ */
@@ -944,20 +895,20 @@ static int requests_chronology(struct sg_req *r)
 	if ((rc = request_state(r, &st)))
 		return rc;
 	if (!st.readable)
-		return gone(r, "chronology request");
+		return http_not_found(r, "chronology request");
 	ds = db_exec(DB_CONSOLIDATED_JSON, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "consolidated read failed");
+		return http_db_fail(r, ds, "consolidated read failed");
 	entries = arena_strndup(r->arena, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
-	if ((rc = audit(r, "chronology_request.consolidated.read", "chronology_request", p[0])))
+	if ((rc = http_audit(r, "chronology_request.consolidated.read", "chronology_request", p[0], NULL)))
 		return rc;
 	if (wants_csv(r->accept))
 		return consolidated_csv(r, arena_json(r->arena, json_loads(entries, 0, NULL)));
 
 	ds = db_exec(DB_CONSOLIDATED_ITEMS, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "consolidated read failed");
+		return http_db_fail(r, ds, "consolidated read failed");
 	n = PQntuples(res);
 	items = arena_alloc(r->arena, (size_t)(n + 1) * sizeof *items);
 	for (int i = 0; i < n; i++) {
@@ -973,7 +924,7 @@ static int requests_chronology(struct sg_req *r)
 	PQclear(res);
 	ds = db_exec(DB_REQ_ROLLS, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "roll status read failed");
+		return http_db_fail(r, ds, "roll status read failed");
 	rolls = arena_alloc(r->arena, (size_t)(PQntuples(res) + 1) * sizeof *rolls);
 	for (int i = 0; i < PQntuples(res); i++) {
 		rolls[i].child_id = arena_strdup(r->arena, PQgetvalue(res, i, 0));
@@ -992,7 +943,7 @@ static int requests_chronology(struct sg_req *r)
 	pattern_text = arena_json_dump(r->arena, patterns);
 	ds = db_exec(DB_REQ_GET, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return fail(r, ds, "request read failed");
+		return http_db_fail(r, ds, "request read failed");
 	req = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	PQclear(res);
 	{

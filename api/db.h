@@ -275,7 +275,7 @@
 	X(REQ_CLOSE,                                                                             \
 	  "update safeguard.chronology_requests set closed_at = now(), closed_by = safeguard.app_sub()"\
 	  " where id = $1::uuid and closed_at is null and requesting_agency = safeguard.app_agency()"\
-	  " returning safeguard.request_json(chronology_requests)::text",                        \
+	  " returning id",                                                                       \
 	  1)
 
 enum db_stmt {

@@ -70,16 +70,6 @@ static const struct body_spec family_body = {.fields = family_fields, .n = 2, .r
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int family_fail(struct sg_req *r, enum db_status ds, const char *what)
-{
-	return ds == DB_UNAVAILABLE ? http_unavailable(r) : http_internal(r, what);
-}
-
-static int family_not_found(struct sg_req *r)
-{
-	return http_problem(r, 404, "not-found", "there is no family with this id that you may see");
-}
-
 /* Answers a family row (json, version) with its ETag; consumes res. */
 static int family_answer(struct sg_req *r, int status, PGresult *res, const char *action)
 {
@@ -92,7 +82,7 @@ static int family_answer(struct sg_req *r, int status, PGresult *res, const char
 	http_header(r, "ETag", etag);
 	if (action && (ds = db_audit(action, "family", id, "success", NULL)) != DB_OK) {
 		json_decref(fam);
-		return family_fail(r, ds, "audit write failed");
+		return http_db_fail(r, ds, "audit write failed");
 	}
 	return http_json(r, status, fam);
 }
@@ -105,13 +95,13 @@ static int family_lock(struct sg_req *r, const char *id, const char **etag)
 	enum db_status ds;
 
 	if (!validate_uuid(id))
-		return family_not_found(r);
+		return http_not_found(r, "family");
 	ds = db_exec(DB_FAMILY_VERSION, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family lock failed");
+		return http_db_fail(r, ds, "family lock failed");
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return family_not_found(r);
+		return http_not_found(r, "family");
 	}
 	*etag = arena_printf(r->arena, "\"v%s\"", PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -131,7 +121,7 @@ static int families_create(struct sg_req *r)
 
 	ds = db_exec(DB_FAMILY_INSERT, p, 3, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family insert failed");
+		return http_db_fail(r, ds, "family insert failed");
 	http_header(r, "Location", arena_printf(r->arena, "/v1/families/%s", id));
 	return family_answer(r, 201, res, "family.create");
 }
@@ -144,13 +134,13 @@ static int families_show(struct sg_req *r)
 	int rc;
 
 	if (!validate_uuid(p[0]))
-		return family_not_found(r);
+		return http_not_found(r, "family");
 	ds = db_exec(DB_FAMILY_GET, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family read failed");
+		return http_db_fail(r, ds, "family read failed");
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return family_not_found(r);
+		return http_not_found(r, "family");
 	}
 	rc = http_etag(r, arena_printf(r->arena, "\"v%s\"", PQgetvalue(res, 0, 1)));
 	if (rc) {
@@ -178,7 +168,7 @@ static int families_update(struct sg_req *r)
 	p[3] = arena_strndup(r->arena, p[3], strlen(p[3]) - 1);
 	ds = db_exec(DB_FAMILY_UPDATE, p, 4, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family update failed");
+		return http_db_fail(r, ds, "family update failed");
 	return family_answer(r, 200, res, "family.update");
 }
 
@@ -197,7 +187,7 @@ static int families_add_member(struct sg_req *r)
 		return rc;
 	ds = db_exec(DB_CHILD_VISIBLE, vp, 1, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "child lookup failed");
+		return http_db_fail(r, ds, "child lookup failed");
 	visible = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (!visible) {
@@ -208,16 +198,16 @@ static int families_add_member(struct sg_req *r)
 	}
 	ds = db_exec(DB_FAMILY_MEMBER_ADD, p, 3, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "member insert failed");
+		return http_db_fail(r, ds, "member insert failed");
 	added = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	if (!added)
 		return http_problem(r, 409, "conflict", "the child already belongs to a family; remove it there first");
 	if ((rc = (db_audit("child.family.join", "child", child, "success", NULL) == DB_OK ? 0 : -1)))
-		return family_fail(r, DB_ERROR, "audit write failed");
+		return http_db_fail(r, DB_ERROR, "audit write failed");
 	ds = db_exec(DB_FAMILY_BUMP, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family update failed");
+		return http_db_fail(r, ds, "family update failed");
 	return family_answer(r, 201, res, "family.member.add");
 }
 
@@ -236,17 +226,17 @@ static int families_remove_member(struct sg_req *r)
 		return http_problem(r, 404, "not-found", "this child is not a member of the family");
 	ds = db_exec(DB_FAMILY_MEMBER_REMOVE, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "member removal failed");
+		return http_db_fail(r, ds, "member removal failed");
 	removed = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	if (!removed)
 		return http_problem(r, 404, "not-found", "this child is not a member of the family");
 	if (db_audit("child.family.leave", "child", p[1], "success", NULL) != DB_OK ||
 	    db_audit("family.member.remove", "family", p[0], "success", NULL) != DB_OK)
-		return family_fail(r, db_connected() ? DB_ERROR : DB_UNAVAILABLE, "audit write failed");
+		return http_db_fail(r, db_connected() ? DB_ERROR : DB_UNAVAILABLE, "audit write failed");
 	ds = db_exec(DB_FAMILY_BUMP, p, 1, &res, NULL);
 	if (ds != DB_OK)
-		return family_fail(r, ds, "family update failed");
+		return http_db_fail(r, ds, "family update failed");
 	http_header(r, "ETag", arena_printf(r->arena, "\"v%s\"", PQgetvalue(res, 0, 1)));
 	PQclear(res);
 	r->status = 204;

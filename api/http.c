@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
-#include <libpq-fe.h>
+#include "db.h"
 
 const char *http_reason(int status)
 {
@@ -237,4 +237,44 @@ char *arena_json_dump(struct arena *a, json_t *j)
 	out = arena_strdup(a, s);
 	free(s);
 	return out;
+}
+
+int http_not_found(struct sg_req *r, const char *what)
+{
+	return http_problem(r, 404, "not-found", arena_printf(r->arena, "there is no %s with this id that you may see", what));
+}
+
+int http_db_fail(struct sg_req *r, enum db_status ds, const char *what)
+{
+	if (ds == DB_UNAVAILABLE)
+		return http_unavailable(r);
+	if (ds == DB_CONFLICT) {
+		http_header(r, "Retry-After", "1");
+		return http_problem(r, 503, "service-unavailable", "the request met a concurrent change; retry it");
+	}
+	return http_internal(r, what);
+}
+
+int http_audit(struct sg_req *r, const char *action, const char *type, const char *id, const char *details)
+{
+	enum db_status ds = db_audit(action, type, id, "success", details);
+
+	return ds == DB_OK ? 0 : http_db_fail(r, ds, "audit write failed");
+}
+
+int http_check_exists(struct sg_req *r, int stmt, const char *id, const char *what)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	enum db_status ds;
+	bool yes;
+
+	if (!validate_uuid(id))
+		return http_not_found(r, what);
+	ds = db_exec((enum db_stmt)stmt, p, 1, &res, NULL);
+	if (ds != DB_OK)
+		return http_db_fail(r, ds, "lookup failed");
+	yes = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return yes ? 0 : http_not_found(r, what);
 }

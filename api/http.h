@@ -91,6 +91,16 @@ int http_etag(struct sg_req *r, const char *etag);
 /* PATCH/DELETE: 428 without If-Match, 412 when stale; 0 to continue. */
 int http_require_match(struct sg_req *r, const char *etag);
 
+/* Shared answers of the resources: 404 for a record the caller may not see
+ * (what: "child"); a failed statement as 503 or 500; an audit row in the
+ * request's transaction (0, or the failure's answer); a one-boolean
+ * statement on an id (0 when true, else 404 or the failure's answer). */
+enum db_status;
+int http_not_found(struct sg_req *r, const char *what);
+int http_db_fail(struct sg_req *r, enum db_status ds, const char *what);
+int http_audit(struct sg_req *r, const char *action, const char *type, const char *id, const char *details);
+int http_check_exists(struct sg_req *r, int stmt, const char *id, const char *what);
+
 /* audit.c: a page of the audit trail, shared by the routes that show it */
 struct audit_filter {
 	const char *actor, *agency, *action, *resource_type, *resource_id, *from, *to;
