@@ -66,7 +66,7 @@ test: deps build
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-$(BUILD)/unit-tests: $(OBJS) $(wildcard tests/unit/*.c)
+$(BUILD)/unit-tests: $(OBJS) $(wildcard tests/unit/*.c tests/unit/*.h)
 	$(CC) $(CFLAGS) -Iapi -Wno-missing-prototypes $(LDFLAGS) -o $@ tests/unit/*.c $(OBJS) $(LDLIBS) $$(pkg-config --libs check)
 
 format:

@@ -11,6 +11,8 @@ BUILD=var/build${SANITIZE:+-san}
 export SG_BIN="$ROOT/$BUILD/safeguard-api"
 export SG_REQUEST_TIMEOUT=3
 export SG_WORKERS=${SG_WORKERS:-4}
+# workers are recycled often, so the suites run across recycling too
+export SG_MAX_REQUESTS=${SG_MAX_REQUESTS:-400}
 # rate limits the suites stay under, except the test that means to trip them
 export SG_RATE_PER_TOKEN=100 SG_RATE_BURST_TOKEN=400 SG_RATE_PER_ADDRESS=2000 SG_RATE_BURST_ADDRESS=4000
 VAR="$ROOT/var/test"

@@ -44,6 +44,19 @@ describe('the pool', () => {
     assert.match(metrics.text, /safeguard_worker_restarts_total\{cause="crash"\} [1-9]/);
   });
 
+  it('recycles a worker after its request budget, losing no request', async () => {
+    const budget = Number(process.env.SG_MAX_REQUESTS || 10000);
+    const count = () => Number((/safeguard_worker_restarts_total\{cause="recycled"\} (\d+)/.exec(sh('curl -s $SG_BASE_URL/metrics')) || [0, 0])[1]);
+    const before = count();
+    const n = Math.min(budget * workers().length + 50, 3000);
+    for (let i = 0; i < n; i += 25) {
+      const t = rs256({ sub: `recycle-${i}` }); // a token per batch stays under the per-token rate limit
+      const batch = await Promise.all(Array.from({ length: 25 }, () => request('GET', '/v1/me', { token: t })));
+      assert.deepEqual([...new Set(batch.map((r) => r.status))], [200]);
+    }
+    if (budget <= 1000) assert.ok(count() > before, 'a worker was recycled');
+  });
+
   it('answers 503 with Retry-After within two seconds while PostgreSQL is down, then recovers without a restart', async () => {
     const pid = master();
     const t = rs256();
