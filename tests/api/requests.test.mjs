@@ -193,6 +193,11 @@ describe('every answer', () => {
     assert.equal((await request('GET', '/v1/me', { token: rs256() })).status, 200, 'another token is not limited');
   });
 
+  it('refuses oversized headers at nginx with a problem body', async () => {
+    const res = await request('GET', '/v1/me', { token: rs256(), headers: { 'X-Padding': 'p'.repeat(40 * 1024) }, validate: false });
+    problem(res, 400, 'headers-too-large');
+  });
+
   it('serves HTTPS with the generated certificate', async () => {
     const { execFileSync } = await import('node:child_process');
     const env = Object.fromEntries((await import('node:fs')).readFileSync(`${process.env.SG_VAR}/instance.env`, 'utf8').trim().split('\n').map((l) => l.split('=')));
