@@ -24,7 +24,7 @@ export SG_BASE_URL="http://127.0.0.1:$(. "$VAR/instance.env" && echo "$PORT")" S
 export SG_ISSUER=https://idp.safeguard.test SG_AUDIENCE=safeguard-api
 DATABASE_URL_ADMIN=$(bash nginx/stack.sh admin-url test)
 export DATABASE_URL_ADMIN
-node --test --test-concurrency=1 --test-name-pattern='^(?!answers 429)' tests/api/tokens.test.mjs tests/api/requests.test.mjs
+node --test --test-name-pattern='^(?!answers 429)' tests/api/tokens.test.mjs tests/api/requests.test.mjs
 rc=$?
 bash nginx/stack.sh down test >/dev/null 2>&1
 sleep 1
