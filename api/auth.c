@@ -414,7 +414,9 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 		*why = "token exp, iat and nbf must be integers (exp and iat are required)";
 		return false;
 	}
-	if (now > id->exp + leeway) {
+	/* written so that no claim value is added to or subtracted from in a
+	 * way that could overflow: the clock and the limits are small */
+	if (id->exp < now - leeway) {
 		*why = "token expired";
 		return false;
 	}
@@ -422,7 +424,7 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 		*why = "token not valid yet";
 		return false;
 	}
-	if (id->exp <= id->iat || id->exp - id->iat > auth_cfg.max_lifetime) {
+	if (id->exp <= id->iat || id->iat < id->exp - auth_cfg.max_lifetime) {
 		*why = "token lifetime is longer than allowed";
 		return false;
 	}

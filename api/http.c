@@ -101,9 +101,15 @@ int http_problem_errors(struct sg_req *r, int status, const char *slug, const ch
 	json_t *body = problem_body(r, status, slug, detail);
 	json_t *list = json_array();
 
-	for (size_t i = 0; i < errs->n; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "field", errs->items[i].field, "code",
-						      errs->items[i].code, "message", errs->items[i].message));
+	for (size_t i = 0; i < errs->n; i++) {
+		/* a field named by the client may not be text: never drop the error */
+		const char *field = errs->items[i].field;
+
+		if (!utf8_valid(field, strlen(field)))
+			field = "(not UTF-8)";
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "field", field, "code", errs->items[i].code,
+						      "message", errs->items[i].message));
+	}
 	json_object_set_new(body, "errors", list);
 	return problem_send(r, status, body);
 }
@@ -184,8 +190,9 @@ int http_list_rows(struct sg_req *r, PGresult *res, int col, int n, const char *
 	return http_body(r, 200, "application/json", body, o);
 }
 
-/* Does an If-Match / If-None-Match list contain etag (or "*")? */
-static bool etag_listed(const char *list, const char *etag)
+/* Does an If-Match / If-None-Match list contain etag (or "*")?  If-None-Match
+ * compares weakly (W/"v1" matches "v1"), If-Match strongly (RFC 9110 13.1). */
+static bool etag_listed(const char *list, const char *etag, bool weak)
 {
 	size_t n = strlen(etag);
 
@@ -194,8 +201,13 @@ static bool etag_listed(const char *list, const char *etag)
 			list++;
 		if (*list == '*')
 			return true;
-		if (strncmp(list, "W/", 2) == 0)
+		if (strncmp(list, "W/", 2) == 0) {
+			if (!weak) {
+				list = strchr(list, ',');
+				continue;
+			}
 			list += 2;
+		}
 		if (strncmp(list, etag, n) == 0 && (list[n] == '\0' || list[n] == ',' || list[n] == ' '))
 			return true;
 		list = strchr(list, ',');
@@ -206,7 +218,7 @@ static bool etag_listed(const char *list, const char *etag)
 int http_etag(struct sg_req *r, const char *etag)
 {
 	http_header(r, "ETag", etag);
-	if (r->if_none_match && etag_listed(r->if_none_match, etag)) {
+	if (r->if_none_match && etag_listed(r->if_none_match, etag, true)) {
 		r->status = 304;
 		r->body_out = NULL;
 		r->body_out_len = 0;
@@ -221,7 +233,7 @@ int http_require_match(struct sg_req *r, const char *etag)
 	if (!r->if_match)
 		return http_problem(r, 428, "precondition-required",
 				    "send If-Match with the ETag you last read, so that no change is lost");
-	if (!etag_listed(r->if_match, etag))
+	if (!etag_listed(r->if_match, etag, false))
 		return http_problem(r, 412, "precondition-failed",
 				    "the resource has changed since you read it; read it again and retry");
 	return 0;

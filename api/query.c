@@ -115,8 +115,10 @@ void query_parse(const struct query_spec *spec, const char *qs, struct query *ou
 
 		if (len == 0)
 			goto next;
-		if (!key || !val) {
-			verrs_add(errs, key ? key : "", "invalid_encoding", "is not properly percent-encoded");
+		if (!key || !val || !utf8_valid(key, strlen(key)) || !utf8_valid(val, strlen(val))) {
+			/* named as sent: the decoded bytes may not be text at all */
+			verrs_add(errs, !key ? "" : utf8_valid(key, strlen(key)) ? key : arena_strndup(a, qs, klen),
+				  "invalid_encoding", "is not properly percent-encoded UTF-8");
 			goto next;
 		}
 		for (i = 0; spec && i < spec->n; i++)

@@ -161,6 +161,8 @@ void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *err
 bool validate_uuid(const char *s);
 bool validate_date(const char *s);
 bool validate_instant(const char *s);
+/* Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
+bool utf8_valid(const char *s, size_t n);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);
 /* Seconds since the epoch of a valid RFC 3339 instant. */

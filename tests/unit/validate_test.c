@@ -1,0 +1,368 @@
+/* Body validation against a spec of our own that uses every field type:
+ * each row patches a valid body and lists every error it must produce (all
+ * of them, at once).  JSON in the tables uses ' for " to stay readable. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sg.h"
+#include "unit.h"
+
+static struct arena *a;
+static void setup(void) { a = arena_new(); }
+static void teardown(void) { arena_free(a); }
+
+static const char *const kinds[] = {"alpha", "beta", NULL};
+static const char *const colours[] = {"red", "green", NULL};
+static const char *const server_owned[] = {"id", "created_at", NULL};
+
+static const char *no_x(const char *s)
+{
+	return strchr(s, 'x') ? "must not contain x" : NULL;
+}
+
+/* A rule across fields: a flagged body needs a note. */
+static void flag_needs_note(json_t *body, struct verrs *errs, struct arena *ar)
+{
+	(void)ar;
+	if (json_is_true(json_object_get(body, "flag")) && !json_is_string(json_object_get(body, "note")))
+		verrs_add(errs, "note", "required_with_flag", "is required when flag is true");
+}
+
+static const struct field_spec fields[] = {
+	{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 5},
+	{.name = "code", .type = FT_STRING, .min = 2, .check = no_x, .check_code = "has_x"},
+	{.name = "note", .type = FT_STRING, .nullable = true, .max = 10},
+	{.name = "count", .type = FT_INT, .required = true, .min = 1, .max = 10},
+	{.name = "any_int", .type = FT_INT},
+	{.name = "flag", .type = FT_BOOL},
+	{.name = "born", .type = FT_DATE},
+	{.name = "at", .type = FT_INSTANT},
+	{.name = "ref", .type = FT_UUID},
+	{.name = "kind", .type = FT_ENUM, .enum_values = kinds},
+	{.name = "tags", .type = FT_STRING_ARRAY, .min = 1, .max = 3},
+	{.name = "colours", .type = FT_STRING_ARRAY, .enum_values = colours},
+	{.name = "meta", .type = FT_OBJECT, .nullable = true},
+	{.name = "list", .type = FT_ARRAY},
+};
+
+static const struct body_spec spec = {fields, sizeof fields / sizeof fields[0], server_owned, flag_needs_note};
+
+#define BASE "{'name': 'abc', 'count': 3}"
+
+struct body_row {
+	const char *patch;      /* merged into BASE */
+	const char *remove[3];  /* then these keys are deleted */
+	const char *errs[12];   /* "field code", every error expected */
+};
+
+static const struct body_row body_rows[] = {
+	/* valid */
+	{"{}", {NULL}, {NULL}},
+	{"{'code': 'ab', 'note': null, 'any_int': -5, 'flag': false, 'born': '2024-02-29',"
+	 " 'at': '2024-02-29T23:59:60Z', 'ref': '123e4567-e89b-12d3-a456-426614174000', 'kind': 'beta',"
+	 " 'tags': ['a'], 'colours': ['red', 'green'], 'meta': {'x': 1}, 'list': [1, 'x', null]}",
+	 {NULL},
+	 {NULL}},
+	/* unknown and server-owned fields */
+	{"{'nmae': 'x'}", {NULL}, {"nmae unknown_field"}},
+	{"{'Name': 'x'}", {NULL}, {"Name unknown_field"}},
+	{"{'id': 'x', 'created_at': 'y'}", {NULL}, {"id read_only", "created_at read_only"}},
+	/* missing required */
+	{"{}", {"name"}, {"name required"}},
+	{"{}", {"name", "count"}, {"name required", "count required"}},
+	/* null against nullable */
+	{"{'name': null}", {NULL}, {"name required"}},
+	{"{'count': null}", {NULL}, {"count required"}},
+	{"{'any_int': null}", {NULL}, {"any_int invalid_type"}},
+	{"{'born': null}", {NULL}, {"born invalid_type"}},
+	{"{'tags': null}", {NULL}, {"tags invalid_type"}},
+	{"{'note': null}", {NULL}, {NULL}},
+	{"{'meta': null}", {NULL}, {NULL}},
+	/* wrong types */
+	{"{'name': 5}", {NULL}, {"name invalid_type"}},
+	{"{'name': ['abc']}", {NULL}, {"name invalid_type"}},
+	{"{'count': '3'}", {NULL}, {"count invalid_type"}},
+	{"{'count': 3.0}", {NULL}, {"count invalid_type"}},
+	{"{'count': true}", {NULL}, {"count invalid_type"}},
+	{"{'flag': 'true'}", {NULL}, {"flag invalid_type"}},
+	{"{'flag': 1}", {NULL}, {"flag invalid_type"}},
+	{"{'born': 20240229}", {NULL}, {"born invalid_type"}},
+	{"{'at': 1709208000}", {NULL}, {"at invalid_type"}},
+	{"{'ref': 1}", {NULL}, {"ref invalid_type"}},
+	{"{'kind': 1}", {NULL}, {"kind invalid_type"}},
+	{"{'tags': 'a'}", {NULL}, {"tags invalid_type"}},
+	{"{'meta': []}", {NULL}, {"meta invalid_type"}},
+	{"{'list': {}}", {NULL}, {"list invalid_type"}},
+	/* string bounds, counted in characters */
+	{"{'name': ''}", {NULL}, {"name required"}},
+	{"{'name': 'abcde'}", {NULL}, {NULL}},
+	{"{'name': 'abcdef'}", {NULL}, {"name too_long"}},
+	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {NULL}},         /* 5 characters, 10 bytes */
+	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {"name too_long"}},
+	{"{'name': '\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600'}", {NULL}, {NULL}}, /* 20 bytes */
+	{"{'name': '\u65e5\u672c\u8a9e\u65e5\u672c\u8a9e'}", {NULL}, {"name too_long"}},
+	{"{'code': 'a'}", {NULL}, {"code too_short"}},
+	{"{'code': 'axb'}", {NULL}, {"code has_x"}},
+	{"{'note': '1234567890'}", {NULL}, {NULL}},
+	{"{'note': '12345678901'}", {NULL}, {"note too_long"}},
+	/* integer bounds */
+	{"{'count': 1}", {NULL}, {NULL}},
+	{"{'count': 10}", {NULL}, {NULL}},
+	{"{'count': 0}", {NULL}, {"count out_of_range"}},
+	{"{'count': 11}", {NULL}, {"count out_of_range"}},
+	{"{'count': -1}", {NULL}, {"count out_of_range"}},
+	{"{'count': 9223372036854775807}", {NULL}, {"count out_of_range"}},
+	{"{'any_int': -9223372036854775808}", {NULL}, {NULL}},
+	/* enum */
+	{"{'kind': 'alpha'}", {NULL}, {NULL}},
+	{"{'kind': 'gamma'}", {NULL}, {"kind invalid_value"}},
+	{"{'kind': 'Alpha'}", {NULL}, {"kind invalid_value"}},
+	{"{'kind': ''}", {NULL}, {"kind invalid_value"}},
+	/* dates */
+	{"{'born': '2024-02-29'}", {NULL}, {NULL}},
+	{"{'born': '2000-02-29'}", {NULL}, {NULL}},
+	{"{'born': '2024-12-31'}", {NULL}, {NULL}},
+	{"{'born': '2023-02-29'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '1900-02-29'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-13-01'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-00-10'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-04-31'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-01-00'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-1-01'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-01-1'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '1899-12-31'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024/02/29'}", {NULL}, {"born invalid_date"}},
+	{"{'born': ' 2024-02-29'}", {NULL}, {"born invalid_date"}},
+	{"{'born': '2024-02-29T00:00:00Z'}", {NULL}, {"born invalid_date"}},
+	{"{'born': ''}", {NULL}, {"born invalid_date"}},
+	/* instants */
+	{"{'at': '2024-02-29T12:00:00Z'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29t12:00:00z'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00+01:00'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00-05:30'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00.5Z'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00.123456789+00:00'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00.1234567890Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00.Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T24:00:00Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T23:60:00Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T23:59:61Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T1:00:00Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00+0100'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00+01'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00Zx'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29 12:00:00Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2023-02-29T12:00:00Z'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29'}", {NULL}, {"at invalid_instant"}},
+	/* UUIDs */
+	{"{'ref': '123E4567-E89B-12D3-A456-426614174000'}", {NULL}, {NULL}},
+	{"{'ref': '123e4567e89b12d3a456426614174000'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': '123e4567-e89b-12d3-a456-42661417400'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': '123e4567-e89b-12d3-a456-4266141740000'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': '123e4567-e89b-12d3-a456-42661417400g'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': '123e4567-e89b-12d3a-456-426614174000'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': '{123e4567-e89b-12d3-a456-426614174000}'}", {NULL}, {"ref invalid_uuid"}},
+	{"{'ref': ''}", {NULL}, {"ref invalid_uuid"}},
+	/* string arrays */
+	{"{'tags': ['a', 'b', 'c']}", {NULL}, {NULL}},
+	{"{'tags': []}", {NULL}, {"tags too_few"}},
+	{"{'tags': ['a', 'b', 'c', 'd']}", {NULL}, {"tags too_many"}},
+	{"{'tags': ['a', 1]}", {NULL}, {"tags[1] invalid_type"}},
+	{"{'tags': [null]}", {NULL}, {"tags[0] invalid_type"}},
+	{"{'colours': []}", {NULL}, {NULL}},
+	{"{'colours': ['red', 'blue']}", {NULL}, {"colours[1] invalid_value"}},
+	{"{'colours': ['red', 2, 'blue']}", {NULL}, {"colours[1] invalid_type", "colours[2] invalid_value"}},
+	/* the rule across fields runs after the field checks */
+	{"{'flag': true}", {NULL}, {"note required_with_flag"}},
+	{"{'flag': true, 'note': 'n'}", {NULL}, {NULL}},
+	/* every error at once */
+	{"{'nmae': 1, 'id': 'x', 'name': '', 'count': 'x', 'flag': 1, 'born': '2023-02-29',"
+	 " 'at': '2024-02-29T24:00:00Z', 'ref': 'x', 'kind': 'x', 'tags': [], 'colours': ['blue']}",
+	 {NULL},
+	 {"nmae unknown_field", "id read_only", "name required", "count invalid_type", "flag invalid_type",
+	  "born invalid_date", "at invalid_instant", "ref invalid_uuid", "kind invalid_value", "tags too_few",
+	  "colours[0] invalid_value"}},
+	{"{'flag': true, 'code': 'x', 'zz': 0}", {"name", "count"},
+	 {"zz unknown_field", "name required", "count required", "code too_short", "note required_with_flag"}},
+};
+
+/* Parses JSON written with ' for ", aborting the test on a typo. */
+static json_t *json_q(const char *text)
+{
+	char *s = strdup(text);
+	json_error_t err;
+	json_t *j;
+
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	j = json_loads(s, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(j != NULL, "bad test JSON %s: %s", s, err.text);
+	free(s);
+	return j;
+}
+
+static bool has_error(const struct verrs *e, const char *field, const char *code)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->items[i].field, field) == 0 && strcmp(e->items[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+/* Asserts that errs holds exactly the "field code" entries of want. */
+static void expect_errors(const char *what, const struct verrs *errs, const char *const *want, size_t maxwant)
+{
+	size_t nwant = 0;
+
+	for (; nwant < maxwant && want[nwant]; nwant++) {
+		char field[64], code[64];
+
+		ck_assert_int_eq(sscanf(want[nwant], "%63s %63s", field, code), 2);
+		ck_assert_msg(has_error(errs, field, code), "%s: no error %s", what, want[nwant]);
+	}
+	for (size_t i = 0; i < errs->n; i++)
+		ck_assert_msg(errs->items[i].message && *errs->items[i].message, "%s: error %zu has no message", what, i);
+	if (errs->n != nwant) {
+		for (size_t i = 0; i < errs->n; i++)
+			fprintf(stderr, "  %s: got %s %s\n", what, errs->items[i].field, errs->items[i].code);
+	}
+	ck_assert_msg(errs->n == nwant, "%s: %zu errors, want %zu", what, errs->n, nwant);
+}
+
+START_TEST(validate_body_table)
+{
+	const struct body_row *row = &body_rows[_i];
+	json_t *body = json_q(BASE), *patch = json_q(row->patch);
+	struct verrs errs = {0};
+
+	json_object_update(body, patch);
+	for (size_t i = 0; i < 3 && row->remove[i]; i++)
+		json_object_del(body, row->remove[i]);
+	validate_body(&spec, body, &errs, a);
+	expect_errors(row->patch, &errs, row->errs, sizeof row->errs / sizeof row->errs[0]);
+	json_decref(patch);
+	json_decref(body);
+}
+END_TEST
+
+START_TEST(body_must_be_an_object)
+{
+	static const char *const texts[] = {"[]", "[{\"name\":\"abc\",\"count\":3}]", "\"x\"", "null", "1", "true"};
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		json_t *j = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+		struct verrs errs = {0};
+
+		ck_assert_ptr_nonnull(j);
+		validate_body(&spec, j, &errs, a);
+		ck_assert_msg(errs.n == 1, "%s: %zu errors", texts[i], errs.n);
+		ck_assert_str_eq(errs.items[0].field, "");
+		ck_assert_str_eq(errs.items[0].code, "invalid_type");
+		json_decref(j);
+	}
+}
+END_TEST
+
+/* More problems than the list holds: the first 32 are kept, nothing overflows. */
+START_TEST(errors_are_capped_at_the_list_size)
+{
+	json_t *body = json_q(BASE);
+	struct verrs errs = {0};
+
+	for (int i = 0; i < 40; i++) {
+		char key[24];
+
+		snprintf(key, sizeof key, "extra%02d", i);
+		json_object_set_new(body, key, json_true());
+	}
+	validate_body(&spec, body, &errs, a);
+	ck_assert_uint_eq(errs.n, sizeof errs.items / sizeof errs.items[0]);
+	ck_assert_str_eq(errs.items[0].field, "extra00");
+	ck_assert_str_eq(errs.items[31].field, "extra31");
+	json_decref(body);
+}
+END_TEST
+
+struct patch_row {
+	const char *body;
+	const char *errs[4];
+};
+
+static const struct patch_row patch_rows[] = {
+	{"{}", {NULL}},                                 /* nothing is required */
+	{"{'note': 'n'}", {NULL}},
+	{"{'note': null}", {NULL}},                     /* null clears a nullable field */
+	{"{'name': null}", {"name required"}},          /* but not a required one */
+	{"{'any_int': null}", {"any_int invalid_type"}},
+	{"{'count': 0, 'nope': 1}", {"nope unknown_field", "count out_of_range"}},
+	{"{'id': 'x'}", {"id read_only"}},
+	{"{'flag': true}", {"note required_with_flag"}}, /* the spec's own rule still runs */
+};
+
+START_TEST(validate_patch_table)
+{
+	const struct patch_row *row = &patch_rows[_i];
+	json_t *body = json_q(row->body);
+	struct verrs errs = {0};
+
+	validate_patch(&spec, body, &errs, a);
+	expect_errors(row->body, &errs, row->errs, sizeof row->errs / sizeof row->errs[0]);
+	json_decref(body);
+}
+END_TEST
+
+START_TEST(instants_to_epoch)
+{
+	static const struct {
+		const char *s;
+		int64_t want;
+	} rows[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"1970-01-01T01:00:00+01:00", 0},
+		{"1969-12-31T19:00:00-05:00", 0},
+		{"2024-02-29T12:00:00.999Z", 1709208000},
+		{"2024-02-29T12:30:00+00:30", 1709208000},
+	};
+	int64_t t;
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		ck_assert_msg(instant_to_epoch(rows[i].s, &t), "%s should convert", rows[i].s);
+		ck_assert_msg(t == rows[i].want, "%s: %lld, want %lld", rows[i].s, (long long)t, (long long)rows[i].want);
+	}
+	ck_assert(!instant_to_epoch("2024-02-30T00:00:00Z", &t));
+}
+END_TEST
+
+/* BUG (validate.c, validate_instant): the numeric offset is not range-checked.
+ * RFC 3339 time-numoffset is time-hour ":" time-minute (00-23, 00-59), but
+ * "+24:00", "+01:60" and "+99:99" are accepted, and instant_to_epoch then
+ * shifts the time by up to 100 hours. */
+START_TEST(bug_instant_offset_out_of_range_accepted)
+{
+	static const char *const bad[] = {"2024-02-29T12:00:00+24:00", "2024-02-29T12:00:00+01:60",
+					  "2024-02-29T12:00:00-99:99"};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(!validate_instant(bad[i]), "BUG: validate_instant accepts the offset of %s", bad[i]);
+}
+END_TEST
+
+Suite *validate_suite(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *tc = tcase_create("bodies");
+	TCase *bugs = unit_bug_case();
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, validate_body_table, 0, (int)(sizeof body_rows / sizeof body_rows[0]));
+	tcase_add_test(tc, body_must_be_an_object);
+	tcase_add_test(tc, errors_are_capped_at_the_list_size);
+	tcase_add_loop_test(tc, validate_patch_table, 0, (int)(sizeof patch_rows / sizeof patch_rows[0]));
+	tcase_add_test(tc, instants_to_epoch);
+	suite_add_tcase(s, tc);
+	tcase_add_test(bugs, bug_instant_offset_out_of_range_accepted);
+	suite_add_tcase(s, bugs);
+	return s;
+}
