@@ -131,4 +131,4 @@ LARGE_ENTRIES ?= 10000000
 seed-large: deps build
 	@bash nginx/stack.sh up bench >/dev/null
 	@psql "$$(bash nginx/stack.sh admin-url bench)" -Xq -v children=$(LARGE_CHILDREN) -v entries=$(LARGE_ENTRIES) \
-		-c 'set role safeguard_owner' -f tests/bench/seed-large.sql
+		-f tests/bench/seed-large.sql

@@ -1,11 +1,20 @@
-// client.mjs - the suites' HTTP client.  Every response is validated against
-// the OpenAPI document unless a test says otherwise, so every body the suites
-// see is checked against the contract.  Also: psql for database assertions
-// and sh for the repository's scripts.
+// client.mjs - the suites' HTTP client, plus psql and sh.
+//
+//   request(method, path, {token, body, rawBody, headers, validate = true})
+//     -> {status, headers, body, text}
+//
+// `body` is sent as JSON (Content-Type application/json unless a header says
+// otherwise); `rawBody` (string or Buffer) is sent as is.  The answer's body is
+// parsed when its media type is JSON (application/json, application/problem+json
+// or any +json); otherwise it is the text.  Unless `validate: false`, every
+// response is checked against openapi/openapi.yaml, so every body the suites
+// see is checked against the contract.
 import { execFileSync, execSync } from 'node:child_process';
 import { validateResponse } from './openapi.mjs';
 
-const BASE = process.env.SG_BASE_URL || 'http://127.0.0.1:18080';
+export const BASE = process.env.SG_BASE_URL || 'http://127.0.0.1:18080';
+
+const isJson = (ctype) => /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i.test(ctype);
 
 export async function request(method, path, { token, body, rawBody, headers = {}, validate = true } = {}) {
   const h = { ...headers };
@@ -19,8 +28,16 @@ export async function request(method, path, { token, body, rawBody, headers = {}
   const text = await res.text();
   const ctype = res.headers.get('content-type') || '';
   let parsed = text;
-  if (/json/.test(ctype) && text) parsed = JSON.parse(text);
-  if (validate) validateResponse({ method, path, status: res.status, headers: res.headers, body: res.status === 304 || !text ? undefined : parsed });
+  if (text && isJson(ctype)) {
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${method} ${path} -> ${res.status}: ${ctype} body is not JSON (${e.message}): ${text.slice(0, 300)}`);
+    }
+  }
+  if (validate) {
+    validateResponse({ method, path, status: res.status, headers: res.headers, body: res.status === 304 || !text ? undefined : parsed });
+  }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
@@ -29,11 +46,22 @@ export const post = (path, opts) => request('POST', path, opts);
 export const patch = (path, opts) => request('PATCH', path, opts);
 export const del = (path, opts) => request('DELETE', path, opts);
 
-// One SQL script through psql as the database's administrator; its output, trimmed.
+// Runs SQL through psql as the test database's administrator and returns its
+// unaligned, tuples-only output, trimmed.  Throws (with psql's stderr in the
+// message) when a statement fails.
 export function psql(sql) {
-  return execFileSync('psql', [process.env.DATABASE_URL_ADMIN, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+  try {
+    return execFileSync('psql', [process.env.DATABASE_URL_ADMIN, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  } catch (e) {
+    throw new Error(`psql failed: ${(e.stderr || e.message).trim()}`);
+  }
 }
 
-export function sh(cmd) {
-  return execSync(cmd, { cwd: process.env.SG_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// Runs a shell command from the repository root; its stdout.
+export function sh(cmd, { env } = {}) {
+  return execSync(cmd, {
+    cwd: process.env.SG_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+  });
 }

@@ -1,51 +1,80 @@
-// tokens.mjs - JWTs built by hand with node:crypto, good and hostile: any
-// header, any payload (as objects or as raw JSON text, so duplicate keys are
-// possible), any signature, any number of segments.
-import { createHmac, createPrivateKey, createPublicKey, randomUUID, sign } from 'node:crypto';
+// tokens.mjs - JWTs built by hand with node:crypto only, good and hostile.
+//
+//   mint({claims, header, kid = 'dev-rs256', alg})      a signed token
+//
+// `claims` and `header` override the defaults (a value of undefined removes
+// the claim or header field).  `alg` is the algorithm the token is signed
+// with and, unless `header.alg` says otherwise, the one it declares; it
+// defaults to the kid's own (dev-rs256 RS256, dev-es256 ES256, dev-hs256
+// HS256).  For hostile tokens mint also takes `rawHeader`/`rawPayload` (JSON
+// text, so duplicate keys and odd encodings are possible), `key` (the signing
+// key: a PEM or secret string for HS256, a private key otherwise) and
+// `signature` (the third segment as is).  The low-level pieces (b64url,
+// signWith, segments, split) build anything else, such as 2 or 4 segments.
+import { createHmac, createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const keys = join(process.env.SG_VAR || '', 'keys');
-const privateKey = (kid) => createPrivateKey(readFileSync(join(keys, 'private', `${kid}.pem`)));
-export const publicPem = (kid) => readFileSync(join(keys, 'public', `${kid}.pem`), 'utf8');
-export const hsSecret = () => readFileSync(join(keys, 'hs256.secret'), 'utf8').trim();
+const keyDir = () => join(process.env.SG_VAR || '', 'keys');
+const cache = new Map();
+const once = (k, f) => (cache.has(k) ? cache.get(k) : cache.set(k, f()).get(k));
 
-export const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+export const privateKey = (kid) => once(`priv:${kid}`, () => createPrivateKey(readFileSync(join(keyDir(), 'private', `${kid}.pem`))));
+export const publicPem = (kid) => once(`pub:${kid}`, () => readFileSync(join(keyDir(), 'public', `${kid}.pem`), 'utf8'));
+// The HS256 key is the secret file's hex text itself, as ASCII bytes.
+export const hsSecret = () => once('hs', () => readFileSync(join(keyDir(), 'hs256.secret'), 'utf8').trim());
 
+export const now = () => Math.floor(Date.now() / 1000);
+
+/** base64url of a string, a Buffer, or any other value as JSON. */
+export const b64url = (v) => (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))).toString('base64url');
+export const b64 = b64url;
+
+const drop = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** The default claims with overrides (undefined removes a claim). */
 export function claims(overrides = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  const c = {
+  const t = now();
+  return drop({
     iss: process.env.SG_ISSUER, aud: process.env.SG_AUDIENCE, sub: 'alice', agency: 'police', roles: ['practitioner'],
-    iat: now, exp: now + 600, jti: randomUUID(), ...overrides,
-  };
-  for (const [k, v] of Object.entries(c)) if (v === undefined) delete c[k];
-  return c;
+    iat: t, exp: t + 600, jti: randomUUID(), ...overrides,
+  });
 }
 
-// The signature of `signingInput` for alg with key material.
-export function signature(alg, signingInput, { kid, secret } = {}) {
+export const algFor = (kid) => ({ 'dev-es256': 'ES256', 'dev-hs256': 'HS256' })[kid] || 'RS256';
+
+/**
+ * The signature bytes of `input` for alg: RS256 and ES256 (raw R||S, 64
+ * bytes) with a private key (default: the dev key of that type), HS256 with a
+ * secret (default: the test instance's); 'none' gives no bytes.
+ */
+export function signWith(alg, input, key) {
+  const data = Buffer.from(input);
   switch (alg) {
-    case 'RS256': return sign('sha256', Buffer.from(signingInput), privateKey(kid || 'dev-rs256')).toString('base64url');
-    case 'ES256': return sign('sha256', Buffer.from(signingInput), { key: privateKey(kid || 'dev-es256'), dsaEncoding: 'ieee-p1363' }).toString('base64url');
-    case 'HS256': return createHmac('sha256', secret ?? hsSecret()).update(signingInput).digest('base64url');
-    default: return '';
+    case 'RS256': return sign('sha256', data, key ?? privateKey('dev-rs256'));
+    case 'ES256': return sign('sha256', data, { key: key ?? privateKey('dev-es256'), dsaEncoding: 'ieee-p1363' });
+    case 'HS256': return createHmac('sha256', key ?? hsSecret()).update(data).digest();
+    case 'none': return Buffer.alloc(0);
+    default: throw new Error(`signWith: unknown alg ${alg}`);
   }
 }
 
-// A token: header and payload as objects or raw JSON strings; sign with
-// `signAs` (defaults to the header's alg) and the key of `keyKid`.
-export function mint({ header = {}, payload = {}, signAs, keyKid, secret, rawHeader, rawPayload } = {}) {
-  const h = { alg: 'RS256', typ: 'JWT', kid: 'dev-rs256', ...header };
-  for (const [k, v] of Object.entries(h)) if (v === undefined) delete h[k];
-  const head = b64(rawHeader ?? h);
-  const body = b64(rawPayload ?? claims(payload));
+/** Joins any number of segments with dots. */
+export const segments = (...parts) => parts.join('.');
+/** A token's three (or however many) segments. */
+export const split = (token) => token.split('.');
+
+export function mint({ claims: c = {}, header = {}, kid = 'dev-rs256', alg = algFor(kid), rawHeader, rawPayload, key, signature } = {}) {
+  const head = b64url(rawHeader ?? drop({ alg, typ: 'JWT', kid, ...header }));
+  const body = b64url(rawPayload ?? claims(c));
   const input = `${head}.${body}`;
-  const alg = signAs || h.alg;
-  const defaultKid = alg === 'ES256' ? 'dev-es256' : 'dev-rs256';
-  return `${input}.${signature(alg, input, { kid: keyKid || (h.kid?.startsWith('dev-') && h.kid !== 'dev-hs256' ? h.kid : defaultKid), secret })}`;
+  const sig = signature === undefined ? signWith(alg, input, key).toString('base64url')
+    : Buffer.isBuffer(signature) ? signature.toString('base64url') : signature;
+  return `${input}.${sig}`;
 }
 
-export const rs256 = (payload = {}) => mint({ payload });
-export const es256 = (payload = {}) => mint({ header: { alg: 'ES256', kid: 'dev-es256' }, payload });
-export const hs256 = (payload = {}) => mint({ header: { alg: 'HS256', kid: 'dev-hs256' }, payload });
-export { createPublicKey };
+// Shorthands: a good token of each kind with claim overrides.
+export const rs256 = (c = {}) => mint({ claims: c });
+export const es256 = (c = {}) => mint({ claims: c, kid: 'dev-es256' });
+export const hs256 = (c = {}) => mint({ claims: c, kid: 'dev-hs256' });
+export const tokenAs = (agency, roles, sub = `${agency}-${[].concat(roles).join('-')}`, c = {}) => rs256({ sub, agency, roles: [].concat(roles), ...c });
