@@ -121,7 +121,7 @@ function main() {
     { name: 'GET /v1/children/{id}/chronology (100)', url: `${API}/v1/children/${solo}/chronology?limit=100`, token: police },
     { name: 'GET consolidated timeline (2,000)', url: `${API}/v1/chronology-requests/${request}/chronology`, token: csc },
     { name: 'POST /v1/chronology-entries', url: `${API}/v1/chronology-entries`, token: police, method: 'POST', write: true,
-      body: { child_ids: [solo], event_date: '2025-06-01', date_precision: 'day', category: 'home_visit',
+      body: { child_ids: ['00000000-0000-4000-8003-000000000002'], event_date: '2025-06-01', date_precision: 'day', category: 'home_visit',
         summary: 'benchmark visit', impact: 'neutral', significance: 'low', action_taken: 'recorded' } },
   ];
   if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
