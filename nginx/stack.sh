@@ -66,20 +66,23 @@ deps() {
 
 instance() {
 	INST=${1:?instance name: dev, test or bench}
+	local port tls pg
 	case "$INST" in
-	dev) PORT=${PORT:-8080} TLS_PORT=${TLS_PORT:-8443} PGPORT=${PGPORT:-54320} ;;
-	test) PORT=${TEST_PORT:-18080} TLS_PORT=${TEST_TLS_PORT:-18443} PGPORT=${TEST_PGPORT:-54321} ;;
-	bench) PORT=${BENCH_PORT:-28080} TLS_PORT=${BENCH_TLS_PORT:-28443} PGPORT=${BENCH_PGPORT:-54322} ;;
+	dev) port=${PORT:-} tls=${TLS_PORT:-} pg=${SG_PG_PORT:-} PORT=8080 TLS_PORT=8443 PGPORT=54320 ;;
+	test) port=${TEST_PORT:-} tls=${TEST_TLS_PORT:-} pg=${TEST_PGPORT:-} PORT=18080 TLS_PORT=18443 PGPORT=54321 ;;
+	bench) port=${BENCH_PORT:-} tls=${BENCH_TLS_PORT:-} pg=${BENCH_PGPORT:-} PORT=28080 TLS_PORT=28443 PGPORT=54322 ;;
 	*) die "unknown instance $INST (dev, test or bench)" ;;
 	esac
 	VAR="$ROOT/var/$INST"
 	mkdir -p "$VAR/run" "$VAR/log" "$VAR/keys/private" "$VAR/keys/public" "$VAR/secrets"
 	chmod 700 "$VAR/secrets" "$VAR/keys/private"
-	# Settings fixed at the first `up` are kept, so later commands agree.
+	# The ports of the last `up` are kept, so that stop, status and token
+	# find the instance; ports given now win.
 	if [ -f "$VAR/instance.env" ]; then
 		# shellcheck disable=SC1091
 		. "$VAR/instance.env"
 	fi
+	PORT=${port:-$PORT} TLS_PORT=${tls:-$TLS_PORT} PGPORT=${pg:-$PGPORT}
 	state_dir
 }
 
@@ -106,7 +109,7 @@ state_dir() {
 	SOCKET="$STATE/api.sock"
 }
 
-as_service() { "${RUN_AS[@]}" "$@"; }
+as_service() { (cd / && "${RUN_AS[@]}" "$@"); }
 
 # ---- keys -------------------------------------------------------------------
 
@@ -358,9 +361,7 @@ wait_ready() {
 
 up() {
 	instance "$1"
-	if [ ! -f "$VAR/instance.env" ]; then
-		printf 'PORT=%s\nTLS_PORT=%s\nPGPORT=%s\n' "$PORT" "$TLS_PORT" "$PGPORT" >"$VAR/instance.env"
-	fi
+	printf 'PORT=%s\nTLS_PORT=%s\nPGPORT=%s\n' "$PORT" "$TLS_PORT" "$PGPORT" >"$VAR/instance.env"
 	[ -x "$(bin)" ] || die "$(bin) is not built: run make build"
 	keys
 	tls
