@@ -989,7 +989,7 @@ static const struct route chronology_route_list[] = {
 	{"GET", "/v1/chronology-requests/{id}/chronology", PERM_REQUEST_READ, NULL, NULL, requests_chronology,
 	 "chronology_requests.consolidated", 0},
 	{"POST", "/v1/chronology-requests/{id}/closure", PERM_REQUEST_CREATE, NULL, NULL, requests_close,
-	 "chronology_requests.close", 0},
+	 "chronology_requests.close", ROUTE_IDEMPOTENT},
 };
 
 const struct route_table chronology_routes = {chronology_route_list,

@@ -272,8 +272,13 @@ describe('the consolidated timeline', () => {
     await post(`/v1/chronology-requests/${r.id}/contributions`, as.health, { entry_ids: [e.id] }, 200);
     assert.equal((await request('GET', `/v1/chronology-entries/${e.id}`, { token: as.police })).status, 200);
     assert.equal((await request('POST', `/v1/chronology-requests/${r.id}/closure`, { token: as.police })).status, 403);
-    const closed = await post(`/v1/chronology-requests/${r.id}/closure`, as.cscLead, undefined, 200);
-    assert.equal(closed.status, 'closed');
+    const key = { 'Idempotency-Key': `close-${r.id}` };
+    const closing = await request('POST', `/v1/chronology-requests/${r.id}/closure`, { token: as.cscLead, headers: key });
+    assert.equal(closing.status, 200);
+    assert.equal(closing.body.status, 'closed');
+    const retried = await request('POST', `/v1/chronology-requests/${r.id}/closure`, { token: as.cscLead, headers: key });
+    assert.equal(retried.status, 200);
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true');
     assert.equal((await request('POST', `/v1/chronology-requests/${r.id}/closure`, { token: as.cscLead })).status, 409);
     assert.equal((await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.police })).status, 404);
     assert.equal((await request('GET', `/v1/chronology-entries/${e.id}`, { token: as.police })).status, 404);
