@@ -79,7 +79,9 @@
 	  " where sub = current_setting('app.sub') and key = $1",                                \
 	  1)                                                                                     \
 	X(IDEM_PUT,                                                                              \
-	  "insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body, headers)"\
+	  "with expired as (delete from safeguard.idempotency_keys where sub = current_setting('app.sub')"\
+	  " and created_at < now() - interval '24 hours')"                                       \
+	  " insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body, headers)"\
 	  " values (current_setting('app.sub'), $1, $2, $3, $4, $5, $6)",                        \
 	  6)                                                                                     \
 	X(CHILD_DUPLICATE, "select safeguard.child_by_identifier($1, $2)", 2)                     \

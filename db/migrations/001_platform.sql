@@ -106,4 +106,6 @@ alter table safeguard.idempotency_keys enable row level security;
 alter table safeguard.idempotency_keys force row level security;
 create policy idempotency_own on safeguard.idempotency_keys for all to safeguard_api
 	using (sub = safeguard.app_sub()) with check (sub = safeguard.app_sub());
-grant select, insert on safeguard.idempotency_keys to safeguard_api;
+-- kept for a day: each new key clears its subject's keys older than that
+grant select, insert, delete on safeguard.idempotency_keys to safeguard_api;
+create index idempotency_keys_age on safeguard.idempotency_keys (sub, created_at);

@@ -329,3 +329,29 @@ describe('the edge (nginx)', () => {
     assert.ok(!/(src|href)="https?:\/\//.test(html), 'no external scripts or styles');
   });
 });
+
+describe('idempotency keys over time', () => {
+  it('answers 409 while the first request with the key is still running', async () => {
+    const key = `busy-${randomUUID()}`;
+    const { spawn } = await import('node:child_process');
+    // hold the key's advisory lock the way a running request does
+    const holder = spawn('psql', [process.env.DATABASE_URL_ADMIN, '-Xqc',
+      `begin; select pg_advisory_xact_lock(hashtextextended('ada:${key}', 7)); select pg_sleep(3); commit;`]);
+    await new Promise((ok) => setTimeout(ok, 700));
+    const res = await request('POST', '/v1/token-revocations', { token: admin(), body: { jti: `busy-${randomUUID()}` }, headers: { 'Idempotency-Key': key } });
+    holder.kill();
+    assert.equal(res.status, 409);
+    assert.equal(res.body.type, '/problems/idempotency-in-progress');
+  });
+
+  it("keeps keys for a day: a new key clears the same caller's older ones", async () => {
+    const sub = `keeper-${randomUUID()}`;
+    const t = admin(sub);
+    const old = `old-${randomUUID()}`;
+    assert.equal((await request('POST', '/v1/token-revocations', { token: t, body: { jti: old }, headers: { 'Idempotency-Key': old } })).status, 201);
+    psql(`update safeguard.idempotency_keys set created_at = now() - interval '25 hours' where key = ${sqlText(old)}`);
+    const fresh = `fresh-${randomUUID()}`;
+    assert.equal((await request('POST', '/v1/token-revocations', { token: t, body: { jti: fresh }, headers: { 'Idempotency-Key': fresh } })).status, 201);
+    assert.equal(psql(`select string_agg(key, ',') from safeguard.idempotency_keys where sub = ${sqlText(sub)}`), fresh);
+  });
+});
