@@ -11,14 +11,17 @@ INSTANCE ?= dev
 BUILD := var/build$(if $(SANITIZE),-san)
 BIN := $(BUILD)/safeguard-api
 
-SRCS := $(filter-out api/main.c,$(wildcard api/*.c))
+# core/ and input/ never name an area; areas/ hold one folder per area of the
+# domain, and areas.c is the one list of them (see api/README.md).
+SRCS := $(filter-out api/core/main.c,$(wildcard api/*.c api/core/*.c api/input/*.c api/areas/*/*.c))
 OBJS := $(patsubst api/%.c,$(BUILD)/%.o,$(SRCS))
-HDRS := $(wildcard api/*.h)
+HDRS := $(wildcard api/*.h api/core/*.h api/input/*.h api/areas/*/*.h)
+INCLUDES := -Iapi/core -Iapi/input -Iapi
 SCHEMA_VERSION := $(shell ls db/migrations | sed -n 's/^\([0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1 | sed 's/^0*//')
 
 CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
-	-I/usr/include/postgresql -DSG_SCHEMA_VERSION=$(SCHEMA_VERSION)
+	-I/usr/include/postgresql $(INCLUDES) -DSG_SCHEMA_VERSION=$(SCHEMA_VERSION)
 LDFLAGS := -pie -Wl,-z,relro,-z,now
 LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto
 ifneq ($(SANITIZE),)
@@ -31,11 +34,11 @@ endif
 build: $(BIN) var/build/safeguard-token
 
 $(BUILD)/%.o: api/%.c $(HDRS) db/migrations
-	@mkdir -p $(BUILD)
+	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BIN): $(OBJS) $(BUILD)/main.o
+$(BIN): $(OBJS) $(BUILD)/core/main.o
 	@echo "  LINK  $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -67,7 +70,7 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 $(BUILD)/unit-tests: $(OBJS) $(wildcard tests/unit/*.c tests/unit/*.h)
-	$(CC) $(CFLAGS) -Iapi -Wno-missing-prototypes $(LDFLAGS) -o $@ tests/unit/*.c $(OBJS) $(LDLIBS) $$(pkg-config --libs check)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ tests/unit/*.c $(OBJS) $(LDLIBS) $$(pkg-config --libs check)
 
 format:
 	clang-format -i api/*.c api/*.h tests/unit/*.c
@@ -100,13 +103,13 @@ FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -fsanitize=fu
 FUZZ_OBJS := $(patsubst api/%.c,$(FUZZ_BUILD)/%.o,$(SRCS))
 
 $(FUZZ_BUILD)/%.o: api/%.c $(HDRS)
-	@mkdir -p $(FUZZ_BUILD)
+	@mkdir -p $(dir $@)
 	@echo "  CC    $< (fuzz)"
 	@clang $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/common.h $(FUZZ_OBJS)
 	@echo "  LINK  $@"
-	@clang $(FUZZ_CFLAGS) -Iapi -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
+#include "cursor.h"
+#include "ident.h"
+#include "jsonx.h"
 #include "pool.h"
 
 struct sg_config sg_cfg;

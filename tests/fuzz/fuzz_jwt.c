@@ -1,6 +1,7 @@
 /* Bearer tokens before any key is involved: the shape checks, the header we
  * decode ourselves, and claim validation of whatever payload decodes. */
 #include "common.h"
+#include "b64.h"
 #include "auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

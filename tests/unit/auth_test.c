@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include "auth.h"
+#include "b64.h"
 #include "unit.h"
 
 #define ISS "https://idp.safeguard.test"

@@ -2,7 +2,7 @@
  * and the strictness that gives every byte string exactly one encoding. */
 #include <check.h>
 #include <string.h>
-#include "sg.h"
+#include "b64.h"
 #include "unit.h"
 
 /* RFC 4648 section 10, padding removed; the last rows use the two characters

@@ -3,7 +3,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sg.h"
+#include "b64.h"
+#include "cursor.h"
 #include "unit.h"
 
 static struct arena *a;

@@ -1,7 +1,8 @@
 /* NHS numbers, UPNs and postcodes, with published valid and invalid examples. */
 #include <check.h>
 #include <string.h>
-#include "sg.h"
+#include "ident.h"
+#include "validate.h"
 #include "unit.h"
 
 START_TEST(nhs_numbers)

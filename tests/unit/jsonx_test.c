@@ -3,7 +3,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sg.h"
+#include <stdbool.h>
+#include "jsonx.h"
 #include "unit.h"
 
 static const struct json_limits lim = {.max_depth = 32, .max_string = 100};

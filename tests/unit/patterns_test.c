@@ -2,7 +2,7 @@
  * data that just misses it. */
 #include <check.h>
 #include <string.h>
-#include "patterns.h"
+#include "areas/chronology/patterns.h"
 #include "unit.h"
 
 static struct arena *a;

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
-#include "sg.h"
+#include "query.h"
 #include "unit.h"
 
 static struct arena *a;
@@ -161,7 +161,7 @@ START_TEST(query_parse_table)
 	ck_assert_msg(errs.n == nwant, "%s: %zu errors, want %zu", what, errs.n, nwant);
 	if (nwant)
 		return;
-	for (size_t i = 0; i < sizeof q.values / sizeof q.values[0]; i++) {
+	for (size_t i = 0; i < q.n; i++) {
 		const char *want = i < Q__COUNT ? row->vals[i] : NULL;
 
 		if (want)

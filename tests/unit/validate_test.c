@@ -4,7 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sg.h"
+#include "validate.h"
 #include "unit.h"
 
 static struct arena *a;
@@ -142,7 +142,10 @@ static const struct body_row body_rows[] = {
 	{"{'at': '2024-02-29T12:00:00-05:30'}", {NULL}, {NULL}},
 	{"{'at': '2024-02-29T12:00:00.5Z'}", {NULL}, {NULL}},
 	{"{'at': '2024-02-29T12:00:00.123456789+00:00'}", {NULL}, {NULL}},
-	{"{'at': '2024-02-29T12:00:00+23:59'}", {NULL}, {NULL}},
+	{"{'at': '2024-02-29T12:00:00+15:59'}", {NULL}, {NULL}},
+	/* PostgreSQL refuses offsets past 15:59: refused here, never a 500 there */
+	{"{'at': '2024-02-29T12:00:00+16:00'}", {NULL}, {"at invalid_instant"}},
+	{"{'at': '2024-02-29T12:00:00-23:59'}", {NULL}, {"at invalid_instant"}},
 	{"{'at': '2024-02-29T12:00:00-00:00'}", {NULL}, {NULL}},
 	{"{'at': '2024-02-29T12:00:00+24:00'}", {NULL}, {"at invalid_instant"}}, /* offsets: hour 00-23 */
 	{"{'at': '2024-02-29T12:00:00+01:60'}", {NULL}, {"at invalid_instant"}}, /* minute 00-59 */

@@ -1,0 +1,14 @@
+/*
+ * areas.c - the one list of the API's areas: the only file that names them
+ * all.  An area owns its routes, field specs and statements (each file
+ * defines its SQL with DB_SQL next to the code that runs it); adding an area
+ * is one line here.  The order is the order of `--routes` and /metrics.
+ */
+#include "http.h"
+
+extern const struct sg_area system_area, me_area, audit_area, tokens_area, children_area, families_area, chronology_area;
+
+const struct sg_area *const sg_areas[] = {
+	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area, &chronology_area,
+	NULL,
+};

@@ -1,0 +1,58 @@
+/*
+ * system.c - the routes outside /v1: liveness, readiness and metrics.  They
+ * take no token (nginx serves /metrics to loopback only) and hold no
+ * personal data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http.h"
+#include "pool.h"
+
+/* ---- statements (prepared on first use on each connection) ---------------- */
+
+DB_SQL(sql_schema_version, 0,
+       "select coalesce(max(version), 0) from safeguard.schema_migrations");
+
+
+static int system_healthz(struct sg_req *r)
+{
+	return http_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Ready when the database answers and its migrations are the ones this
+ * build expects. */
+static int system_readyz(struct sg_req *r)
+{
+	PGresult *res;
+	int version;
+
+	if (!db_ensure() || db_exec(&sql_schema_version, NULL, 0, &res, NULL) != DB_OK) {
+		http_header(r, "Retry-After", "2");
+		return http_problem(r, 503, "not-ready", "the database cannot be reached");
+	}
+	version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (version != sg_cfg.schema_version) {
+		http_header(r, "Retry-After", "10");
+		return http_problem(r, 503, "not-ready",
+				    arena_printf(r->arena, "the database schema is at version %d, this build needs %d",
+						 version, sg_cfg.schema_version));
+	}
+	return http_json(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+}
+
+static int system_metrics(struct sg_req *r)
+{
+	char *text = metrics_render(r->arena);
+
+	return http_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+}
+
+static const struct route system_route_list[] = {
+	{"GET", "/healthz", PERM_PUBLIC, NULL, NULL, system_healthz, "healthz", ROUTE_NO_DB},
+	{"GET", "/readyz", PERM_PUBLIC, NULL, NULL, system_readyz, "readyz", ROUTE_NO_DB},
+	{"GET", "/metrics", PERM_PUBLIC, NULL, NULL, system_metrics, "metrics", ROUTE_NO_DB},
+};
+
+const struct sg_area system_area = SG_AREA("system", system_route_list);

@@ -1,0 +1,558 @@
+/*
+ * auth.c - bearer token verification.
+ *
+ * libjwt 1.10.2 trusts the token's own "alg", never checks exp/nbf/iss/aud,
+ * checks no signature when given an empty key, and its base64 decoder skips
+ * junk characters.  So the token is checked here before libjwt sees it: its
+ * size, exactly three segments of base64url characters, a header we decode
+ * ourselves (duplicates rejected, no jku/x5u/jwk/x5c/crit), a kid we know and
+ * an alg equal to the one pinned to that kid's key.  libjwt then verifies the
+ * signature with that key only, its idea of the alg is checked again, and the
+ * claims are validated from our own strict decoding of the payload.
+ *
+ * Verified tokens are cached per worker, keyed by their SHA-256, until they
+ * expire; revocation is checked in the database on every request.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include "auth.h"
+#include "b64.h"
+
+#define AUTH_MAX_KEYS 32
+#define AUTH_CACHE_SLOTS 512
+
+struct auth_key {
+	char kid[65];
+	char alg[8];       /* "RS256", "ES256", "HS256" */
+	jwt_alg_t jwt_alg;
+	unsigned char *material; /* PEM text, or the HMAC secret */
+	size_t len;
+	size_t sig_len;    /* decoded signature length the alg produces */
+};
+
+static struct auth_config auth_cfg;
+static struct auth_key auth_keys[AUTH_MAX_KEYS];
+static size_t auth_nkeys;
+
+struct auth_cache_entry {
+	unsigned char hash[SHA256_DIGEST_LENGTH];
+	bool used;
+	struct sg_identity id;
+};
+static struct auth_cache_entry auth_cache[AUTH_CACHE_SLOTS];
+
+void auth_configure_claims(const struct auth_config *c)
+{
+	auth_cfg = *c;
+	if (auth_cfg.leeway < 0 || auth_cfg.leeway > 60)
+		auth_cfg.leeway = 60;
+}
+
+size_t auth_key_count(void)
+{
+	return auth_nkeys;
+}
+
+void auth_cache_clear(void)
+{
+	memset(auth_cache, 0, sizeof auth_cache);
+}
+
+static unsigned char *read_file(const char *path, size_t *len, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf)
+		goto out;
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = n;
+out:
+	fclose(f);
+	return buf;
+}
+
+/* Pins the algorithm to the key's type: RSA >= 2048 -> RS256, P-256 -> ES256. */
+static bool key_classify(struct auth_key *k, char *err, size_t errlen)
+{
+	BIO *bio = BIO_new_mem_buf(k->material, (int)k->len);
+	EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	bool ok = false;
+	char group[64] = "";
+
+	if (!pkey) {
+		snprintf(err, errlen, "key %s is not a PEM public key", k->kid);
+		goto out;
+	}
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		if (EVP_PKEY_get_bits(pkey) < 2048) {
+			snprintf(err, errlen, "key %s: RSA keys must have at least 2048 bits", k->kid);
+			goto out;
+		}
+		strcpy(k->alg, "RS256");
+		k->jwt_alg = JWT_ALG_RS256;
+		k->sig_len = (size_t)EVP_PKEY_get_size(pkey);
+		ok = true;
+		break;
+	case EVP_PKEY_EC:
+		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) ||
+		    strcmp(group, "prime256v1") != 0) {
+			snprintf(err, errlen, "key %s: EC keys must be on P-256", k->kid);
+			goto out;
+		}
+		strcpy(k->alg, "ES256");
+		k->jwt_alg = JWT_ALG_ES256;
+		k->sig_len = 64;
+		ok = true;
+		break;
+	default:
+		snprintf(err, errlen, "key %s: only RSA and P-256 keys are supported", k->kid);
+		break;
+	}
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return ok;
+}
+
+static bool kid_ok(const char *kid)
+{
+	size_t n = strlen(kid);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = kid[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static void keys_free(void)
+{
+	for (size_t i = 0; i < auth_nkeys; i++) {
+		OPENSSL_cleanse(auth_keys[i].material, auth_keys[i].len);
+		free(auth_keys[i].material);
+	}
+	memset(auth_keys, 0, sizeof auth_keys);
+	auth_nkeys = 0;
+}
+
+bool auth_load(const struct auth_config *c, char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *e;
+
+	keys_free();
+	auth_cache_clear();
+	auth_configure_claims(c);
+	if (!c->issuer || !*c->issuer || !c->audience || !*c->audience) {
+		snprintf(err, errlen, "an issuer and an audience must be configured");
+		return false;
+	}
+	if (c->leeway < 0 || c->leeway > 60) {
+		snprintf(err, errlen, "the clock leeway must be between 0 and 60 seconds");
+		return false;
+	}
+	d = c->key_dir ? opendir(c->key_dir) : NULL;
+	if (!d) {
+		snprintf(err, errlen, "cannot open the key directory %s: %s", c->key_dir ? c->key_dir : "(unset)",
+			 strerror(errno));
+		return false;
+	}
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		struct auth_key *k;
+		char path[4096];
+
+		if (n < 5 || strcmp(e->d_name + n - 4, ".pem") != 0)
+			continue;
+		if (auth_nkeys == AUTH_MAX_KEYS) {
+			snprintf(err, errlen, "too many keys in %s", c->key_dir);
+			goto fail;
+		}
+		k = &auth_keys[auth_nkeys];
+		snprintf(k->kid, sizeof k->kid, "%.*s", (int)(n - 4), e->d_name);
+		if (n - 4 >= sizeof k->kid || !kid_ok(k->kid)) {
+			snprintf(err, errlen, "key file name %s is not a valid kid", e->d_name);
+			goto fail;
+		}
+		snprintf(path, sizeof path, "%s/%s", c->key_dir, e->d_name);
+		k->material = read_file(path, &k->len, 64 * 1024);
+		if (!k->material || k->len == 0) {
+			snprintf(err, errlen, "key %s is empty or unreadable", path);
+			free(k->material);
+			k->material = NULL;
+			goto fail;
+		}
+		auth_nkeys++;
+		if (!key_classify(k, err, errlen))
+			goto fail;
+	}
+	closedir(d);
+	d = NULL;
+	if (c->hs256_secret_file && *c->hs256_secret_file) {
+		struct auth_key *k = &auth_keys[auth_nkeys];
+		size_t len;
+
+		if (auth_nkeys == AUTH_MAX_KEYS || !c->hs256_kid || !kid_ok(c->hs256_kid)) {
+			snprintf(err, errlen, "HS256 needs a valid kid");
+			goto fail;
+		}
+		k->material = read_file(c->hs256_secret_file, &len, 4096);
+		while (k->material && len > 0 && (k->material[len - 1] == '\n' || k->material[len - 1] == '\r'))
+			k->material[--len] = '\0';
+		if (!k->material || len < 32) {
+			snprintf(err, errlen, "the HS256 secret must be readable and at least 32 bytes");
+			free(k->material);
+			k->material = NULL;
+			goto fail;
+		}
+		k->len = len;
+		snprintf(k->kid, sizeof k->kid, "%s", c->hs256_kid);
+		strcpy(k->alg, "HS256");
+		k->jwt_alg = JWT_ALG_HS256;
+		k->sig_len = 32;
+		auth_nkeys++;
+	}
+	if (auth_nkeys == 0) {
+		snprintf(err, errlen, "no keys in %s", c->key_dir);
+		return false;
+	}
+	for (size_t i = 0; i < auth_nkeys; i++)
+		for (size_t j = i + 1; j < auth_nkeys; j++)
+			if (strcmp(auth_keys[i].kid, auth_keys[j].kid) == 0) {
+				snprintf(err, errlen, "kid %s is configured twice", auth_keys[i].kid);
+				goto fail;
+			}
+	return true;
+fail:
+	if (d)
+		closedir(d);
+	keys_free();
+	return false;
+}
+
+static const struct auth_key *key_find(const char *kid)
+{
+	for (size_t i = 0; i < auth_nkeys; i++)
+		if (strcmp(auth_keys[i].kid, kid) == 0)
+			return &auth_keys[i];
+	return NULL;
+}
+
+/* Decodes a base64url JSON object segment strictly; a new reference or NULL. */
+static json_t *segment_json(const char *s, size_t n)
+{
+	unsigned char buf[AUTH_MAX_TOKEN];
+	long len = b64url_decode(s, n, buf, sizeof buf);
+	json_t *j;
+
+	if (len <= 0)
+		return NULL;
+	j = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+bool auth_precheck(const char *token, size_t len, struct auth_header *h, const char **why)
+{
+	const char *dot1, *dot2;
+	json_t *hdr = NULL, *v;
+	const char *key;
+	bool ok = false;
+
+	memset(h, 0, sizeof *h);
+	*why = "malformed token";
+	if (len == 0 || len > AUTH_MAX_TOKEN) {
+		*why = len ? "token too large" : "empty token";
+		return false;
+	}
+	dot1 = memchr(token, '.', len);
+	dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+	if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token))) {
+		*why = "a token has exactly three segments";
+		return false;
+	}
+	if (dot1 == token || dot2 == dot1 + 1 || dot2 + 1 == token + len) {
+		*why = "empty token segment";
+		return false;
+	}
+	if (!b64url_chars_only(token, (size_t)(dot1 - token)) ||
+	    !b64url_chars_only(dot1 + 1, (size_t)(dot2 - dot1 - 1)) ||
+	    !b64url_chars_only(dot2 + 1, len - (size_t)(dot2 + 1 - token))) {
+		*why = "token segments must be base64url";
+		return false;
+	}
+	hdr = segment_json(token, (size_t)(dot1 - token));
+	if (!hdr) {
+		*why = "token header is not a JSON object without duplicate keys";
+		return false;
+	}
+	json_object_foreach(hdr, key, v) {
+		if (!strcmp(key, "jku") || !strcmp(key, "x5u") || !strcmp(key, "jwk") || !strcmp(key, "x5c") ||
+		    !strcmp(key, "crit") || !strcmp(key, "b64")) {
+			*why = "token header parameter not allowed";
+			goto out;
+		}
+	}
+	v = json_object_get(hdr, "alg");
+	if (!json_is_string(v) || json_string_length(v) >= sizeof h->alg) {
+		*why = "token header has no valid alg";
+		goto out;
+	}
+	strcpy(h->alg, json_string_value(v));
+	v = json_object_get(hdr, "kid");
+	if (!json_is_string(v) || !kid_ok(json_string_value(v))) {
+		*why = "token header has no valid kid";
+		goto out;
+	}
+	strcpy(h->kid, json_string_value(v));
+	v = json_object_get(hdr, "typ");
+	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "JWT") && strcmp(json_string_value(v), "at+jwt")))) {
+		*why = "token header typ is not JWT";
+		goto out;
+	}
+	ok = true;
+out:
+	json_decref(hdr);
+	return ok;
+}
+
+static bool claim_string(json_t *payload, const char *name, bool required, char *out, size_t cap)
+{
+	json_t *v = json_object_get(payload, name);
+
+	if (!v)
+		return !required;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return false;
+	strcpy(out, json_string_value(v));
+	return true;
+}
+
+static bool claim_int(json_t *payload, const char *name, bool required, int64_t *out)
+{
+	json_t *v = json_object_get(payload, name);
+
+	if (!v)
+		return !required;
+	if (!json_is_integer(v))
+		return false;
+	*out = (int64_t)json_integer_value(v);
+	return true;
+}
+
+bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, const char **why)
+{
+	char iss[256], agency[32];
+	int64_t nbf = 0;
+	json_t *aud, *roles, *r;
+	size_t i;
+	int leeway = auth_cfg.leeway;
+
+	memset(id, 0, sizeof *id);
+	if (!claim_string(payload, "iss", true, iss, sizeof iss) || strcmp(iss, auth_cfg.issuer) != 0) {
+		*why = "token issuer is not accepted";
+		return false;
+	}
+	aud = json_object_get(payload, "aud");
+	if (json_is_string(aud)) {
+		if (strcmp(json_string_value(aud), auth_cfg.audience) != 0) {
+			*why = "token audience is not accepted";
+			return false;
+		}
+	} else if (json_is_array(aud) && json_array_size(aud) > 0 && json_array_size(aud) <= 16) {
+		bool found = false;
+
+		json_array_foreach(aud, i, r) {
+			if (!json_is_string(r)) {
+				*why = "token audience is not accepted";
+				return false;
+			}
+			if (strcmp(json_string_value(r), auth_cfg.audience) == 0)
+				found = true;
+		}
+		if (!found) {
+			*why = "token audience is not accepted";
+			return false;
+		}
+	} else {
+		*why = "token audience is not accepted";
+		return false;
+	}
+	if (!claim_string(payload, "sub", true, id->sub, sizeof id->sub)) {
+		*why = "token subject is missing or invalid";
+		return false;
+	}
+	if (!claim_int(payload, "exp", true, &id->exp) || !claim_int(payload, "iat", true, &id->iat) ||
+	    !claim_int(payload, "nbf", false, &nbf)) {
+		*why = "token exp, iat and nbf must be integers (exp and iat are required)";
+		return false;
+	}
+	/* written so that no claim value is added to or subtracted from in a
+	 * way that could overflow: the clock and the limits are small */
+	if (id->exp < now - leeway) {
+		*why = "token expired";
+		return false;
+	}
+	if (id->iat > now + leeway || nbf > now + leeway) {
+		*why = "token not valid yet";
+		return false;
+	}
+	if (id->exp <= id->iat || id->iat < id->exp - auth_cfg.max_lifetime) {
+		*why = "token lifetime is longer than allowed";
+		return false;
+	}
+	if (!claim_string(payload, "agency", true, agency, sizeof agency) || (id->agency = sg_agency_lookup(agency)) < 0) {
+		*why = "token agency is not one of the partnership's agencies";
+		return false;
+	}
+	roles = json_object_get(payload, "roles");
+	if (!json_is_array(roles) || json_array_size(roles) == 0 || json_array_size(roles) > ROLE__COUNT) {
+		*why = "token roles must be a non-empty array";
+		return false;
+	}
+	json_array_foreach(roles, i, r) {
+		int role = json_is_string(r) ? sg_role_lookup(json_string_value(r)) : -1;
+
+		if (role < 0 || (id->roles & ROLE_BIT(role))) {
+			*why = "token roles are not on the allow-list";
+			return false;
+		}
+		id->roles |= ROLE_BIT(role);
+		if (i)
+			strcat(id->roles_csv, ",");
+		strcat(id->roles_csv, sg_role_names[role]);
+	}
+	if ((id->roles & ROLE_BIT(ROLE_SOCIAL_WORKER)) && id->agency != AGENCY_CSC) {
+		*why = "the social_worker role belongs to children's social care";
+		return false;
+	}
+	if (!claim_string(payload, "jti", false, id->jti, sizeof id->jti) ||
+	    !claim_string(payload, "name", false, id->name, sizeof id->name) ||
+	    !claim_string(payload, "email", false, id->email, sizeof id->email)) {
+		*why = "token jti, name and email must be non-empty strings of at most 200 characters";
+		return false;
+	}
+	return true;
+}
+
+/* Signature check with libjwt, using the key pinned to the kid only. */
+static bool signature_ok(const char *token, const struct auth_key *k, const char **why)
+{
+	jwt_t *jwt = NULL;
+	const char *sig = strrchr(token, '.') + 1;
+	unsigned char buf[1024];
+	long siglen = b64url_decode(sig, strlen(sig), buf, sizeof buf);
+	bool ok;
+
+	if (siglen < 0 || (size_t)siglen != k->sig_len) {
+		*why = "token signature is invalid";
+		return false;
+	}
+	if (k->len == 0 || jwt_decode(&jwt, token, k->material, (int)k->len) != 0 || !jwt) {
+		*why = "token signature is invalid";
+		return false;
+	}
+	ok = jwt_get_alg(jwt) == k->jwt_alg;
+	jwt_free(jwt);
+	if (!ok)
+		*why = "token algorithm does not match its key";
+	return ok;
+}
+
+enum auth_result auth_verify(const char *authorization, int64_t now, struct sg_identity *id, const char **why)
+{
+	unsigned char hash[SHA256_DIGEST_LENGTH];
+	struct auth_cache_entry *slot;
+	struct auth_header h;
+	const struct auth_key *k;
+	const char *token, *dot1, *dot2;
+	json_t *payload;
+	size_t len;
+	bool ok;
+
+	if (!authorization || !*authorization) {
+		*why = "no bearer token";
+		return AUTH_MISSING;
+	}
+	if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+		*why = "the Authorization scheme must be Bearer";
+		return AUTH_INVALID;
+	}
+	token = authorization + 7;
+	while (*token == ' ')
+		token++;
+	len = strlen(token);
+	if (len == 0) {
+		*why = "empty token";
+		return AUTH_INVALID;
+	}
+	if (len > AUTH_MAX_TOKEN) {
+		*why = "token too large";
+		return AUTH_INVALID;
+	}
+	SHA256((const unsigned char *)token, len, hash);
+	slot = &auth_cache[(hash[0] | (hash[1] << 8)) % AUTH_CACHE_SLOTS];
+	if (slot->used && memcmp(slot->hash, hash, sizeof hash) == 0) {
+		if (now <= slot->id.exp + auth_cfg.leeway) {
+			*id = slot->id;
+			return AUTH_OK;
+		}
+		slot->used = false;
+		*why = "token expired";
+		return AUTH_INVALID;
+	}
+	if (!auth_precheck(token, len, &h, why))
+		return AUTH_INVALID;
+	k = key_find(h.kid);
+	if (!k) {
+		*why = "token key id is not known";
+		return AUTH_INVALID;
+	}
+	if (strcmp(h.alg, k->alg) != 0) {
+		*why = "token algorithm does not match its key";
+		return AUTH_INVALID;
+	}
+	dot1 = strchr(token, '.');
+	dot2 = strchr(dot1 + 1, '.');
+	payload = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!payload) {
+		*why = "token payload is not a JSON object without duplicate keys";
+		return AUTH_INVALID;
+	}
+	ok = signature_ok(token, k, why) && auth_check_claims(payload, now, id, why);
+	json_decref(payload);
+	if (!ok)
+		return AUTH_INVALID;
+	memcpy(slot->hash, hash, sizeof hash);
+	slot->id = *id;
+	slot->used = true;
+	return AUTH_OK;
+}

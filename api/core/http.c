@@ -1,0 +1,256 @@
+/*
+ * http.c - building responses.  Handlers call one of these and return its
+ * status; the worker writes the result out once the transaction is settled.
+ * Problem bodies follow RFC 9457 and never carry library or SQL text: the
+ * reason for a 500 goes to the log, the client gets the request id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http.h"
+#include "db.h"
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void http_header(struct sg_req *r, const char *name, const char *value)
+{
+	if (r->nhdr >= SG_MAX_HEADERS)
+		abort(); /* programmer error: raise SG_MAX_HEADERS */
+	r->hdr_names[r->nhdr] = name;
+	r->hdr_values[r->nhdr] = value;
+	r->nhdr++;
+}
+
+int http_text(struct sg_req *r, int status, const char *ctype, const char *text, size_t n)
+{
+	r->status = status;
+	r->content_type_out = ctype;
+	r->body_out = arena_strndup(r->arena, text, n);
+	r->body_out_len = n;
+	return status;
+}
+
+int http_body(struct sg_req *r, int status, const char *ctype, char *body, size_t n)
+{
+	r->status = status;
+	r->content_type_out = ctype;
+	r->body_out = body;
+	r->body_out_len = n;
+	return status;
+}
+
+int http_json(struct sg_req *r, int status, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	int rc;
+
+	json_decref(j);
+	if (!s)
+		abort();
+	rc = http_text(r, status, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}
+
+static json_t *problem_body(struct sg_req *r, int status, const char *slug, const char *detail)
+{
+	return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", arena_printf(r->arena, "/problems/%s", slug), "title",
+			 http_reason(status), "status", status, "detail", detail, "request_id",
+			 r->request_id ? r->request_id : "");
+}
+
+static int problem_send(struct sg_req *r, int status, json_t *body)
+{
+	int rc = http_json(r, status, body);
+
+	r->content_type_out = "application/problem+json";
+	return rc;
+}
+
+int http_problem(struct sg_req *r, int status, const char *slug, const char *detail)
+{
+	return problem_send(r, status, problem_body(r, status, slug, detail));
+}
+
+int http_problem_errors(struct sg_req *r, int status, const char *slug, const char *detail, const struct verrs *errs)
+{
+	json_t *body = problem_body(r, status, slug, detail);
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < errs->n; i++) {
+		/* a field named by the client may not be text: never drop the error */
+		const char *field = errs->items[i].field;
+
+		if (!utf8_valid(field, strlen(field)))
+			field = "(not UTF-8)";
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "field", field, "code", errs->items[i].code,
+						      "message", errs->items[i].message));
+	}
+	json_object_set_new(body, "errors", list);
+	return problem_send(r, status, body);
+}
+
+int http_unavailable(struct sg_req *r)
+{
+	r->nhdr = 0;
+	http_header(r, "Retry-After", "2");
+	return http_problem(r, 503, "service-unavailable", "the service cannot reach its database; retry shortly");
+}
+
+int http_internal(struct sg_req *r, const char *why)
+{
+	log_error("internal error", "sss", "request_id", r->request_id, "route", r->route ? r->route->name : "-",
+		  "reason", why);
+	r->nhdr = 0;
+	return http_problem(r, 500, "internal", "the server could not complete the request; quote the request_id");
+}
+
+/* The Link header for the next page: the same query with the cursor replaced. */
+static void http_link_next(struct sg_req *r, const char *next_cursor)
+{
+	const char *qs = r->query_string ? r->query_string : "";
+	char *out = arena_alloc(r->arena, strlen(qs) + strlen(next_cursor) + 16);
+	size_t o = 0;
+
+	while (*qs) {
+		const char *amp = strchr(qs, '&');
+		size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
+
+		if (len && strncmp(qs, "cursor=", 7) != 0) {
+			if (o)
+				out[o++] = '&';
+			memcpy(out + o, qs, len);
+			o += len;
+		}
+		if (!amp)
+			break;
+		qs = amp + 1;
+	}
+	sprintf(out + o, "%scursor=%s", o ? "&" : "", next_cursor);
+	http_header(r, "Link", arena_printf(r->arena, "<%s?%s>; rel=\"next\"", r->path, out));
+}
+
+int http_list(struct sg_req *r, json_t *items, const char *next_cursor)
+{
+	json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+				 next_cursor ? json_string(next_cursor) : json_null());
+
+	if (next_cursor)
+		http_link_next(r, next_cursor);
+	return http_json(r, 200, body);
+}
+
+int http_list_rows(struct sg_req *r, PGresult *res, int col, int n, const char *next_cursor)
+{
+	size_t len = 64 + (next_cursor ? strlen(next_cursor) : 0), o = 0;
+	char *body;
+
+	for (int i = 0; i < n; i++)
+		len += (size_t)PQgetlength(res, i, col) + 1;
+	body = arena_alloc(r->arena, len);
+	memcpy(body, "{\"items\":[", 10);
+	o = 10;
+	for (int i = 0; i < n; i++) {
+		size_t l = (size_t)PQgetlength(res, i, col);
+
+		if (i)
+			body[o++] = ',';
+		memcpy(body + o, PQgetvalue(res, i, col), l);
+		o += l;
+	}
+	/* cursors are base64url behind a tag: nothing to escape */
+	o += (size_t)snprintf(body + o, len - o, "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
+			      next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
+	if (next_cursor)
+		http_link_next(r, next_cursor);
+	return http_body(r, 200, "application/json", body, o);
+}
+
+/* Does an If-Match / If-None-Match list contain etag (or "*")?  If-None-Match
+ * compares weakly (W/"v1" matches "v1"), If-Match strongly (RFC 9110 13.1). */
+static bool etag_listed(const char *list, const char *etag, bool weak)
+{
+	size_t n = strlen(etag);
+
+	while (list && *list) {
+		while (*list == ' ' || *list == ',')
+			list++;
+		if (*list == '*')
+			return true;
+		if (strncmp(list, "W/", 2) == 0) {
+			if (!weak) {
+				list = strchr(list, ',');
+				continue;
+			}
+			list += 2;
+		}
+		if (strncmp(list, etag, n) == 0 && (list[n] == '\0' || list[n] == ',' || list[n] == ' '))
+			return true;
+		list = strchr(list, ',');
+	}
+	return false;
+}
+
+int http_etag(struct sg_req *r, const char *etag)
+{
+	http_header(r, "ETag", etag);
+	if (r->if_none_match && etag_listed(r->if_none_match, etag, true)) {
+		r->status = 304;
+		r->body_out = NULL;
+		r->body_out_len = 0;
+		r->content_type_out = NULL;
+		return 304;
+	}
+	return 0;
+}
+
+int http_require_match(struct sg_req *r, const char *etag)
+{
+	if (!r->if_match)
+		return http_problem(r, 428, "precondition-required",
+				    "send If-Match with the ETag you last read, so that no change is lost");
+	if (!etag_listed(r->if_match, etag, false))
+		return http_problem(r, 412, "precondition-failed",
+				    "the resource has changed since you read it; read it again and retry");
+	return 0;
+}
+
+int http_not_found(struct sg_req *r, const char *what)
+{
+	return http_problem(r, 404, "not-found", arena_printf(r->arena, "there is no %s with this id that you may see", what));
+}
+
+int http_db_fail(struct sg_req *r, enum db_status ds, const char *what)
+{
+	if (ds == DB_UNAVAILABLE)
+		return http_unavailable(r);
+	if (ds == DB_CONFLICT) {
+		http_header(r, "Retry-After", "1");
+		return http_problem(r, 503, "service-unavailable", "the request met a concurrent change; retry it");
+	}
+	return http_internal(r, what);
+}

@@ -1,0 +1,277 @@
+/*
+ * kit.c - the steps every handler repeats (see kit.h): run a statement or
+ * answer 503/500, fetch a row or answer 404, ETags, preconditions, audit
+ * rows, keyset pages and PATCH merges.  Results are owned by the request's
+ * arena, so no handler clears them on its error paths.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cursor.h"
+#include "kit.h"
+
+/* ---- statements (prepared on first use on each connection) ---------------- */
+
+DB_SQL(sql_child_exists, 1,
+       "select safeguard.child_exists($1::uuid)");
+
+DB_SQL(sql_child_visible, 1,
+       "select exists (select 1 from safeguard.children where id = $1::uuid)");
+
+DB_SQL(sql_audit_children, 2,
+       "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"
+       " resource_type, resource_id, outcome) select current_setting('app.request_id'),"
+       " current_setting('app.sub'), current_setting('app.agency'), $1, 'child', c::text, 'success'"
+       " from (select distinct unnest($2::uuid[]) as c) ids");
+
+/* ---- statements ---------------------------------------------------------- */
+
+static void kit_pg_release(void *p)
+{
+	PQclear(p);
+}
+
+int kit_exec_constraint(struct sg_req *r, struct db_statement *st, const char *const *p, int n, PGresult **res,
+			char sqlstate[6])
+{
+	char code[6];
+	enum db_status ds = db_exec(st, p, n, res, code);
+
+	if (ds == DB_OK) {
+		arena_own(r->arena, *res, kit_pg_release);
+		return 0;
+	}
+	if (sqlstate && ds == DB_ERROR && strncmp(code, "23", 2) == 0) {
+		memcpy(sqlstate, code, sizeof code);
+		return KIT_CONSTRAINT;
+	}
+	return http_db_fail(r, ds, st->name);
+}
+
+int kit_exec(struct sg_req *r, struct db_statement *st, const char *const *p, int n, PGresult **res)
+{
+	return kit_exec_constraint(r, st, p, n, res, NULL);
+}
+
+int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what,
+	      PGresult **res)
+{
+	int rc = kit_exec(r, st, p, n, res);
+
+	if (rc)
+		return rc;
+	return PQntuples(*res) > 0 ? 0 : http_not_found(r, what);
+}
+
+int kit_fetch_id(struct sg_req *r, struct db_statement *st, const char *id, const char *what, PGresult **res)
+{
+	const char *p[1] = {id};
+
+	if (!id || !validate_uuid(id))
+		return http_not_found(r, what);
+	return kit_fetch(r, st, p, 1, what, res);
+}
+
+static int kit_check_true(struct sg_req *r, struct db_statement *st, const char *id, const char *what)
+{
+	PGresult *res;
+	int rc = kit_fetch_id(r, st, id, what, &res);
+
+	if (rc)
+		return rc;
+	return PQgetvalue(res, 0, 0)[0] == 't' ? 0 : http_not_found(r, what);
+}
+
+int kit_child_visible(struct sg_req *r, const char *id)
+{
+	return kit_check_true(r, &sql_child_visible, id, "child");
+}
+
+int kit_child_exists(struct sg_req *r, const char *id)
+{
+	return kit_check_true(r, &sql_child_exists, id, "child");
+}
+
+/* ---- single resources ---------------------------------------------------- */
+
+const char *kit_etag(struct sg_req *r, const char *version)
+{
+	return arena_printf(r->arena, "\"v%s\"", version);
+}
+
+int kit_json_text(struct sg_req *r, int status, const char *text)
+{
+	size_t n = strlen(text);
+
+	return http_body(r, status, "application/json", arena_strndup(r->arena, text, n), n);
+}
+
+int kit_resource(struct sg_req *r, int status, PGresult *res, int row)
+{
+	http_header(r, "ETag", kit_etag(r, PQgetvalue(res, row, 1)));
+	return kit_json_text(r, status, PQgetvalue(res, row, 0));
+}
+
+int kit_show(struct sg_req *r, PGresult *res, int row)
+{
+	int rc = http_etag(r, kit_etag(r, PQgetvalue(res, row, 1)));
+
+	return rc ? rc : kit_json_text(r, 200, PQgetvalue(res, row, 0));
+}
+
+int kit_if_match(struct sg_req *r, const char *version)
+{
+	return http_require_match(r, kit_etag(r, version));
+}
+
+/* ---- audit ----------------------------------------------------------------- */
+
+int kit_audit(struct sg_req *r, const char *action, const char *type, const char *id, const char *details)
+{
+	enum db_status ds = db_audit(action, type, id, "success", details);
+
+	return ds == DB_OK ? 0 : http_db_fail(r, ds, "audit write failed");
+}
+
+int kit_audit_children(struct sg_req *r, const char *action, const char *ids)
+{
+	const char *p[2] = {action, ids};
+	PGresult *res;
+
+	if (!ids || strcmp(ids, "{}") == 0)
+		return 0;
+	return kit_exec(r, &sql_audit_children, p, 2, &res);
+}
+
+/* ---- keyset pages ---------------------------------------------------------- */
+
+static bool kit_key_ok(enum kit_key k, const char *s)
+{
+	size_t n = strlen(s);
+
+	switch (k) {
+	case KIT_KEY_TIMESTAMP:
+		return validate_pg_timestamp(s);
+	case KIT_KEY_UUID:
+		return validate_uuid(s);
+	case KIT_KEY_DATE:
+		return validate_date(s);
+	case KIT_KEY_TIME: /* HH:MM:SS as the database wrote it */
+		return n == 8 && strspn(s, "0123456789:") == 8 && s[2] == ':' && s[5] == ':' &&
+		       (s[0] - '0') * 10 + (s[1] - '0') <= 23 && (s[3] - '0') * 10 + (s[4] - '0') <= 59 &&
+		       (s[6] - '0') * 10 + (s[7] - '0') <= 59;
+	case KIT_KEY_INT: /* a bigint's digits */
+		return n > 0 && n <= 18 && strspn(s, "0123456789") == n;
+	}
+	return false;
+}
+
+int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
+		   struct kit_page *pg)
+{
+	memset(pg, 0, sizeof *pg);
+	if (nkeys > sizeof pg->after / sizeof pg->after[0])
+		abort(); /* a route's keys are fixed in code: a programmer error */
+	/* the query spec has already bounded limit to 1..200 */
+	pg->limit = limit ? strtol(limit, NULL, 10) : 50;
+	pg->fetch = arena_printf(r->arena, "%ld", pg->limit + 1);
+	pg->keys = keys;
+	pg->nkeys = nkeys;
+	if (!cursor)
+		return 0;
+	if (!cursor_decode(r->arena, cursor, pg->after, nkeys))
+		goto bad;
+	for (size_t i = 0; i < nkeys; i++)
+		if (!kit_key_ok(keys[i], pg->after[i]))
+			goto bad;
+	return 0;
+bad:
+	memset(pg->after, 0, sizeof pg->after);
+	return http_problem(r, 400, "invalid-cursor", "the cursor is not one this endpoint issued");
+}
+
+int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, int json_col, int key_col)
+{
+	int n = PQntuples(res);
+	const char *next = NULL;
+
+	if (n > pg->limit) {
+		const char *parts[4];
+		int last = (int)pg->limit - 1;
+
+		n = (int)pg->limit;
+		for (size_t i = 0; i < pg->nkeys; i++)
+			parts[i] = PQgetvalue(res, last, key_col + (int)i);
+		next = cursor_encode(r->arena, parts, pg->nkeys);
+	}
+	return http_list_rows(r, res, json_col, n, next);
+}
+
+/* ---- PATCH ------------------------------------------------------------------ */
+
+int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged)
+{
+	struct verrs errs = {0};
+	json_t *m = arena_json(r->arena, json_loads(current_json, 0, NULL)), *v;
+	const char *key;
+	void *tmp;
+
+	if (!json_is_object(m))
+		return http_internal(r, "stored record is not an object");
+	/* keep only what a client may write, then apply the patch */
+	for (size_t i = 0; spec->read_only && spec->read_only[i]; i++)
+		json_object_del(m, spec->read_only[i]);
+	json_object_foreach_safe(m, tmp, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < spec->n && !known; i++)
+			known = strcmp(spec->fields[i].name, key) == 0;
+		if (!known || json_is_null(v))
+			json_object_del(m, key);
+	}
+	json_object_foreach(r->body, key, v) {
+		if (json_is_null(v))
+			json_object_del(m, key);
+		else
+			json_object_set(m, key, v);
+	}
+	validate_body(spec, m, &errs, r->arena);
+	if (errs.n)
+		return http_problem_errors(r, 400, "validation-failed", "the record would have invalid fields", &errs);
+	*merged = m;
+	return 0;
+}
+
+/* ---- bodies ------------------------------------------------------------------ */
+
+const char *kit_str(json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+const char *kit_today(struct arena *a)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return arena_printf(a, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+const char *kit_pg_array(struct arena *a, json_t *arr)
+{
+	size_t cap = 3, o = 1, i;
+	json_t *v;
+	char *out;
+
+	json_array_foreach(arr, i, v) cap += json_string_length(v) + 3;
+	out = arena_alloc(a, cap);
+	out[0] = '{';
+	json_array_foreach(arr, i, v) {
+		/* only UUIDs and agency codes come here: no quoting needed beyond the quotes */
+		o += (size_t)snprintf(out + o, cap - o, "%s\"%s\"", i ? "," : "", json_string_value(v));
+	}
+	snprintf(out + o, cap - o, "}");
+	return out;
+}

@@ -1,0 +1,88 @@
+/*
+ * kit.h - the steps every handler repeats, written once.
+ *
+ * Each function that can end a request writes the answer itself and returns
+ * its status; 0 means "go on".  So a handler reads as a list of guards:
+ *
+ *	if ((rc = kit_fetch_id(r, &sql_child_get, r->params[0], "child", &res)))
+ *		return rc;
+ *
+ * Database results handed out by the kit belong to the request's arena and
+ * are cleared at its reset: handlers never call PQclear on them.
+ */
+#ifndef SG_KIT_H
+#define SG_KIT_H
+
+#include "db.h"
+#include "http.h"
+
+/* Runs st; *res (owned by the arena) on success.  0, or 503/500 answered. */
+int kit_exec(struct sg_req *r, struct db_statement *st, const char *const *p, int n, PGresult **res);
+/* The same, but a constraint violation (SQLSTATE class 23) is not answered:
+ * it returns KIT_CONSTRAINT with the SQLSTATE in sqlstate, for the caller to
+ * turn into its own 409 or 422. */
+#define KIT_CONSTRAINT (-1)
+int kit_exec_constraint(struct sg_req *r, struct db_statement *st, const char *const *p, int n, PGresult **res,
+			char sqlstate[6]);
+/* kit_exec, then 404 ("there is no <what> ...") when no row came back. */
+int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what,
+	      PGresult **res);
+/* kit_fetch of a statement whose one parameter is the id: an id that is
+ * not a UUID is a 404 like any other unknown id. */
+int kit_fetch_id(struct sg_req *r, struct db_statement *st, const char *id, const char *what, PGresult **res);
+
+/* 0 when the caller may see the child (the network, CSC, an open invitation
+ * or referral), else 404 or the failure's answer. */
+int kit_child_visible(struct sg_req *r, const char *id);
+/* 0 when the child exists at all (for declaring involvement), else 404. */
+int kit_child_exists(struct sg_req *r, const char *id);
+
+/* The ETag of a version number: "v<version>" (an arena string). */
+const char *kit_etag(struct sg_req *r, const char *version);
+/* Answers a JSON text from the database as it is (no parse), with status. */
+int kit_json_text(struct sg_req *r, int status, const char *text);
+/* A single resource from a row of (json text, version), passed through with
+ * its ETag: kit_resource after a write, kit_show for a GET (304 when it
+ * matches If-None-Match). */
+int kit_resource(struct sg_req *r, int status, PGresult *res, int row);
+int kit_show(struct sg_req *r, PGresult *res, int row);
+/* PATCH/DELETE guard on a locked row's version: 428 / 412 / 0. */
+int kit_if_match(struct sg_req *r, const char *version);
+
+/* An audit row in the request's transaction: 0, or the failure's answer. */
+int kit_audit(struct sg_req *r, const char *action, const char *type, const char *id, const char *details);
+/* One audit row per child in a response, in one statement: ids is a
+ * PostgreSQL array literal of UUIDs ("{...}"); 0 or the failure's answer. */
+int kit_audit_children(struct sg_req *r, const char *action, const char *ids);
+
+/* Keyset paging: ?limit= (default 50, at most 200) and an opaque cursor of
+ * nkeys parts, each checked by its kind before the database sees it. */
+enum kit_key { KIT_KEY_TIMESTAMP, KIT_KEY_UUID, KIT_KEY_DATE, KIT_KEY_TIME, KIT_KEY_INT };
+struct kit_page {
+	long limit;
+	const char *fetch;   /* limit + 1, as a bind parameter */
+	const char *after[4]; /* the cursor's parts, NULL on the first page */
+	const enum kit_key *keys;
+	size_t nkeys;
+};
+/* 0, or 400 invalid-cursor. */
+int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
+		   struct kit_page *pg);
+/* Answers {items, next_cursor} from the JSON texts in json_col of res; the
+ * cursor is made of the nkeys columns from key_col on of the last row kept. */
+int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, int json_col, int key_col);
+
+/* PATCH: the record as the client may write it (current minus read-only
+ * fields), with the patch applied (null clears) and checked as a whole
+ * against spec, rules included.  *merged is owned by the arena.  0, or 400
+ * naming every bad field of the merged record. */
+int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged);
+
+/* Small helpers of bodies. */
+const char *kit_str(json_t *o, const char *name); /* a string member or NULL */
+const char *kit_today(struct arena *a);            /* today's date (UTC) */
+/* A PostgreSQL array literal of the strings of a JSON array (UUIDs and
+ * codes that the field specs already checked). */
+const char *kit_pg_array(struct arena *a, json_t *arr);
+
+#endif

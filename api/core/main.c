@@ -1,0 +1,113 @@
+/*
+ * main.c - configuration from the environment, then the pool.
+ * `safeguard-api --routes` prints the route table (the OpenAPI check uses it);
+ * `safeguard-api --check` loads the configuration and keys and exits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "http.h"
+#include "pool.h"
+
+#ifndef SG_SCHEMA_VERSION
+#define SG_SCHEMA_VERSION 0
+#endif
+
+struct sg_config sg_cfg;
+
+static const char *env_str(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static bool env_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (!v || !*v) {
+		*out = def;
+		return true;
+	}
+	*out = strtol(v, &end, 10);
+	if (*end || *out < min || *out > max) {
+		snprintf(err, errlen, "%s must be an integer from %ld to %ld", name, min, max);
+		return false;
+	}
+	return true;
+}
+
+bool config_load(char *err, size_t errlen)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	sg_cfg.socket_path = env_str("SG_SOCKET", "/run/safeguard/api.sock");
+	sg_cfg.pid_file = env_str("SG_PID_FILE", NULL);
+	sg_cfg.user = env_str("SG_USER", NULL);
+	if (!env_int("SG_WORKERS", ncpu * 2 < 4 ? 4 : ncpu * 2, 1, POOL_MAX_WORKERS, &v, err, errlen))
+		return false;
+	sg_cfg.workers = (int)v;
+	if (!env_int("SG_MAX_REQUESTS", 10000, 0, 1000000000, &v, err, errlen))
+		return false;
+	sg_cfg.max_requests = (int)v;
+	if (!env_int("SG_REQUEST_TIMEOUT", 30, 1, 3600, &v, err, errlen))
+		return false;
+	sg_cfg.request_timeout = (int)v;
+	if (!env_int("SG_DRAIN_TIMEOUT", 30, 1, 3600, &v, err, errlen))
+		return false;
+	sg_cfg.drain_timeout = (int)v;
+	if (!env_int("SG_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, &v, err, errlen))
+		return false;
+	sg_cfg.max_body = v;
+	sg_cfg.schema_version = SG_SCHEMA_VERSION;
+
+	sg_cfg.db.url = env_str("SG_DATABASE_URL", env_str("DATABASE_URL", NULL));
+	sg_cfg.db.user = env_str("SG_DB_USER", NULL);
+	sg_cfg.db.password = env_str("SG_DB_PASSWORD", NULL);
+	if (!env_int("SG_DB_CONNECT_TIMEOUT_MS", 1000, 100, 10000, &v, err, errlen))
+		return false;
+	sg_cfg.db.connect_timeout_ms = (int)v;
+	if (!sg_cfg.db.url) {
+		snprintf(err, errlen, "SG_DATABASE_URL (or DATABASE_URL) must be set");
+		return false;
+	}
+
+	sg_cfg.auth.issuer = env_str("SG_JWT_ISSUER", NULL);
+	sg_cfg.auth.audience = env_str("SG_JWT_AUDIENCE", "safeguard-api");
+	sg_cfg.auth.key_dir = env_str("SG_JWT_KEY_DIR", NULL);
+	sg_cfg.auth.hs256_secret_file = env_str("SG_JWT_HS256_SECRET_FILE", NULL);
+	sg_cfg.auth.hs256_kid = env_str("SG_JWT_HS256_KID", "hs256");
+	if (!env_int("SG_JWT_LEEWAY", 30, 0, 60, &v, err, errlen))
+		return false;
+	sg_cfg.auth.leeway = (int)v;
+	if (!env_int("SG_JWT_MAX_LIFETIME", 12 * 3600, 60, 7 * 24 * 3600, &v, err, errlen))
+		return false;
+	sg_cfg.auth.max_lifetime = (int)v;
+	return auth_load(&sg_cfg.auth, err, errlen);
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+
+	if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
+		router_print();
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--check") != 0) {
+		fprintf(stderr, "usage: safeguard-api [--routes | --check]\n");
+		return 2;
+	}
+	if (!config_load(err, sizeof err)) {
+		log_error("refusing to start", "s", "reason", err);
+		return 1;
+	}
+	if (argc > 1)
+		return 0;
+	return pool_run();
+}

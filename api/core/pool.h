@@ -1,0 +1,69 @@
+/*
+ * pool.h - the process model: configuration, the master's scoreboard of
+ * workers and the metrics they share (one anonymous shared mapping made by
+ * the master before it forks).
+ */
+#ifndef SG_POOL_H
+#define SG_POOL_H
+
+#include <signal.h>
+#include <sys/types.h>
+#include "auth.h"
+#include "db.h"
+
+#define POOL_MAX_WORKERS 256
+#define METRICS_NBUCKETS 12
+/* the statuses counted one by one; 0 stands for any other */
+#define METRICS_STATUSES 200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 500, 502, 503, 504, 0
+#define METRICS_NSTATUS (sizeof(int[]){METRICS_STATUSES} / sizeof(int))
+
+struct sg_config {
+	const char *socket_path;
+	const char *pid_file;
+	const char *user;      /* drop to this user when started as root */
+	int workers;
+	int max_requests;      /* recycle a worker after this many */
+	int request_timeout;   /* seconds; the master kills a worker past it */
+	int drain_timeout;     /* seconds to wait for in-flight requests on SIGTERM */
+	long max_body;         /* bytes */
+	int schema_version;    /* the migrations this build expects */
+	struct db_config db;
+	struct auth_config auth;
+};
+extern struct sg_config sg_cfg;
+
+struct pool_slot {
+	volatile pid_t pid;
+	volatile int retiring;         /* replaced by SIGHUP, draining */
+	volatile int64_t started_ms;   /* monotonic start of the request in flight, 0 when idle */
+	volatile uint64_t served;
+	char route[64];                /* route name in flight */
+};
+
+struct route_metrics {
+	uint64_t requests[METRICS_NSTATUS];
+	uint64_t latency[METRICS_NBUCKETS + 1];
+	uint64_t latency_sum_us;
+};
+
+/* Sized at start for the routes the build has: one row per route and a
+ * last one for requests that matched none. */
+struct metrics_shm {
+	uint64_t restarts_crash, restarts_timeout, restarts_recycled;
+	struct pool_slot slots[2 * POOL_MAX_WORKERS];
+	size_t nroutes;
+	struct route_metrics routes[];
+};
+extern struct metrics_shm *sg_shm;
+
+int64_t sg_now_ms(void);
+int pool_run(void);
+void worker_main(int slot, int listen_fd) __attribute__((noreturn));
+bool pool_drop_privileges(void);
+bool config_load(char *err, size_t errlen);
+
+void metrics_init(void);
+void metrics_record(int route_index, int status, int64_t duration_us);
+char *metrics_render(struct arena *a);
+
+#endif

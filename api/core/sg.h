@@ -1,0 +1,88 @@
+/*
+ * sg.h - the types every part of the API shares: the caller's identity, the
+ * roles and agencies, and the permissions of the access table (access.c).
+ * Every other module has its own header; a file's symbols are prefixed with
+ * its name (arena_, http_, db_, kit_ ...).
+ */
+#ifndef SG_H
+#define SG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "arena.h"
+#include "log.h"
+
+
+enum sg_role {
+	ROLE_PRACTITIONER,
+	ROLE_SAFEGUARDING_LEAD,
+	ROLE_SOCIAL_WORKER,
+	ROLE_PANEL_CHAIR,
+	ROLE_PANEL_MEMBER,
+	ROLE_TRAINING_ADMIN,
+	ROLE_AUDITOR,
+	ROLE_ADMIN,
+	ROLE__COUNT
+};
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_ALL ((1u << ROLE__COUNT) - 1)
+
+enum sg_agency {
+	AGENCY_CSC,
+	AGENCY_POLICE,
+	AGENCY_HEALTH,
+	AGENCY_MENTAL_HEALTH,
+	AGENCY_EDUCATION,
+	AGENCY_YOUTH_JUSTICE,
+	AGENCY_DISTRICT,
+	AGENCY_VOLUNTARY,
+	AGENCY_PARTNERSHIP,
+	AGENCY__COUNT
+};
+#define AGENCY_BIT(a) (1u << (a))
+#define AGENCIES_ALL ((1u << AGENCY__COUNT) - 1)
+
+extern const char *const sg_role_names[ROLE__COUNT];
+extern const char *const sg_agency_names[AGENCY__COUNT + 1]; /* NULL-terminated */
+int sg_role_lookup(const char *s);   /* -1 when not on the allow-list */
+int sg_agency_lookup(const char *s); /* -1 when not on the allow-list */
+
+/* The caller as the verified token describes it.  Strings are owned by the
+ * token cache entry (auth.c) and live at least until the request ends. */
+struct sg_identity {
+	char sub[201];
+	char name[201];
+	char email[201];
+	char jti[201];
+	int agency;
+	unsigned roles;  /* ROLE_BIT set */
+	char roles_csv[160];
+	int64_t iat, exp;
+};
+
+/* Permissions: what a route needs.  The access table (access.c) says which
+ * roles of which agencies hold each one; deny by default. */
+enum sg_perm {
+	PERM_PUBLIC,        /* no token (health, readiness, metrics) */
+	PERM_AUTHENTICATED, /* any valid token */
+	PERM_AUDIT_READ,
+	PERM_TOKEN_REVOKE,
+	PERM_CHILD_SEARCH,
+	PERM_CHILD_READ,     /* case roles; the record itself by network */
+	PERM_CHILD_CREATE,
+	PERM_CHILD_UPDATE,
+	PERM_CHILD_DECLARE,
+	PERM_CHILD_ACCESS_LOG,
+	PERM_FAMILY_MANAGE,
+	PERM_CHRONOLOGY_WRITE,  /* add, amend, withdraw entries (amend/withdraw: author or lead) */
+	PERM_CHRONOLOGY_READ,
+	PERM_REQUEST_CREATE,    /* open or close a multi-agency chronology request */
+	PERM_REQUEST_READ,
+	PERM_REQUEST_CONTRIBUTE,
+	PERM__COUNT
+};
+bool access_allows(enum sg_perm p, const struct sg_identity *id);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * worker.c - one request at a time: accept -> parse -> authenticate -> route
+ * -> authorise -> validate -> one transaction -> JSON.  The arena is reset at
+ * the top of the loop, so everything a request allocated is gone before the
+ * next one starts.  SIGTERM lets the request in flight finish, then exits.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include "http.h"
+#include "jsonx.h"
+#include "pool.h"
+
+/* ---- statements (prepared on first use on each connection) ---------------- */
+
+DB_SQL(sql_idem_lock, 1,
+       "select pg_try_advisory_xact_lock(hashtextextended(current_setting('app.sub') || ':' || $1, 7))");
+
+DB_SQL(sql_idem_get, 1,
+       "select request_hash, status, content_type, body, headers from safeguard.idempotency_keys"
+       " where sub = current_setting('app.sub') and key = $1");
+
+DB_SQL(sql_idem_put, 6,
+       "with expired as (delete from safeguard.idempotency_keys where sub = current_setting('app.sub')"
+       " and created_at < now() - interval '24 hours')"
+       " insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body, headers)"
+       " values (current_setting('app.sub'), $1, $2, $3, $4, $5, $6)");
+
+
+static volatile sig_atomic_t worker_stop;
+static struct pool_slot *worker_slot;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *param(FCGX_Request *f, const char *name)
+{
+	const char *v = FCGX_GetParam(name, f->envp);
+
+	return v && *v ? v : NULL;
+}
+
+static bool is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (!ct || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Reads the body into the arena; false when it is larger than allowed. */
+static bool read_body(struct sg_req *r, FCGX_Request *f)
+{
+	size_t cap = (size_t)sg_cfg.max_body, len = 0;
+	char *buf;
+
+	if (r->content_length > (long)cap)
+		return false;
+	buf = arena_alloc(r->arena, cap + 2);
+	for (;;) {
+		int n = FCGX_GetStr(buf + len, (int)(cap + 1 - len), f->in);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len > cap)
+			return false;
+	}
+	buf[len] = '\0';
+	r->raw_body = buf;
+	r->raw_body_len = len;
+	return true;
+}
+
+static const char *idempotency_hash(struct sg_req *r)
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *hex = arena_alloc(r->arena, 2 * sizeof h + 1);
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, r->method, strlen(r->method)) ||
+	    !EVP_DigestUpdate(c, " ", 1) || !EVP_DigestUpdate(c, r->path, strlen(r->path)) ||
+	    !EVP_DigestUpdate(c, "\n", 1) || (r->raw_body && !EVP_DigestUpdate(c, r->raw_body, r->raw_body_len)) ||
+	    !EVP_DigestFinal_ex(c, h, NULL))
+		abort();
+	EVP_MD_CTX_free(c);
+	for (size_t i = 0; i < sizeof h; i++)
+		sprintf(hex + 2 * i, "%02x", h[i]);
+	return hex;
+}
+
+static bool idempotency_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.' || c == ':'))
+			return false;
+	}
+	return true;
+}
+
+/* Before the handler: 0 to run it, or the status of a replay or refusal. */
+static int idempotency_before(struct sg_req *r, const char **hash)
+{
+	const char *p[1] = {r->idempotency_key};
+	PGresult *res;
+	enum db_status ds;
+	int status;
+
+	*hash = idempotency_hash(r);
+	ds = db_exec(&sql_idem_lock, p, 1, &res, NULL);
+	if (ds != DB_OK)
+		return ds == DB_UNAVAILABLE ? http_unavailable(r) : http_internal(r, "idempotency lock failed");
+	if (PQgetvalue(res, 0, 0)[0] != 't') {
+		PQclear(res);
+		return http_problem(r, 409, "idempotency-in-progress",
+				    "a request with this Idempotency-Key is still being processed; retry shortly");
+	}
+	PQclear(res);
+	ds = db_exec(&sql_idem_get, p, 1, &res, NULL);
+	if (ds != DB_OK)
+		return ds == DB_UNAVAILABLE ? http_unavailable(r) : http_internal(r, "idempotency lookup failed");
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), *hash) != 0) {
+		PQclear(res);
+		return http_problem(r, 422, "idempotency-key-reuse",
+				    "this Idempotency-Key was used for a different request; use a new key");
+	}
+	status = atoi(PQgetvalue(res, 0, 1));
+	http_text(r, status, arena_strdup(r->arena, PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
+		  (size_t)PQgetlength(res, 0, 3));
+	/* the headers that were stored with the answer: "Name: value" lines */
+	for (char *line = arena_strdup(r->arena, PQgetvalue(res, 0, 4)), *next; line && *line; line = next) {
+		char *colon = strstr(line, ": ");
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (colon) {
+			*colon = '\0';
+			http_header(r, line, colon + 2);
+		}
+	}
+	http_header(r, "Idempotent-Replayed", "true");
+	PQclear(res);
+	return status;
+}
+
+static bool idempotency_store(struct sg_req *r, const char *hash)
+{
+	char status[8];
+	const char *p[6] = {r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : "", ""};
+	PGresult *res;
+	bool ok;
+
+	snprintf(status, sizeof status, "%d", r->status);
+	for (size_t i = 0; i < r->nhdr; i++)
+		if (!strcmp(r->hdr_names[i], "ETag") || !strcmp(r->hdr_names[i], "Location"))
+			p[5] = arena_printf(r->arena, "%s%s: %s\n", p[5], r->hdr_names[i], r->hdr_values[i]);
+	ok = db_exec(&sql_idem_put, p, 6, &res, NULL) == DB_OK;
+	PQclear(res);
+	return ok;
+}
+
+static int unauthorized(struct sg_req *r, enum auth_result ar, const char *why)
+{
+	if (ar == AUTH_MISSING) {
+		http_header(r, "WWW-Authenticate", "Bearer realm=\"safeguard\"");
+		return http_problem(r, 401, "unauthorized", "a bearer token is required");
+	}
+	http_header(r, "WWW-Authenticate",
+		    arena_printf(r->arena, "Bearer realm=\"safeguard\", error=\"invalid_token\", error_description=\"%s\"",
+				 why));
+	return http_problem(r, 401, "unauthorized", why);
+}
+
+/* Everything between the parsed request and the handler's answer. */
+static int dispatch(struct sg_req *r, FCGX_Request *f)
+{
+	const char *allow = NULL, *why = NULL, *idem_hash = NULL;
+	struct verrs errs = {0};
+	enum router_result rr;
+	enum auth_result ar;
+	bool revoked = false;
+	int status;
+
+	rr = router_match(r->arena, r->method, r->path, &r->route, &r->route_index, r->params, &allow);
+	if (rr == ROUTER_NOT_FOUND)
+		return http_problem(r, 404, "not-found", "there is no resource at this path");
+	if (rr == ROUTER_BAD_METHOD) {
+		http_header(r, "Allow", allow);
+		return http_problem(r, 405, "method-not-allowed",
+				    arena_printf(r->arena, "this resource answers %s", allow));
+	}
+	worker_slot->route[0] = '\0';
+	strncat(worker_slot->route, r->route->name, sizeof worker_slot->route - 1);
+
+	if (r->route->perm != PERM_PUBLIC) {
+		ar = auth_verify(r->authorization, time(NULL), &r->id, &why);
+		if (ar != AUTH_OK)
+			return unauthorized(r, ar, why);
+		r->authenticated = true;
+		if (!access_allows(r->route->perm, &r->id))
+			return http_problem(r, 403, "forbidden", "your role may not use this resource");
+	}
+
+	if (r->route->body) {
+		const struct json_limits lim = {.max_depth = 32, .max_string = 20000};
+		json_t *body;
+
+		if (!is_json_type(r->content_type))
+			return http_problem(r, 415, "unsupported-media-type", "send the body as application/json");
+		if (!read_body(r, f))
+			return http_problem(r, 413, "payload-too-large",
+					    arena_printf(r->arena, "the body may be at most %ld bytes", sg_cfg.max_body));
+		body = jsonx_parse(r->raw_body, r->raw_body_len, &lim, &why);
+		if (!body)
+			return http_problem(r, 400, "invalid-json", why);
+		r->body = arena_json(r->arena, body);
+		if (r->route->flags & ROUTE_PATCH)
+			validate_patch(r->route->body, r->body, &errs, r->arena);
+		else
+			validate_body(r->route->body, r->body, &errs, r->arena);
+		if (errs.n)
+			return http_problem_errors(r, 400, "validation-failed", "the body has invalid fields", &errs);
+	}
+	query_parse(r->route->query, r->query_string, &r->query, &errs, r->arena);
+	if (errs.n)
+		return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
+
+	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT) && !idempotency_key_ok(r->idempotency_key)) {
+		verrs_add(&errs, "Idempotency-Key", "invalid_format", "must be 1-200 characters of A-Z a-z 0-9 - _ . :");
+		return http_problem_errors(r, 400, "validation-failed", "the Idempotency-Key header is invalid", &errs);
+	}
+
+	if (r->route->flags & ROUTE_NO_DB)
+		return r->route->handler(r);
+
+	switch (db_begin(&r->id, r->request_id, &revoked)) {
+	case DB_OK:
+		break;
+	case DB_UNAVAILABLE:
+		return http_unavailable(r);
+	default:
+		return http_internal(r, "cannot open a transaction");
+	}
+	r->db_open = true;
+	if (revoked)
+		return unauthorized(r, AUTH_INVALID, "token revoked");
+	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT)) {
+		status = idempotency_before(r, &idem_hash);
+		if (status)
+			return status;
+	}
+	status = r->route->handler(r);
+	if (idem_hash && status >= 200 && status < 300 && !idempotency_store(r, idem_hash))
+		return db_connected() ? http_internal(r, "cannot store the idempotent response") : http_unavailable(r);
+	return status;
+}
+
+/* Settles the transaction: commit on success, roll back otherwise. */
+static void settle(struct sg_req *r)
+{
+	if (!r->db_open)
+		return;
+	if (r->status < 400) {
+		enum db_status ds = db_commit();
+
+		if (ds != DB_OK) {
+			r->nhdr = 0;
+			if (ds == DB_UNAVAILABLE)
+				http_unavailable(r);
+			else
+				http_internal(r, "commit failed");
+		}
+	} else {
+		db_rollback();
+	}
+	r->db_open = false;
+}
+
+/* Writes the answer.  Headers are formatted here with snprintf: libfcgi's
+ * own printf knows too few conversions to be trusted with them. */
+static void respond(struct sg_req *r, FCGX_Request *f)
+{
+	char head[8192];
+	size_t o = 0;
+
+#define HEAD(...)                                                              \
+	do {                                                                   \
+		int w_ = snprintf(head + o, sizeof head - o, __VA_ARGS__);     \
+		if (w_ > 0 && (size_t)w_ < sizeof head - o)                    \
+			o += (size_t)w_;                                       \
+	} while (0)
+
+	HEAD("Status: %d %s\r\n", r->status, http_reason(r->status));
+	if (r->request_id)
+		HEAD("X-Request-Id: %s\r\n", r->request_id);
+	HEAD("Cache-Control: no-store\r\n");
+	for (size_t i = 0; i < r->nhdr; i++)
+		HEAD("%s: %s\r\n", r->hdr_names[i], r->hdr_values[i]);
+	if (r->status != 304 && r->body_out)
+		HEAD("Content-Type: %s\r\nContent-Length: %zu\r\n",
+		     r->content_type_out ? r->content_type_out : "application/json", r->body_out_len);
+	HEAD("\r\n");
+#undef HEAD
+	FCGX_PutStr(head, (int)o, f->out);
+	if (r->status != 304 && r->body_out)
+		FCGX_PutStr(r->body_out, (int)r->body_out_len, f->out);
+}
+
+static void handle(struct arena *a, FCGX_Request *f)
+{
+	struct sg_req r = {0};
+	const char *cl, *q;
+	int64_t start = now_us();
+
+	r.arena = a;
+	r.route_index = -1;
+	r.method = param(f, "REQUEST_METHOD");
+	r.path = param(f, "DOCUMENT_URI");
+	r.query_string = param(f, "QUERY_STRING");
+	r.request_id = param(f, "REQUEST_ID");
+	r.content_type = param(f, "CONTENT_TYPE");
+	r.authorization = param(f, "HTTP_AUTHORIZATION");
+	r.accept = param(f, "HTTP_ACCEPT");
+	r.if_match = param(f, "HTTP_IF_MATCH");
+	r.if_none_match = param(f, "HTTP_IF_NONE_MATCH");
+	r.idempotency_key = param(f, "HTTP_IDEMPOTENCY_KEY");
+	cl = param(f, "CONTENT_LENGTH");
+	r.content_length = cl ? strtol(cl, NULL, 10) : -1;
+	if (!r.path) {
+		const char *uri = param(f, "REQUEST_URI");
+
+		r.path = uri ? arena_strndup(a, uri, (q = strchr(uri, '?')) ? (size_t)(q - uri) : strlen(uri)) : "/";
+	}
+	if (!r.method)
+		r.method = "GET";
+
+	worker_slot->started_ms = sg_now_ms();
+	r.status = dispatch(&r, f);
+	settle(&r);
+	respond(&r, f);
+	worker_slot->started_ms = 0;
+	worker_slot->served++;
+
+	metrics_record(r.route_index, r.status, now_us() - start);
+	log_info("request", "sssisil", "request_id", r.request_id, "method", r.method, "route",
+		 r.route ? r.route->name : "unmatched", "status", r.status, "agency",
+		 r.authenticated ? sg_agency_names[r.id.agency] : NULL, "worker", (int)getpid(), "duration_us",
+		 (long long)(now_us() - start));
+}
+
+void worker_main(int slot, int listen_fd)
+{
+	struct sigaction sa = {0};
+	FCGX_Request f;
+	struct arena *a;
+	pid_t master = getppid();
+
+	worker_slot = &sg_shm->slots[slot];
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (!pool_drop_privileges()) {
+		log_error("cannot drop privileges", "s", "user", sg_cfg.user);
+		_exit(2);
+	}
+	/* Large answers (a consolidated timeline runs to megabytes) reuse heap
+	 * memory from one request to the next instead of mapping and faulting
+	 * in fresh pages every time. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+	a = arena_new();
+	db_configure(&sg_cfg.db);
+	db_ensure(); /* a failure here is not fatal: requests answer 503 until it returns */
+	FCGX_InitRequest(&f, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+
+	for (unsigned long served = 0; !worker_stop;) {
+		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+
+		arena_reset(a);
+		if (getppid() != master)
+			break;
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if (worker_stop)
+			break;
+		if (FCGX_Accept_r(&f) < 0)
+			continue; /* another worker took it */
+		handle(a, &f);
+		FCGX_Finish_r(&f);
+		if (sg_cfg.max_requests > 0 && ++served >= (unsigned long)sg_cfg.max_requests)
+			break;
+	}
+	FCGX_Free(&f, 0);
+	db_disconnect();
+	arena_free(a);
+	_exit(0);
+}

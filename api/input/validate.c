@@ -1,0 +1,372 @@
+/*
+ * validate.c - body validation by field specs.  A spec is an allow-list:
+ * unknown fields are rejected, and every problem in a body is collected so
+ * the client sees all of them in one answer.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "validate.h"
+
+void verrs_add(struct verrs *e, const char *field, const char *code, const char *message)
+{
+	if (e->n >= sizeof e->items / sizeof e->items[0])
+		return;
+	e->items[e->n].field = field;
+	e->items[e->n].code = code;
+	e->items[e->n].message = message;
+	e->n++;
+}
+
+bool validate_uuid(const char *s)
+{
+	static const int dash[] = {8, 13, 18, 23};
+	size_t d = 0;
+
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		if (d < 4 && i == dash[d]) {
+			if (s[i] != '-')
+				return false;
+			d++;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static bool digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool date_parts(const char *s, int *y, int *m, int *d)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
+		return false;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (*y < 1900 || *m < 1 || *m > 12 || *d < 1)
+		return false;
+	return *d <= mdays[*m - 1] + (*m == 2 && leap(*y));
+}
+
+bool validate_date(const char *s)
+{
+	int y, m, d;
+
+	return strlen(s) == 10 && date_parts(s, &y, &m, &d);
+}
+
+/* RFC 3339: date "T" time, optional fraction, "Z" or an offset. */
+bool validate_instant(const char *s)
+{
+	int y, m, d;
+	size_t n = strlen(s), i = 19;
+
+	if (n < 20 || !date_parts(s, &y, &m, &d) || (s[10] != 'T' && s[10] != 't'))
+		return false;
+	if (!digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return false;
+	if ((s[11] - '0') * 10 + (s[12] - '0') > 23 || (s[14] - '0') * 10 + (s[15] - '0') > 59 ||
+	    (s[17] - '0') * 10 + (s[18] - '0') > 60)
+		return false;
+	if (s[i] == '.') {
+		size_t start = ++i;
+
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start || i - start > 9)
+			return false;
+	}
+	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n)
+		return true;
+	if ((s[i] == '+' || s[i] == '-') && n - i == 6 && digits(s + i + 1, 2) && s[i + 3] == ':' &&
+	    digits(s + i + 4, 2))
+		/* PostgreSQL takes offsets up to 15:59; RFC 3339 allows no more in practice */
+		return (s[i + 1] - '0') * 10 + (s[i + 2] - '0') <= 15 && (s[i + 4] - '0') * 10 + (s[i + 5] - '0') <= 59;
+	return false;
+}
+
+bool utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* no overlong forms, no surrogates, nothing past U+10FFFF */
+		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+bool instant_to_epoch(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	size_t n = strlen(s), i = 19;
+	int64_t t;
+
+	if (!validate_instant(s))
+		return false;
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	tm.tm_hour = atoi(s + 11);
+	tm.tm_min = atoi(s + 14);
+	tm.tm_sec = atoi(s + 17);
+	t = (int64_t)timegm(&tm);
+	if (s[i] == '.')
+		while (++i < n && isdigit((unsigned char)s[i]))
+			;
+	if (s[i] == '+' || s[i] == '-') {
+		int64_t off = (int64_t)atoi(s + i + 1) * 3600 + (int64_t)atoi(s + i + 4) * 60;
+
+		t += s[i] == '+' ? -off : off;
+	}
+	*out = t;
+	return true;
+}
+
+bool validate_pg_timestamp(const char *s)
+{
+	int y, m, d;
+	size_t n = strlen(s), i = 19;
+
+	if (n < 22 || !date_parts(s, &y, &m, &d) || s[10] != ' ' || !digits(s + 11, 2) || s[13] != ':' ||
+	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return false;
+	/* a cursor is client text: every field in range before the database sees it */
+	if ((s[11] - '0') * 10 + (s[12] - '0') > 23 || (s[14] - '0') * 10 + (s[15] - '0') > 59 ||
+	    (s[17] - '0') * 10 + (s[18] - '0') > 59)
+		return false;
+	if (s[i] == '.') {
+		size_t start = ++i;
+
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start || i - start > 6)
+			return false;
+	}
+	return strcmp(s + i, "+00") == 0;
+}
+
+static bool in_enum(const char *const *vals, const char *s)
+{
+	for (; vals && *vals; vals++)
+		if (strcmp(*vals, s) == 0)
+			return true;
+	return false;
+}
+
+static const struct field_spec *spec_find(const struct body_spec *spec, const char *name)
+{
+	for (size_t i = 0; i < spec->n; i++)
+		if (strcmp(spec->fields[i].name, name) == 0)
+			return &spec->fields[i];
+	return NULL;
+}
+
+/* Length in characters, not bytes: the body is already known to be UTF-8. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static void check_string(const struct field_spec *f, const char *s, struct verrs *errs, struct arena *a)
+{
+	size_t len = utf8_chars(s);
+	const char *msg;
+
+	switch (f->type) {
+	case FT_DATE:
+		if (!validate_date(s))
+			verrs_add(errs, f->name, "invalid_date", "must be a calendar date as YYYY-MM-DD");
+		return;
+	case FT_INSTANT:
+		if (!validate_instant(s))
+			verrs_add(errs, f->name, "invalid_instant", "must be an RFC 3339 date-time");
+		return;
+	case FT_UUID:
+		if (!validate_uuid(s))
+			verrs_add(errs, f->name, "invalid_uuid", "must be a UUID");
+		return;
+	case FT_ENUM:
+		if (!in_enum(f->enum_values, s))
+			verrs_add(errs, f->name, "invalid_value", "is not one of the allowed values");
+		return;
+	default:
+		break;
+	}
+	if (f->max && len > (size_t)f->max) {
+		verrs_add(errs, f->name, "too_long", arena_printf(a, "must be at most %ld characters", f->max));
+		return;
+	}
+	if (f->min && len < (size_t)f->min) {
+		verrs_add(errs, f->name, f->min == 1 ? "required" : "too_short",
+			  arena_printf(a, "must be at least %ld characters", f->min));
+		return;
+	}
+	if (f->check && (msg = f->check(s)))
+		verrs_add(errs, f->name, f->check_code ? f->check_code : "invalid_format", msg);
+}
+
+static void check_field(const struct field_spec *f, json_t *v, struct verrs *errs, struct arena *a)
+{
+	size_t i;
+	json_t *it;
+
+	if (json_is_null(v)) {
+		if (!f->nullable)
+			verrs_add(errs, f->name, f->required ? "required" : "invalid_type", "must not be null");
+		return;
+	}
+	switch (f->type) {
+	case FT_STRING:
+	case FT_DATE:
+	case FT_INSTANT:
+	case FT_UUID:
+	case FT_ENUM:
+		if (!json_is_string(v)) {
+			verrs_add(errs, f->name, "invalid_type", "must be a string");
+			return;
+		}
+		check_string(f, json_string_value(v), errs, a);
+		return;
+	case FT_INT:
+		if (!json_is_integer(v)) {
+			verrs_add(errs, f->name, "invalid_type", "must be an integer");
+			return;
+		}
+		if ((f->min || f->max) &&
+		    (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
+			verrs_add(errs, f->name, "out_of_range",
+				  arena_printf(a, "must be between %ld and %ld", f->min, f->max));
+		return;
+	case FT_BOOL:
+		if (!json_is_boolean(v))
+			verrs_add(errs, f->name, "invalid_type", "must be true or false");
+		return;
+	case FT_OBJECT:
+		if (!json_is_object(v))
+			verrs_add(errs, f->name, "invalid_type", "must be an object");
+		return;
+	case FT_ARRAY:
+		if (!json_is_array(v))
+			verrs_add(errs, f->name, "invalid_type", "must be an array");
+		return;
+	case FT_STRING_ARRAY:
+		if (!json_is_array(v)) {
+			verrs_add(errs, f->name, "invalid_type", "must be an array of strings");
+			return;
+		}
+		if (f->max && json_array_size(v) > (size_t)f->max) {
+			verrs_add(errs, f->name, "too_many", arena_printf(a, "must have at most %ld items", f->max));
+			return;
+		}
+		if (f->min && json_array_size(v) < (size_t)f->min) {
+			verrs_add(errs, f->name, "too_few", arena_printf(a, "must have at least %ld items", f->min));
+			return;
+		}
+		json_array_foreach(v, i, it) {
+			if (!json_is_string(it)) {
+				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_type", "must be a string");
+			} else if (f->enum_values && !in_enum(f->enum_values, json_string_value(it))) {
+				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_value",
+					  "is not one of the allowed values");
+			}
+		}
+		return;
+	}
+}
+
+static void validate_fields(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a,
+			    bool partial)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj)) {
+		verrs_add(errs, "", "invalid_type", "the body must be a JSON object");
+		return;
+	}
+	json_object_foreach(obj, key, v) {
+		if (spec->read_only && in_enum(spec->read_only, key))
+			verrs_add(errs, arena_strdup(a, key), "read_only", "is set by the server and may not be sent");
+		else if (!spec_find(spec, key))
+			verrs_add(errs, arena_strdup(a, key), "unknown_field", "is not a field of this resource");
+	}
+	for (size_t i = 0; i < spec->n; i++) {
+		const struct field_spec *f = &spec->fields[i];
+
+		v = json_object_get(obj, f->name);
+		if (!v) {
+			if (f->required && !partial)
+				verrs_add(errs, f->name, "required", "is required");
+			continue;
+		}
+		check_field(f, v, errs, a);
+	}
+}
+
+void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
+{
+	validate_fields(spec, obj, errs, a, false);
+	if (spec->check && json_is_object(obj))
+		spec->check(obj, errs, a);
+}
+
+void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
+{
+	validate_fields(spec, obj, errs, a, true);
+	if (spec->check && json_is_object(obj))
+		spec->check(obj, errs, a);
+}
