@@ -2,13 +2,17 @@
  * auth.c - bearer token verification.
  *
  * libjwt 1.10.2 trusts the token's own "alg", never checks exp/nbf/iss/aud,
- * checks no signature when given an empty key, and its base64 decoder skips
- * junk characters.  So the token is checked here before libjwt sees it: its
- * size, exactly three segments of base64url characters, a header we decode
- * ourselves (duplicates rejected, no jku/x5u/jwk/x5c/crit), a kid we know and
- * an alg equal to the one pinned to that kid's key.  libjwt then verifies the
- * signature with that key only, its idea of the alg is checked again, and the
- * claims are validated from our own strict decoding of the payload.
+ * checks no signature when given an empty key, its base64 decoder skips junk
+ * characters, and it refuses any "typ" but "JWT" (so RFC 9068 access tokens,
+ * typ "at+jwt", fail as if badly signed).  So libjwt is not used here at all:
+ * the token is checked before any key is used (its size, exactly three
+ * segments of base64url characters, a header we decode ourselves with
+ * duplicates rejected, no jku/x5u/jwk/x5c/crit, typ JWT or at+jwt, a kid we
+ * know and an alg equal to the one pinned to that kid's key), the signature
+ * is verified with OpenSSL using that key only (RS256: PKCS #1 v1.5 with
+ * SHA-256; ES256: R || S on P-256, low S only, so that a token has exactly
+ * one accepted signature; HS256: HMAC-SHA-256 compared in constant time), and
+ * the claims are validated from our own strict decoding of the payload.
  *
  * Verified tokens are cached per worker, keyed by their SHA-256, until they
  * expire; revocation is checked in the database on every request.
@@ -18,8 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include "auth.h"
@@ -28,13 +38,16 @@
 #define AUTH_MAX_KEYS 32
 #define AUTH_CACHE_SLOTS 512
 
+enum auth_alg { ALG_RS256, ALG_ES256, ALG_HS256 };
+
 struct auth_key {
 	char kid[65];
-	char alg[8];       /* "RS256", "ES256", "HS256" */
-	jwt_alg_t jwt_alg;
+	char alg[8];             /* "RS256", "ES256", "HS256" */
+	enum auth_alg type;
+	EVP_PKEY *pkey;          /* RS256 and ES256: the public key, parsed once */
 	unsigned char *material; /* PEM text, or the HMAC secret */
 	size_t len;
-	size_t sig_len;    /* decoded signature length the alg produces */
+	size_t sig_len;          /* decoded signature length the alg produces */
 };
 
 static struct auth_config auth_cfg;
@@ -108,7 +121,7 @@ static bool key_classify(struct auth_key *k, char *err, size_t errlen)
 			goto out;
 		}
 		strcpy(k->alg, "RS256");
-		k->jwt_alg = JWT_ALG_RS256;
+		k->type = ALG_RS256;
 		k->sig_len = (size_t)EVP_PKEY_get_size(pkey);
 		ok = true;
 		break;
@@ -119,7 +132,7 @@ static bool key_classify(struct auth_key *k, char *err, size_t errlen)
 			goto out;
 		}
 		strcpy(k->alg, "ES256");
-		k->jwt_alg = JWT_ALG_ES256;
+		k->type = ALG_ES256;
 		k->sig_len = 64;
 		ok = true;
 		break;
@@ -128,7 +141,10 @@ static bool key_classify(struct auth_key *k, char *err, size_t errlen)
 		break;
 	}
 out:
-	EVP_PKEY_free(pkey);
+	if (ok)
+		k->pkey = pkey;
+	else
+		EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return ok;
 }
@@ -154,6 +170,7 @@ static void keys_free(void)
 	for (size_t i = 0; i < auth_nkeys; i++) {
 		OPENSSL_cleanse(auth_keys[i].material, auth_keys[i].len);
 		free(auth_keys[i].material);
+		EVP_PKEY_free(auth_keys[i].pkey);
 	}
 	memset(auth_keys, 0, sizeof auth_keys);
 	auth_nkeys = 0;
@@ -232,7 +249,7 @@ bool auth_load(const struct auth_config *c, char *err, size_t errlen)
 		k->len = len;
 		snprintf(k->kid, sizeof k->kid, "%s", c->hs256_kid);
 		strcpy(k->alg, "HS256");
-		k->jwt_alg = JWT_ALG_HS256;
+		k->type = ALG_HS256;
 		k->sig_len = 32;
 		auth_nkeys++;
 	}
@@ -277,6 +294,20 @@ static json_t *segment_json(const char *s, size_t n)
 		return NULL;
 	}
 	return j;
+}
+
+/* typ, when present: "JWT" or the RFC 9068 access token type "at+jwt", in
+ * any case, with or without the "application/" prefix (RFC 7515 4.1.9). */
+static bool typ_ok(json_t *v)
+{
+	const char *t;
+
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return false;
+	t = json_string_value(v);
+	if (strncasecmp(t, "application/", 12) == 0)
+		t += 12;
+	return strcasecmp(t, "JWT") == 0 || strcasecmp(t, "at+jwt") == 0;
 }
 
 bool auth_precheck(const char *token, size_t len, struct auth_header *h, const char **why)
@@ -333,8 +364,8 @@ bool auth_precheck(const char *token, size_t len, struct auth_header *h, const c
 	}
 	strcpy(h->kid, json_string_value(v));
 	v = json_object_get(hdr, "typ");
-	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "JWT") && strcmp(json_string_value(v), "at+jwt")))) {
-		*why = "token header typ is not JWT";
+	if (v && !typ_ok(v)) {
+		*why = "token header typ must be JWT or at+jwt";
 		goto out;
 	}
 	ok = true;
@@ -463,27 +494,95 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 	return true;
 }
 
-/* Signature check with libjwt, using the key pinned to the kid only. */
+/* Half the order of P-256, above which an ES256 S is refused: for every
+ * valid (R, S) the twin (R, n - S) verifies too, so only the low one counts. */
+static const BIGNUM *p256_half_order(void)
+{
+	static BIGNUM *half;
+
+	if (!half) {
+		EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+		BIGNUM *h = g ? BN_dup(EC_GROUP_get0_order(g)) : NULL;
+
+		if (h && BN_rshift1(h, h))
+			half = h;
+		else
+			BN_free(h);
+		EC_GROUP_free(g);
+	}
+	return half;
+}
+
+/* The DER form OpenSSL verifies from a JWS ES256 signature (R || S, 32 bytes
+ * each, big-endian); 0 when S is in the upper half or on failure. */
+static size_t es256_der(const unsigned char *sig, unsigned char *der, size_t cap, const char **why)
+{
+	const BIGNUM *half = p256_half_order();
+	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+	ECDSA_SIG *es = NULL;
+	unsigned char *p = der;
+	int n = 0;
+
+	if (!half || !r || !s)
+		goto out;
+	if (BN_cmp(s, half) > 0) {
+		*why = "token ES256 signature is not in low-S form";
+		goto out;
+	}
+	es = ECDSA_SIG_new();
+	if (!es || !ECDSA_SIG_set0(es, r, s))
+		goto out;
+	r = s = NULL; /* owned by es now */
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || (size_t)n > cap || i2d_ECDSA_SIG(es, &p) != n)
+		n = 0;
+out:
+	ECDSA_SIG_free(es);
+	BN_free(r);
+	BN_free(s);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* The signature over header.payload with the key pinned to the kid only. */
 static bool signature_ok(const char *token, const struct auth_key *k, const char **why)
 {
-	jwt_t *jwt = NULL;
-	const char *sig = strrchr(token, '.') + 1;
-	unsigned char buf[1024];
-	long siglen = b64url_decode(sig, strlen(sig), buf, sizeof buf);
-	bool ok;
+	const char *dot = strrchr(token, '.');
+	const unsigned char *input = (const unsigned char *)token;
+	size_t inlen = (size_t)(dot - token);
+	unsigned char sig[1024], der[80], mac[EVP_MAX_MD_SIZE];
+	long siglen = b64url_decode(dot + 1, strlen(dot + 1), sig, sizeof sig);
+	size_t maclen = 0, derlen;
+	EVP_MD_CTX *ctx;
+	bool ok = false;
 
-	if (siglen < 0 || (size_t)siglen != k->sig_len) {
-		*why = "token signature is invalid";
+	*why = "token signature is invalid";
+	if (siglen < 0 || (size_t)siglen != k->sig_len)
 		return false;
+	switch (k->type) {
+	case ALG_HS256:
+		if (k->len == 0 || !EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->material, k->len, input, inlen, mac,
+					      sizeof mac, &maclen))
+			break;
+		ok = maclen == (size_t)siglen && CRYPTO_memcmp(mac, sig, maclen) == 0;
+		break;
+	case ALG_ES256:
+		derlen = es256_der(sig, der, sizeof der, why);
+		if (derlen == 0)
+			break;
+		ctx = EVP_MD_CTX_new();
+		ok = ctx && k->pkey && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
+		     EVP_DigestVerify(ctx, der, derlen, input, inlen) == 1;
+		EVP_MD_CTX_free(ctx);
+		break;
+	case ALG_RS256:
+		ctx = EVP_MD_CTX_new();
+		ok = ctx && k->pkey && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
+		     EVP_DigestVerify(ctx, sig, (size_t)siglen, input, inlen) == 1;
+		EVP_MD_CTX_free(ctx);
+		break;
 	}
-	if (k->len == 0 || jwt_decode(&jwt, token, k->material, (int)k->len) != 0 || !jwt) {
-		*why = "token signature is invalid";
-		return false;
-	}
-	ok = jwt_get_alg(jwt) == k->jwt_alg;
-	jwt_free(jwt);
-	if (!ok)
-		*why = "token algorithm does not match its key";
+	ERR_clear_error();
+	OPENSSL_cleanse(mac, sizeof mac);
 	return ok;
 }
 

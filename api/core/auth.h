@@ -1,11 +1,11 @@
 /*
- * auth.h - bearer tokens: key loading, the checks libjwt does not do, claim
- * validation and the per-worker cache of verified tokens.
+ * auth.h - bearer tokens: key loading, the shape and header checks, signature
+ * verification with OpenSSL, claim validation and the per-worker cache of
+ * verified tokens.
  */
 #ifndef SG_AUTH_H
 #define SG_AUTH_H
 
-#include <jwt.h>
 #include "sg.h"
 
 #define AUTH_MAX_TOKEN 8192

@@ -1,13 +1,15 @@
 // Bearer tokens on GET /v1/me: every trick libjwt 1.10.2 alone would let
 // through and every claim check answers 401 with WWW-Authenticate and an
 // unauthorized problem; good tokens of each algorithm pass and /v1/me echoes
-// the identity; make token mints tokens the API accepts.
+// the identity; RFC 9068 access tokens (typ at+jwt) are accepted and an
+// ES256 signature has one accepted form (low S); make token mints tokens the
+// API accepts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { request, sh } from './lib/client.mjs';
-import { b64url, claims, es256, hs256, mint, now, publicPem, rs256, segments, split } from './lib/tokens.mjs';
+import { b64url, claims, es256, hs256, mint, now, publicPem, rs256, segments, split, twinS } from './lib/tokens.mjs';
 
 const me = (token, opts = {}) => request('GET', '/v1/me', { token, ...opts });
 
@@ -242,6 +244,53 @@ describe('tokens the API accepts', () => {
     assert.equal(res.status, 200, res.text);
     assert.ok(!('name' in res.body) || res.body.name === null, JSON.stringify(res.body));
     assert.ok(!('email' in res.body) || res.body.email === null, JSON.stringify(res.body));
+  });
+});
+
+// issue 8, finding 12: libjwt 1.10.2 refused every typ but "JWT" and the
+// API answered that as a bad signature.
+describe('RFC 9068 access tokens (typ at+jwt)', () => {
+  const typs = ['at+jwt', 'application/at+jwt', 'AT+JWT', 'JWT', 'jwt', 'application/jwt'];
+  for (const typ of typs) {
+    for (const kid of ['dev-rs256', 'dev-es256', 'dev-hs256']) {
+      it(`accepts typ ${JSON.stringify(typ)} with kid ${kid}`, async () => {
+        const res = await me(mint({ kid, header: { typ } }));
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body.sub, 'alice');
+      });
+    }
+  }
+
+  it('accepts a token without typ', async () => {
+    assert.equal((await me(mint({ header: { typ: undefined } }))).status, 200);
+  });
+
+  it('refuses another typ and says so, rather than blaming the signature', async () => {
+    for (const typ of ['JOSE', 'application/json', 'at+jwt; charset=utf-8', 'dpop+jwt']) {
+      const res = await invalid(mint({ header: { typ } }), `typ ${typ}`);
+      assert.match(res.body.detail, /typ/, `typ ${typ}: ${res.body.detail}`);
+      assert.doesNotMatch(res.body.detail, /signature/, `typ ${typ}: ${res.body.detail}`);
+    }
+  });
+
+  it('still verifies an at+jwt token: a swapped payload is refused', async () => {
+    const [h, , s] = split(mint({ header: { typ: 'at+jwt' } }));
+    await invalid(segments(h, b64url(claims({ agency: 'csc' })), s), 'at+jwt with another payload');
+  });
+});
+
+// issue 8, finding 9: (R, S) and (R, n - S) are both valid ES256 signatures
+// of one token; only the low-S one is accepted.
+describe('ES256 signatures in low-S form only', () => {
+  it('accepts the low-S signature and refuses its high-S twin', async () => {
+    const tok = es256({ sub: 'lows' });
+    const [h, p, s] = split(tok);
+    const high = segments(h, p, twinS(Buffer.from(s, 'base64url')).toString('base64url'));
+    assert.notEqual(high, tok);
+    assert.equal((await me(tok)).status, 200, 'the low-S token');
+    const res = await invalid(high, 'the high-S twin');
+    assert.match(res.body.detail, /low-S/, res.body.detail);
+    assert.equal((await me(tok)).status, 200, 'the low-S token, again');
   });
 });
 

@@ -1,7 +1,8 @@
 /* Bearer tokens: the shape checks before any key is used (auth_precheck),
  * the claims against the configuration and the clock (auth_check_claims),
  * and auth_verify end to end with RSA and P-256 keys made at setup and
- * tokens signed here with OpenSSL, plus the keys auth_load must refuse. */
+ * tokens signed here with OpenSSL (ES256 in low-S form unless a test wants
+ * the high-S twin), plus the keys auth_load must refuse. */
 #include <check.h>
 #include <dirent.h>
 #include <stdint.h>
@@ -10,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include "auth.h"
 #include "b64.h"
@@ -66,7 +69,7 @@ static void arena_teardown(void) { arena_free(a); }
 #define P_PARAM "token header parameter not allowed"
 #define P_ALG "token header has no valid alg"
 #define P_KID "token header has no valid kid"
-#define P_TYP "token header typ is not JWT"
+#define P_TYP "token header typ must be JWT or at+jwt"
 
 struct precheck_row {
 	const char *header; /* JSON (' for "), made into header.e30.c2ln; or NULL */
@@ -125,7 +128,17 @@ static const struct precheck_row precheck_rows[] = {
 	{"{'alg':'RS256','kid':'../keys/k1'}", NULL, P_KID},
 	{"{'alg':'RS256','kid':'k 1'}", NULL, P_KID},
 	{"{'alg':'RS256','kid':'" "0123456789012345678901234567890123456789012345678901234567890123x" "'}", NULL, P_KID},
-	/* typ */
+	/* typ: JWT or the RFC 9068 at+jwt, any case, "application/" optional */
+	{"{'alg':'RS256','kid':'k1','typ':'jwt'}", NULL, NULL},
+	{"{'alg':'RS256','kid':'k1','typ':'AT+JWT'}", NULL, NULL},
+	{"{'alg':'RS256','kid':'k1','typ':'application/at+jwt'}", NULL, NULL},
+	{"{'alg':'RS256','kid':'k1','typ':'Application/JWT'}", NULL, NULL},
+	{"{'alg':'RS256','kid':'k1','typ':'application/'}", NULL, P_TYP},
+	{"{'alg':'RS256','kid':'k1','typ':'application/json'}", NULL, P_TYP},
+	{"{'alg':'RS256','kid':'k1','typ':'application/application/jwt'}", NULL, P_TYP},
+	{"{'alg':'RS256','kid':'k1','typ':'at+jwt '}", NULL, P_TYP},
+	{"{'alg':'RS256','kid':'k1','typ':'x-at+jwt'}", NULL, P_TYP},
+	{"{'alg':'RS256','kid':'k1','typ':['JWT']}", NULL, P_TYP},
 	{"{'alg':'RS256','kid':'k1','typ':'JOSE'}", NULL, P_TYP},
 	{"{'alg':'RS256','kid':'k1','typ':'JWS'}", NULL, P_TYP},
 	{"{'alg':'RS256','kid':'k1','typ':''}", NULL, P_TYP},
@@ -608,7 +621,47 @@ static void verify_setup(void)
 	ck_assert_uint_eq(auth_key_count(), 3);
 }
 
-enum sig_kind { SIG_RS256, SIG_ES256, SIG_ES256_DER, SIG_HMAC };
+/* SIG_ES256 is R || S with S in the lower half of the curve order, as the
+ * API requires; SIG_ES256_HIGH the same signature's high-S twin (R, n - S),
+ * which verifies just as well and the API must refuse. */
+enum sig_kind { SIG_RS256, SIG_ES256, SIG_ES256_HIGH, SIG_ES256_DER, SIG_HMAC };
+
+/* The order n of P-256 (a new BIGNUM). */
+static BIGNUM *p256_order(void)
+{
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	BIGNUM *n;
+
+	ck_assert_ptr_nonnull(g);
+	n = BN_dup(EC_GROUP_get0_order(g));
+	ck_assert_ptr_nonnull(n);
+	EC_GROUP_free(g);
+	return n;
+}
+
+/* Whether the S of a 64-byte R || S is above n / 2. */
+static bool es256_high(const unsigned char *sig)
+{
+	BIGNUM *n = p256_order(), *s = BN_bin2bn(sig + 32, 32, NULL);
+	bool high;
+
+	ck_assert(BN_rshift1(n, n));
+	high = BN_cmp(s, n) > 0;
+	BN_free(n);
+	BN_free(s);
+	return high;
+}
+
+/* Replaces S of a 64-byte R || S with n - S: the other valid signature. */
+static void es256_twin(unsigned char *sig)
+{
+	BIGNUM *n = p256_order(), *s = BN_bin2bn(sig + 32, 32, NULL);
+
+	ck_assert(BN_sub(s, n, s));
+	ck_assert(BN_bn2binpad(s, sig + 32, 32) == 32);
+	BN_free(n);
+	BN_free(s);
+}
 
 /* Signs input; returns the signature's length. */
 static size_t sign(enum sig_kind kind, EVP_PKEY *k, const void *hkey, size_t hkeylen, const char *input,
@@ -647,6 +700,8 @@ static size_t sign(enum sig_kind kind, EVP_PKEY *k, const void *hkey, size_t hke
 		ECDSA_SIG_get0(es, &r, &s);
 		ck_assert(BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32);
 		ECDSA_SIG_free(es);
+		if (es256_high(sig) != (kind == SIG_ES256_HIGH))
+			es256_twin(sig);
 		return 64;
 	}
 }
@@ -839,6 +894,108 @@ START_TEST(verify_signature_length_and_bits)
 	/* the signature of another token */
 	n = signature_of(rs256(payload_with("sub", json_string("bob"))), sig, sizeof sig);
 	expect_invalid(bearer(with_signature(rs, sig, n)), "token signature is invalid");
+}
+END_TEST
+
+/* issue 8, finding 12: RFC 9068 access tokens (typ at+jwt) are accepted like
+ * JWTs, whatever the case and with or without "application/"; libjwt 1.10.2
+ * refused any typ but JWT and the API called that an invalid signature. */
+START_TEST(verify_typ_jwt_and_at_jwt)
+{
+	static const char *const typs[] = {"at+jwt", "AT+JWT", "application/at+jwt", "JWT", "jwt", "application/jwt"};
+	const char *payload = payload_with(NULL, NULL);
+
+	for (size_t i = 0; i < sizeof typs / sizeof typs[0]; i++) {
+		const char *toks[] = {
+			make_token(arena_printf(a, "{'alg':'RS256','kid':'rsa1','typ':'%s'}", typs[i]), payload, SIG_RS256,
+				   rsa_key, NULL, 0),
+			make_token(arena_printf(a, "{'alg':'ES256','kid':'ec1','typ':'%s'}", typs[i]), payload, SIG_ES256,
+				   ec_key, NULL, 0),
+			make_token(arena_printf(a, "{'typ':'%s','kid':'hs1','alg':'HS256'}", typs[i]), payload, SIG_HMAC,
+				   NULL, hs_secret, strlen(hs_secret)),
+		};
+
+		for (size_t j = 0; j < sizeof toks / sizeof toks[0]; j++) {
+			struct sg_identity id;
+			const char *why = NULL;
+
+			auth_cache_clear();
+			ck_assert_msg(auth_verify(bearer(toks[j]), NOW, &id, &why) == AUTH_OK, "typ %s, token %zu: %s",
+				      typs[i], j, why);
+			ck_assert_str_eq(id.sub, "alice");
+		}
+	}
+	/* other types are refused for what they are, not as a bad signature */
+	expect_invalid(bearer(make_token("{'alg':'RS256','kid':'rsa1','typ':'JOSE'}", payload, SIG_RS256, rsa_key, NULL, 0)),
+		       P_TYP);
+	expect_invalid(bearer(make_token("{'alg':'ES256','kid':'ec1','typ':'application/json'}", payload, SIG_ES256,
+					 ec_key, NULL, 0)),
+		       P_TYP);
+	/* an at+jwt token is still verified: a flipped payload fails */
+	{
+		const char *tok = make_token("{'alg':'RS256','kid':'rsa1','typ':'at+jwt'}", payload, SIG_RS256, rsa_key, NULL, 0);
+		const char *dot1 = strchr(tok, '.'), *dot2 = strchr(dot1 + 1, '.');
+
+		expect_invalid(bearer(arena_printf(a, "%.*s.%s%s", (int)(dot1 - tok), tok,
+						   b64s(payload_with("agency", json_string("csc"))), dot2)),
+			       "token signature is invalid");
+	}
+}
+END_TEST
+
+#define S_HIGH "token ES256 signature is not in low-S form"
+
+/* issue 8, finding 9: an ES256 signature (R, S) has a twin (R, n - S) that
+ * verifies as well, so one token had two accepted encodings.  Only S <= n/2
+ * is accepted. */
+START_TEST(verify_es256_high_s_refused)
+{
+	const char *payload = payload_with(NULL, NULL);
+	const char *low = es256(payload);
+	const char *high = make_token("{'alg':'ES256','kid':'ec1','typ':'JWT'}", payload, SIG_ES256_HIGH, ec_key, NULL, 0);
+	unsigned char sig[64];
+	struct sg_identity id;
+	const char *why = NULL;
+	BIGNUM *half, *s;
+
+	/* made here: one valid signature in each half */
+	ck_assert_uint_eq(signature_of(low, sig, sizeof sig), 64);
+	ck_assert(!es256_high(sig));
+	ck_assert_uint_eq(signature_of(high, sig, sizeof sig), 64);
+	ck_assert(es256_high(sig));
+
+	ck_assert_msg(auth_verify(bearer(low), NOW, &id, &why) == AUTH_OK, "low S: %s", why);
+	expect_invalid(bearer(high), S_HIGH);
+
+	/* the high-S twin of the accepted token itself */
+	ck_assert_uint_eq(signature_of(low, sig, sizeof sig), 64);
+	es256_twin(sig);
+	ck_assert(es256_high(sig));
+	expect_invalid(bearer(with_signature(low, sig, 64)), S_HIGH);
+	/* and its twin is the accepted token again */
+	es256_twin(sig);
+	auth_cache_clear();
+	ck_assert_str_eq(with_signature(low, sig, 64), low);
+	ck_assert_msg(auth_verify(bearer(with_signature(low, sig, 64)), NOW, &id, &why) == AUTH_OK, "%s", why);
+
+	/* the boundary: S = (n - 1) / 2 is low (and here simply a wrong
+	 * signature), one more is high */
+	half = p256_order();
+	ck_assert(BN_rshift1(half, half));
+	ck_assert(BN_bn2binpad(half, sig + 32, 32) == 32);
+	expect_invalid(bearer(with_signature(low, sig, 64)), "token signature is invalid");
+	s = BN_dup(half);
+	ck_assert(BN_add_word(s, 1));
+	ck_assert(BN_bn2binpad(s, sig + 32, 32) == 32);
+	expect_invalid(bearer(with_signature(low, sig, 64)), S_HIGH);
+	/* S = n and above are high too, never wrapped around */
+	memset(sig + 32, 0xff, 32);
+	expect_invalid(bearer(with_signature(low, sig, 64)), S_HIGH);
+	BN_free(half);
+	BN_free(s);
+
+	/* RS256 and HS256 signatures are deterministic; nothing changes there */
+	ck_assert_int_eq(auth_verify(bearer(rs256(payload)), NOW, &id, &why), AUTH_OK);
 }
 END_TEST
 
@@ -1079,6 +1236,8 @@ Suite *auth_suite(void)
 	tcase_add_test(verify, verify_hs256_forged_with_public_pem);
 	tcase_add_test(verify, verify_signature_length_and_bits);
 	tcase_add_test(verify, verify_tampered);
+	tcase_add_test(verify, verify_typ_jwt_and_at_jwt);
+	tcase_add_test(verify, verify_es256_high_s_refused);
 	tcase_add_test(verify, verify_cache);
 	tcase_add_test(verify, verify_size);
 	tcase_set_timeout(verify, 30);

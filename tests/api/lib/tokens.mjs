@@ -43,16 +43,24 @@ export function claims(overrides = {}) {
 
 export const algFor = (kid) => ({ 'dev-es256': 'ES256', 'dev-hs256': 'HS256' })[kid] || 'RS256';
 
+// The order of P-256.  An ES256 signature (R, S) has a twin (R, n - S) that
+// verifies too; the API accepts only the low one (S <= n/2), as signWith makes.
+export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const withS = (sig, s) => Buffer.concat([sig.subarray(0, 32), Buffer.from(s.toString(16).padStart(64, '0'), 'hex')]);
+/** The other half's twin of a 64-byte R||S: low S for high, high for low. */
+export const twinS = (sig) => withS(sig, P256_N - BigInt(`0x${sig.subarray(32).toString('hex')}`));
+const lowS = (sig) => (BigInt(`0x${sig.subarray(32).toString('hex')}`) > P256_N >> 1n ? twinS(sig) : sig);
+
 /**
  * The signature bytes of `input` for alg: RS256 and ES256 (raw R||S, 64
- * bytes) with a private key (default: the dev key of that type), HS256 with a
- * secret (default: the test instance's); 'none' gives no bytes.
+ * bytes, low S) with a private key (default: the dev key of that type), HS256
+ * with a secret (default: the test instance's); 'none' gives no bytes.
  */
 export function signWith(alg, input, key) {
   const data = Buffer.from(input);
   switch (alg) {
     case 'RS256': return sign('sha256', data, key ?? privateKey('dev-rs256'));
-    case 'ES256': return sign('sha256', data, { key: key ?? privateKey('dev-es256'), dsaEncoding: 'ieee-p1363' });
+    case 'ES256': return lowS(sign('sha256', data, { key: key ?? privateKey('dev-es256'), dsaEncoding: 'ieee-p1363' }));
     case 'HS256': return createHmac('sha256', key ?? hsSecret()).update(data).digest();
     case 'none': return Buffer.alloc(0);
     default: throw new Error(`signWith: unknown alg ${alg}`);
