@@ -2,8 +2,9 @@
 // through and every claim check answers 401 with WWW-Authenticate and an
 // unauthorized problem; good tokens of each algorithm pass and /v1/me echoes
 // the identity; RFC 9068 access tokens (typ at+jwt) are accepted and an
-// ES256 signature has one accepted form (low S); make token mints tokens the
-// API accepts.
+// ES256 signature has one accepted form (low S); the per-token rate limit
+// holds one bucket per token however its header is written; make token
+// mints tokens the API accepts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -291,6 +292,47 @@ describe('ES256 signatures in low-S form only', () => {
     const res = await invalid(high, 'the high-S twin');
     assert.match(res.body.detail, /low-S/, res.body.detail);
     assert.equal((await me(tok)).status, 200, 'the low-S token, again');
+  });
+});
+
+// issue 8, finding 9: nginx keyed the per-token limit on the raw
+// Authorization header, so writing one token another way got a fresh
+// bucket.  The test instance allows a token 100 requests a second with a
+// burst of 400: each way of writing the token below stays under the burst on
+// its own, all of them together do not.
+describe('the per-token rate limit: one token, one bucket', () => {
+  const ways = (tok) => {
+    const [h, p, s] = split(tok);
+    return {
+      'Bearer': `Bearer ${tok}`,
+      'bearer': `bearer ${tok}`,
+      'BEARER': `BEARER ${tok}`,
+      'three spaces': `Bearer   ${tok}`,
+      'a tab (refused by the API: only spaces follow the scheme)': `Bearer\t${tok}`,
+      'the high-S twin signature': `Bearer ${segments(h, p, twinS(Buffer.from(s, 'base64url')).toString('base64url'))}`,
+      'another signature': `Bearer ${segments(h, p, `${s.slice(0, -2)}AA`)}`,
+    };
+  };
+
+  it('case, spacing and signature variants of one token share its bucket', async () => {
+    const variants = Object.entries(ways(es256({ sub: 'bucket' })));
+    const per = 120; // 7 x 120 = 840: each way under the burst of 400, all together over it
+    const jobs = Array.from({ length: variants.length * per }, (_, i) => variants[i % variants.length]);
+    const answers = await Promise.all(jobs.map(async ([name, authorization]) => {
+      const res = await rawGet('/v1/me', { Authorization: authorization });
+      return { name, status: res.status, res };
+    }));
+    const limited = answers.filter((a) => a.status === 429);
+    assert.ok(limited.length > 0, `none of ${answers.length} requests was limited`);
+    for (const [name] of variants) {
+      const mine = answers.filter((a) => a.name === name);
+      assert.ok(mine.some((a) => a.status === 429), `${name}: none of its ${mine.length} requests was limited`);
+      const want = /signature|refused/.test(name) ? 401 : 200;
+      assert.deepEqual([...new Set(mine.map((a) => a.status))].filter((st) => st !== 429 && st !== want), [], `${name}: statuses`);
+    }
+    assert.equal(limited[0].res.body.type, '/problems/rate-limited');
+    assert.ok(Number(limited[0].res.headers.get('retry-after')) >= 1);
+    assert.equal((await me(es256({ sub: 'bucket' }))).status, 200, 'another token of the same subject has its own bucket');
   });
 });
 
