@@ -10,8 +10,7 @@
  * duplicates rejected, no jku/x5u/jwk/x5c/crit, typ JWT or at+jwt, a kid we
  * know and an alg equal to the one pinned to that kid's key), the signature
  * is verified with OpenSSL using that key only (RS256: PKCS #1 v1.5 with
- * SHA-256; ES256: R || S on P-256, low S only, so that a token has exactly
- * one accepted signature; HS256: HMAC-SHA-256 compared in constant time), and
+ * SHA-256; ES256: R || S on P-256; HS256: HMAC-SHA-256 compared in constant time), and
  * the claims are validated from our own strict decoding of the payload.
  *
  * Verified tokens are cached per worker, keyed by their SHA-256, until they
@@ -494,41 +493,24 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 	return true;
 }
 
-/* Half the order of P-256, above which an ES256 S is refused: for every
- * valid (R, S) the twin (R, n - S) verifies too, so only the low one counts. */
-static const BIGNUM *p256_half_order(void)
-{
-	static BIGNUM *half;
-
-	if (!half) {
-		EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-		BIGNUM *h = g ? BN_dup(EC_GROUP_get0_order(g)) : NULL;
-
-		if (h && BN_rshift1(h, h))
-			half = h;
-		else
-			BN_free(h);
-		EC_GROUP_free(g);
-	}
-	return half;
-}
-
 /* The DER form OpenSSL verifies from a JWS ES256 signature (R || S, 32 bytes
- * each, big-endian); 0 when S is in the upper half or on failure. */
-static size_t es256_der(const unsigned char *sig, unsigned char *der, size_t cap, const char **why)
+ * each, big-endian); 0 on failure.
+ *
+ * For every valid (R, S) the twin (R, n - S) verifies too.  Both are
+ * accepted, as RFC 7518 requires: most signers (OpenSSL among them) do not
+ * normalise S, so refusing the high half would refuse about half of a
+ * standard identity provider's tokens.  The twin gains nothing: both carry
+ * the same claims, revocation is by jti, and nginx's per-token rate limit is
+ * keyed on header.payload, which the twins share. */
+static size_t es256_der(const unsigned char *sig, unsigned char *der, size_t cap)
 {
-	const BIGNUM *half = p256_half_order();
 	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
 	ECDSA_SIG *es = NULL;
 	unsigned char *p = der;
 	int n = 0;
 
-	if (!half || !r || !s)
+	if (!r || !s)
 		goto out;
-	if (BN_cmp(s, half) > 0) {
-		*why = "token ES256 signature is not in low-S form";
-		goto out;
-	}
 	es = ECDSA_SIG_new();
 	if (!es || !ECDSA_SIG_set0(es, r, s))
 		goto out;
@@ -566,7 +548,7 @@ static bool signature_ok(const char *token, const struct auth_key *k, const char
 		ok = maclen == (size_t)siglen && CRYPTO_memcmp(mac, sig, maclen) == 0;
 		break;
 	case ALG_ES256:
-		derlen = es256_der(sig, der, sizeof der, why);
+		derlen = es256_der(sig, der, sizeof der);
 		if (derlen == 0)
 			break;
 		ctx = EVP_MD_CTX_new();
