@@ -210,11 +210,18 @@ pg_stop() {
 }
 
 # Roles, then every migration not yet applied, each in its own transaction.
+# Migrations are forward-only: schema_migrations keeps the sha256 of each
+# applied file, and a file that no longer matches is refused before anything
+# is applied (put the change in a new numbered file instead).  Rows from
+# before checksums were kept (NULL) take the file's current checksum once:
+# 004_forward_fixes brings what those files built up to what they build now.
 migrate() {
-	local url pw f v
+	local url pw f base v name sum fixes=() pending=()
+	local -A have_name=() have_sum=() tree=() tree_sum=()
 	url=$(admin_url)
 	pw=$(secret api.pw)
 	psql "$url" -Xq -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<-'EOF'
+		set client_min_messages = warning;
 		select format('create role safeguard_owner nologin')
 		  where not exists (select 1 from pg_roles where rolname = 'safeguard_owner') \gexec
 		select format('create role safeguard_api login')
@@ -229,20 +236,52 @@ migrate() {
 		create table if not exists safeguard.schema_migrations (
 			version integer primary key,
 			name text not null,
-			applied_at timestamptz not null default now()
+			applied_at timestamptz not null default now(),
+			checksum text  -- sha256 of the file as applied
 		);
+		-- databases from before checksums were kept (004 adds it too)
+		alter table safeguard.schema_migrations add column if not exists checksum text;
 		grant usage on schema safeguard to safeguard_api;
 		grant select on safeguard.schema_migrations to safeguard_api;
 	EOF
+	while IFS='|' read -r v name sum; do
+		[ -n "$v" ] || continue
+		have_name[$v]=$name have_sum[$v]=$sum
+	done < <(psql "$url" -XAtq -v ON_ERROR_STOP=1 -c \
+		"select version, name, coalesce(checksum, '') from safeguard.schema_migrations order by version")
 	for f in "$ROOT"/db/migrations/[0-9]*.sql; do
-		v=$(basename "$f" | sed 's/_.*//; s/^0*//')
-		if [ "$(psql "$url" -XAtqc "select 1 from safeguard.schema_migrations where version = $v")" = 1 ]; then
-			continue
+		[ -e "$f" ] || continue
+		base=$(basename "$f")
+		[[ "$base" =~ ^[0-9]+_[a-z0-9_]+\.sql$ ]] || die "migration file name $base is not NNN_name.sql"
+		v=$(printf '%s' "$base" | sed 's/_.*//; s/^0*//')
+		[ -z "${tree[$v]:-}" ] || die "migrations ${tree[$v]} and $base have the same version $v"
+		tree[$v]=$base
+		sum=$(sha256sum "$f" | cut -c1-64)
+		tree_sum[$v]=$sum
+		if [ -z "${have_name[$v]+x}" ]; then
+			pending+=("$v")
+		elif [ "${have_name[$v]}.sql" != "$base" ]; then
+			die "migration $v was applied as ${have_name[$v]}.sql, but db/migrations has $base: applied migrations are never renamed"
+		elif [ -z "${have_sum[$v]}" ]; then
+			fixes+=("update safeguard.schema_migrations set checksum = '$sum' where version = $v and checksum is null;")
+		elif [ "${have_sum[$v]}" != "$sum" ]; then
+			die "migration $base was changed after it was applied: its sha256 is $sum, the applied file's was ${have_sum[$v]}. Migrations are forward-only: restore the applied file (git log -p -- db/migrations/$base) and put the change in a new numbered migration"
 		fi
-		say "applying migration $(basename "$f")"
+	done
+	for v in "${!have_name[@]}"; do
+		[ -n "${tree[$v]:-}" ] ||
+			die "the database has migration $v (${have_name[$v]}.sql) that db/migrations does not have: this tree is older than the database"
+	done
+	if [ ${#fixes[@]} -gt 0 ]; then
+		say "recording the checksums of ${#fixes[@]} migrations applied before checksums were kept"
+		printf '%s\n' "${fixes[@]}" | psql "$url" -Xq -1 -v ON_ERROR_STOP=1 >/dev/null
+	fi
+	# in version order (the glob sorts by name; versions are zero-padded alike)
+	for v in "${pending[@]}"; do
+		say "applying migration ${tree[$v]}"
 		psql "$url" -Xq -1 -v ON_ERROR_STOP=1 \
-			-c 'set role safeguard_owner' -f "$f" \
-			-c "insert into safeguard.schema_migrations (version, name) values ($v, '$(basename "$f" .sql)')" >/dev/null
+			-c 'set role safeguard_owner' -f "$ROOT/db/migrations/${tree[$v]}" \
+			-c "insert into safeguard.schema_migrations (version, name, checksum) values ($v, '${tree[$v]%.sql}', '${tree_sum[$v]}')" >/dev/null
 	done
 }
 
