@@ -135,3 +135,14 @@ seed-large: deps build
 	@bash nginx/stack.sh up bench >/dev/null
 	@psql "$$(bash nginx/stack.sh admin-url bench)" -Xq -v children=$(LARGE_CHILDREN) -v entries=$(LARGE_ENTRIES) \
 		-f tests/bench/seed-large.sql
+
+# The migrations this build is made with (version, file name, sha256), which
+# core/schema.c compares with the database's schema_migrations; regenerated
+# when a file in db/migrations/ is added, removed or changed.
+$(BUILD)/migrations.h: db/migrations-header.sh db/migrations $(wildcard db/migrations/*.sql)
+	@mkdir -p $(dir $@)
+	@bash db/migrations-header.sh db/migrations >$@.tmp && mv $@.tmp $@
+$(BUILD)/core/schema.o: $(BUILD)/migrations.h
+$(BUILD)/core/schema.o: CFLAGS += -I$(BUILD)
+$(FUZZ_BUILD)/core/schema.o: $(BUILD)/migrations.h
+$(FUZZ_BUILD)/core/schema.o: FUZZ_CFLAGS += -I$(BUILD)

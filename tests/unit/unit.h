@@ -17,6 +17,7 @@ Suite *jsonx_suite(void);
 Suite *auth_suite(void);
 Suite *access_suite(void);
 Suite *http_suite(void);
+Suite *schema_suite(void);
 
 /* The test case that holds a suite's known-bug tests. */
 static inline TCase *unit_bug_case(void)
