@@ -17,11 +17,10 @@ SRCS := $(filter-out api/core/main.c,$(wildcard api/*.c api/core/*.c api/input/*
 OBJS := $(patsubst api/%.c,$(BUILD)/%.o,$(SRCS))
 HDRS := $(wildcard api/*.h api/core/*.h api/input/*.h api/areas/*/*.h)
 INCLUDES := -Iapi/core -Iapi/input -Iapi
-SCHEMA_VERSION := $(shell ls db/migrations | sed -n 's/^\([0-9]*\)_.*\.sql$$/\1/p' | sort -n | tail -1 | sed 's/^0*//')
 
 CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
-	-I/usr/include/postgresql $(INCLUDES) -DSG_SCHEMA_VERSION=$(SCHEMA_VERSION)
+	-I/usr/include/postgresql $(INCLUDES)
 LDFLAGS := -pie -Wl,-z,relro,-z,now
 LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto
 ifneq ($(SANITIZE),)
@@ -85,7 +84,7 @@ clean:
 
 var/build/safeguard-token: api/tools/token.c
 	@mkdir -p var/build
-	$(CC) $(filter-out -DSG_SCHEMA_VERSION=%,$(CFLAGS)) $(LDFLAGS) -o $@ $< -ljwt -lcrypto
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -ljwt -lcrypto
 
 # Speed against baselines measured in the same run (see README); BENCH_SECONDS,
 # BENCH_CONNECTIONS and SCALE=large adjust it.

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "db.h"
+#include "schema.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
@@ -284,4 +285,13 @@ enum db_status db_audit(const char *action, const char *resource_type, const cha
 
 	PQclear(res);
 	return ds;
+}
+
+enum db_status db_schema_check(char *why, size_t whylen)
+{
+	if (!db_ensure()) {
+		snprintf(why, whylen, "the database cannot be reached");
+		return DB_UNAVAILABLE;
+	}
+	return schema_check(db_conn, why, whylen) ? DB_OK : DB_ERROR;
 }

@@ -60,6 +60,10 @@ enum db_status db_command(const char *sql);
 enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool *revoked);
 enum db_status db_commit(void);
 void db_rollback(void);
+/* Are the database's migrations exactly the ones this build was made with?
+ * DB_OK; DB_ERROR with the reason naming the file; DB_UNAVAILABLE.  Outside
+ * a transaction only. */
+enum db_status db_schema_check(char *why, size_t whylen);
 /* Writes an audit event in the current transaction. */
 enum db_status db_audit(const char *action, const char *resource_type, const char *resource_id,
 			const char *outcome, const char *details_json);

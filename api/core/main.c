@@ -10,9 +10,6 @@
 #include "http.h"
 #include "pool.h"
 
-#ifndef SG_SCHEMA_VERSION
-#define SG_SCHEMA_VERSION 0
-#endif
 
 struct sg_config sg_cfg;
 
@@ -64,7 +61,6 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, &v, err, errlen))
 		return false;
 	sg_cfg.max_body = v;
-	sg_cfg.schema_version = SG_SCHEMA_VERSION;
 
 	sg_cfg.db.url = env_str("SG_DATABASE_URL", env_str("DATABASE_URL", NULL));
 	sg_cfg.db.user = env_str("SG_DB_USER", NULL);
@@ -109,5 +105,13 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1)
 		return 0;
+	/* A database that is there but migrated with other files is a refusal
+	 * to start; one that is not there yet is waited for (readyz says so). */
+	db_configure(&sg_cfg.db);
+	if (db_schema_check(err, sizeof err) == DB_ERROR) {
+		log_error("refusing to start", "s", "reason", err);
+		return 1;
+	}
+	db_disconnect(); /* never share a connection with the workers */
 	return pool_run();
 }

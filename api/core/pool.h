@@ -26,7 +26,6 @@ struct sg_config {
 	int request_timeout;   /* seconds; the master kills a worker past it */
 	int drain_timeout;     /* seconds to wait for in-flight requests on SIGTERM */
 	long max_body;         /* bytes */
-	int schema_version;    /* the migrations this build expects */
 	struct db_config db;
 	struct auth_config auth;
 };

@@ -8,11 +8,10 @@
 #include <string.h>
 #include "http.h"
 #include "pool.h"
+#include "schema.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_schema_version, 0,
-       "select coalesce(max(version), 0) from safeguard.schema_migrations");
 
 
 static int system_healthz(struct sg_req *r)
@@ -20,26 +19,24 @@ static int system_healthz(struct sg_req *r)
 	return http_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Ready when the database answers and its migrations are the ones this
- * build expects. */
+/* Ready when the database answers and its migrations are exactly the ones
+ * this build was made with: the same files, unchanged since they were
+ * applied (core/schema.c names the first that differs). */
 static int system_readyz(struct sg_req *r)
 {
-	PGresult *res;
-	int version;
+	char why[256];
 
-	if (!db_ensure() || db_exec(&sql_schema_version, NULL, 0, &res, NULL) != DB_OK) {
+	switch (db_schema_check(why, sizeof why)) {
+	case DB_OK:
+		return http_json(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version",
+						   schema_built[schema_built_count - 1].version));
+	case DB_UNAVAILABLE:
 		http_header(r, "Retry-After", "2");
 		return http_problem(r, 503, "not-ready", "the database cannot be reached");
-	}
-	version = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (version != sg_cfg.schema_version) {
+	default:
 		http_header(r, "Retry-After", "10");
-		return http_problem(r, 503, "not-ready",
-				    arena_printf(r->arena, "the database schema is at version %d, this build needs %d",
-						 version, sg_cfg.schema_version));
+		return http_problem(r, 503, "not-ready", arena_strdup(r->arena, why));
 	}
-	return http_json(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
 }
 
 static int system_metrics(struct sg_req *r)
