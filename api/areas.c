@@ -6,9 +6,11 @@
  */
 #include "http.h"
 
-extern const struct sg_area system_area, me_area, audit_area, tokens_area, children_area, families_area, chronology_area;
+extern const struct sg_area system_area, me_area, audit_area, tokens_area, children_area, families_area;
+extern const struct sg_area chronology_entries_area, chronology_requests_area, chronology_consolidated_area;
 
 const struct sg_area *const sg_areas[] = {
-	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area, &chronology_area,
+	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area,
+	&chronology_entries_area, &chronology_requests_area, &chronology_consolidated_area,
 	NULL,
 };

@@ -61,6 +61,11 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, &v, err, errlen))
 		return false;
 	sg_cfg.max_body = v;
+	/* an invitation to a chronology request is access to children's
+	 * records: never open-ended */
+	if (!env_int("SG_MAX_SHARE_DAYS", 90, 1, 3650, &v, err, errlen))
+		return false;
+	sg_cfg.max_share_days = (int)v;
 
 	sg_cfg.db.url = env_str("SG_DATABASE_URL", env_str("DATABASE_URL", NULL));
 	sg_cfg.db.user = env_str("SG_DB_USER", NULL);

@@ -26,6 +26,7 @@ struct sg_config {
 	int request_timeout;   /* seconds; the master kills a worker past it */
 	int drain_timeout;     /* seconds to wait for in-flight requests on SIGTERM */
 	long max_body;         /* bytes */
+	int max_share_days;    /* the longest share window a chronology request may ask for */
 	struct db_config db;
 	struct auth_config auth;
 };

@@ -18,7 +18,7 @@ select ('00000000-0000-4000-8000-0000000b0c0' || i)::uuid, 'Sibling' || i, 'Benc
 from generate_series(1, 4) i;
 
 insert into safeguard.child_network (child_id, agency, how, reason, joined_by)
-select ('00000000-0000-4000-8000-0000000b0c0' || i)::uuid, a, case when a = 'csc' then 'created' else 'invited' end,
+select ('00000000-0000-4000-8000-0000000b0c0' || i)::uuid, a, case when a = 'csc' then 'created' else 'declared' end,
        'bench', 'bench'
 from generate_series(1, 4) i,
      unnest(array['csc', 'police', 'health', 'education', 'youth_justice', 'mental_health']) a;

@@ -1,0 +1,32 @@
+/*
+ * chronology.h - what the chronology area's three files share, and nothing
+ * else: a request as the caller stands to it (requests.c answers it, the
+ * consolidated view reads it) and the child-level audit of the entries an
+ * answer carries (entries.c, the draft in requests.c).
+ */
+#ifndef SG_CHRONOLOGY_H
+#define SG_CHRONOLOGY_H
+
+#include "kit.h"
+
+/* A chronology request as the caller's agency stands to it. */
+struct chronology_request {
+	bool open;      /* not closed, share window not passed */
+	bool requester; /* the caller's agency opened it */
+	bool invited;   /* the caller's agency was asked to contribute */
+	bool readable;  /* may read the consolidated view (request_readable) */
+	const char *json;     /* the request as the API shows it (arena) */
+	const char *children; /* its subject children, an array literal */
+};
+
+/* Loads request r->params[0]: 0, or 404 when the caller's agency neither
+ * made it nor was invited (exactly like a request that does not exist). */
+int chronology_request_load(struct sg_req *r, struct chronology_request *rq);
+
+/* One child audit row (action) for every child named in column col of the
+ * first n rows of res, each a PostgreSQL array literal of UUIDs, plus also
+ * when not NULL: the children whose data an answer carries.  0, or the
+ * failure's answer. */
+int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n, const char *also);
+
+#endif
