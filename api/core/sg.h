@@ -81,6 +81,13 @@ enum sg_perm {
 	PERM_REQUEST_CREATE,    /* open or close a multi-agency chronology request */
 	PERM_REQUEST_READ,
 	PERM_REQUEST_CONTRIBUTE,
+	/* multi-agency panels: which records, the panel's member and chair agencies decide */
+	PERM_PANEL_READ,        /* the panels themselves: type, name, members, chair */
+	PERM_PANEL_MANAGE,      /* create a panel, change its membership */
+	PERM_PANEL_CASES,       /* read cases, meetings, minutes, decisions, actions; update own agency's actions */
+	PERM_PANEL_REFER,       /* refer a child to a panel */
+	PERM_PANEL_RECORD,      /* write case discussions and draft minutes */
+	PERM_PANEL_CHAIR,       /* meetings, decisions, referral outcomes, minutes approval, actions, escalations */
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);

@@ -31,6 +31,17 @@ static const struct access_row rows[] = {
 	{PERM_REQUEST_CREATE, R(SAFEGUARDING_LEAD), AGENCY_HEALTH, false},
 	{PERM_CHILD_READ, R(AUDITOR), AGENCY_CSC, false},
 	{PERM_CHILD_READ, R(PANEL_MEMBER), AGENCY_EDUCATION, true},
+	/* panels: a few cells by name (panel_cells below walks them all) */
+	{PERM_PANEL_MANAGE, R(ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_PANEL_MANAGE, R(PANEL_CHAIR), AGENCY_POLICE, false},
+	{PERM_PANEL_READ, R(AUDITOR), AGENCY_PARTNERSHIP, false},
+	{PERM_PANEL_CASES, R(PRACTITIONER), AGENCY_EDUCATION, false},
+	{PERM_PANEL_CASES, R(SOCIAL_WORKER), AGENCY_CSC, false},
+	{PERM_PANEL_CASES, R(ADMIN), AGENCY_PARTNERSHIP, false},
+	{PERM_PANEL_REFER, R(SOCIAL_WORKER), AGENCY_CSC, true},
+	{PERM_PANEL_REFER, R(PANEL_MEMBER), AGENCY_POLICE, false},
+	{PERM_PANEL_CHAIR, R(PANEL_CHAIR), AGENCY_POLICE, true},
+	{PERM_PANEL_CHAIR, R(ADMIN) | R(SAFEGUARDING_LEAD), AGENCY_CSC, false},
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
@@ -59,6 +70,36 @@ START_TEST(no_roles_no_access)
 }
 END_TEST
 
+/* Every cell of the panel permissions: each role of every agency (issue 10;
+ * which panel's records, the membership decides per record). */
+START_TEST(panel_cells)
+{
+	static const struct {
+		int perm;
+		unsigned roles; /* the roles that hold it, of any agency */
+	} cells[] = {
+		{PERM_PANEL_READ, R(PRACTITIONER) | R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER) | R(PANEL_CHAIR) | R(PANEL_MEMBER) |
+					  R(ADMIN)},
+		{PERM_PANEL_MANAGE, R(ADMIN)},
+		{PERM_PANEL_CASES, R(PANEL_MEMBER) | R(PANEL_CHAIR) | R(SAFEGUARDING_LEAD)},
+		{PERM_PANEL_REFER, R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER) | R(PANEL_CHAIR)},
+		{PERM_PANEL_RECORD, R(PANEL_MEMBER) | R(PANEL_CHAIR)},
+		{PERM_PANEL_CHAIR, R(PANEL_CHAIR)},
+	};
+
+	for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+		for (int role = 0; role < ROLE__COUNT; role++)
+			for (int ag = 0; ag < AGENCY__COUNT; ag++) {
+				struct sg_identity id = {.roles = ROLE_BIT(role), .agency = ag};
+				bool want = (cells[c].roles & ROLE_BIT(role)) != 0;
+
+				ck_assert_msg(access_allows((enum sg_perm)cells[c].perm, &id) == want,
+					      "perm %d role %s agency %s: want %s", cells[c].perm, sg_role_names[role],
+					      sg_agency_names[ag], want ? "allowed" : "denied");
+			}
+}
+END_TEST
+
 START_TEST(names_round_trip)
 {
 	for (int r = 0; r < ROLE__COUNT; r++)
@@ -79,6 +120,7 @@ Suite *access_suite(void)
 
 	tcase_add_loop_test(tc, access_table, 0, (int)(sizeof rows / sizeof rows[0]));
 	tcase_add_test(tc, no_roles_no_access);
+	tcase_add_test(tc, panel_cells);
 	tcase_add_test(tc, names_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
