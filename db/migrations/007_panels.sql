@@ -294,32 +294,18 @@ begin
 end
 $$;
 
--- A child's visibility gains the open-panel route.  child_visible keeps its
--- name and OID (the policies of 002 and 003 hold its OID), and whatever it
--- already allows is kept: its definition so far (002's network, and any
--- route a later migration added, such as 005's invitations) moves to
--- child_visible_before_panels, and child_visible becomes that OR the panel
--- route.  Copying the definition rather than restating it keeps this file
--- right whichever migrations came before it.
-do $$
-declare
-	def text;
-begin
-	def := pg_get_functiondef('safeguard.child_visible(uuid)'::regprocedure);
-	if position('child_on_open_panel' in def) > 0 then
-		return;  -- already has the panel route
-	end if;
-	def := replace(def, 'FUNCTION safeguard.child_visible(', 'FUNCTION safeguard.child_visible_before_panels(');
-	execute def;
-end
-$$;
-
+-- A child's visibility gains the open-panel route: one more named fact in
+-- 005's OR (a plain SQL function the planner inlines; the facts are the
+-- SECURITY DEFINER functions), keeping everything 005 allows.  The access
+-- is derived from the live referral, never stored; create or replace keeps
+-- the function's OID, which the policies of 002 and 003 hold.
 create or replace function safeguard.child_visible(child uuid) returns boolean
-language plpgsql stable security definer set search_path = safeguard, pg_temp
+language sql stable
 as $$
-begin
-	return safeguard.child_visible_before_panels(child) or safeguard.child_on_open_panel(child);
-end
+	select safeguard.app_agency() = 'csc'
+	    or safeguard.child_in_network(child)
+	    or safeguard.child_shared_by_request(child)
+	    or safeguard.child_on_open_panel(child)
 $$;
 
 -- The agencies with open actions on a panel, for the admin who changes its
