@@ -344,6 +344,28 @@ $$;
 
 -- ---- history, by triggers -------------------------------------------------------------
 
+-- Every change is a new version, whoever makes it (a fix by hand too), so
+-- that ETags change with the row and each version has its history row.
+create function safeguard.panel_next_version() returns trigger language plpgsql
+as $$
+begin
+	if new.version <= old.version then
+		new.version := old.version + 1;
+	end if;
+	return new;
+end
+$$;
+create trigger panels_version before update on safeguard.panels
+	for each row execute function safeguard.panel_next_version();
+create trigger panel_referrals_version before update on safeguard.panel_referrals
+	for each row execute function safeguard.panel_next_version();
+create trigger panel_meetings_version before update on safeguard.panel_meetings
+	for each row execute function safeguard.panel_next_version();
+create trigger panel_minutes_version before update on safeguard.panel_minutes
+	for each row execute function safeguard.panel_next_version();
+create trigger panel_actions_version before update on safeguard.panel_actions
+	for each row execute function safeguard.panel_next_version();
+
 create function safeguard.panel_referral_record() returns trigger
 language plpgsql security definer set search_path = safeguard, pg_temp
 as $$
