@@ -32,9 +32,10 @@ function token(claims) {
 }
 
 // One wrk run; returns {rps, p50_ms, p99_ms, non2xx, errors, requests}.
-function wrk(url, { connections, method = 'GET', body, token: tok, tokens }) {
+function wrk(url, { connections, method = 'GET', body, token: tok, tokens, ifMatch }) {
   const env = { ...process.env, BENCH_METHOD: method };
   if (body) env.BENCH_BODY = JSON.stringify(body);
+  if (ifMatch) env.BENCH_IF_MATCH = ifMatch;
   if (tok) env.BENCH_TOKEN = tok;
   if (tokens) env.BENCH_TOKENS = tokens;
   const threads = Math.min(2, connections);
@@ -109,6 +110,9 @@ function main() {
   const child = '00000000-0000-4000-8003-000000000001';
   const solo = '00000000-0000-4000-8000-0000000b0c99';
   const request = '00000000-0000-4000-8000-0000000b0a01';
+  const panelMember = token({ AGENCY: 'police', ROLES: 'panel_member', SUB: 'bench-panel', TTL: '7200' });
+  const panel = '00000000-0000-4000-8000-0000000b0b01';
+  const action = '00000000-0000-4000-8005-000000000065';
 
   const targets = [
     { name: 'nginx return 200', url: `http://127.0.0.1:${BASELINE_PORT}/return200`, baseline: true },
@@ -123,13 +127,17 @@ function main() {
     { name: 'POST /v1/chronology-entries', url: `${API}/v1/chronology-entries`, token: police, method: 'POST', write: true,
       body: { child_ids: ['00000000-0000-4000-8003-000000000002'], event_date: '2025-06-01', date_precision: 'day', category: 'home_visit',
         summary: 'benchmark visit', impact: 'neutral', significance: 'low', action_taken: 'recorded' } },
+    { name: 'GET /v1/panels/{id}/referrals (50)', url: `${API}/v1/panels/${panel}/referrals`, token: panelMember },
+    // If-Match: * (any version): every request an update, none refused as stale
+    { name: 'PATCH /v1/panel-actions/{id}', url: `${API}/v1/panel-actions/${action}`, token: panelMember, method: 'PATCH',
+      write: true, ifMatch: '*', body: { status: 'in_progress', progress_note: 'benchmark progress' } },
   ];
   if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
 
   const results = [];
   for (const t of targets) {
     for (const c of CONNECTIONS) {
-      const r = wrk(t.url, { connections: c, method: t.method, body: t.body, token: t.token });
+      const r = wrk(t.url, { connections: c, method: t.method, body: t.body, token: t.token, ifMatch: t.ifMatch });
       results.push({ target: t.name, connections: c, ...r });
       process.stderr.write(`  ${t.name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms non-2xx ${r.non2xx}\n`);
     }

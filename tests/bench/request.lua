@@ -1,10 +1,11 @@
--- wrk request script for bench.mjs: method, JSON body and bearer token from
--- the environment; BENCH_TOKENS names a file of tokens used in turn, one per
+-- wrk request script for bench.mjs: method, JSON body, bearer token and
+-- If-Match from the environment; BENCH_TOKENS names a file of tokens used in turn, one per
 -- request, so that no token is verified twice by the same worker's cache.
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY")
 local token = os.getenv("BENCH_TOKEN")
 local token_file = os.getenv("BENCH_TOKENS")
+local if_match = os.getenv("BENCH_IF_MATCH")
 local tokens = {}
 local next_token = 0
 
@@ -15,6 +16,9 @@ if body then
 end
 if token then
 	wrk.headers["Authorization"] = "Bearer " .. token
+end
+if if_match then
+	wrk.headers["If-Match"] = if_match
 end
 
 function init(args)

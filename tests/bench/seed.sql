@@ -4,7 +4,8 @@
 --     chronology entries from those agencies, all shared into one chronology
 --     request (the consolidated timeline);
 --   * one child with 100 police entries (a child's chronology);
---   * 300 children created by police (lists, get-by-id).
+--   * 300 children created by police (lists, get-by-id);
+--   * a panel with 50 of them referred and an action each (case list, action update).
 -- Fixed ids so the benchmark knows where to look.
 \set family '''00000000-0000-4000-8000-0000000b0f01'''
 \set request '''00000000-0000-4000-8000-0000000b0a01'''
@@ -78,5 +79,24 @@ from generate_series(1, 300) i;
 insert into safeguard.child_network (child_id, agency, how, joined_by)
 select ('00000000-0000-4000-8003-' || lpad(to_hex(i), 12, '0'))::uuid, 'police', 'created', 'bench'
 from generate_series(1, 300) i;
+-- a joint panel with 50 of those children referred (accepted) and an action
+-- each, owned by police (a panel's case list; an action update)
+insert into safeguard.panels (id, type, name, chair_agency, created_by)
+values ('00000000-0000-4000-8000-0000000b0b01', 'joint_police_yj', 'Bench panel', 'police', 'bench');
+insert into safeguard.panel_members (panel_id, agency)
+select '00000000-0000-4000-8000-0000000b0b01', a from unnest(array['police', 'youth_justice', 'csc']) a;
+insert into safeguard.panel_referrals (id, panel_id, child_id, referring_agency, referred_by, reason, risk_level,
+	criteria, status, updated_by)
+select ('00000000-0000-4000-8004-' || lpad(to_hex(i), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000b0b01',
+       ('00000000-0000-4000-8003-' || lpad(to_hex(i), 12, '0'))::uuid, 'police', 'bench', 'bench referral ' || i,
+       (array['low', 'medium', 'high'])[1 + i % 3], '{"offending_risk": true, "safeguarding_concern": true}',
+       'accepted', 'bench'
+from generate_series(101, 150) i;
+insert into safeguard.panel_actions (id, panel_id, referral_id, description, owner_agency, due_date, created_by, updated_by)
+select ('00000000-0000-4000-8005-' || lpad(to_hex(i), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000b0b01',
+       ('00000000-0000-4000-8004-' || lpad(to_hex(i), 12, '0'))::uuid, 'bench action ' || i, 'police',
+       current_date + i % 20, 'bench', 'bench'
+from generate_series(101, 150) i;
+analyze safeguard.panels, safeguard.panel_members, safeguard.panel_referrals, safeguard.panel_actions;
 analyze safeguard.children, safeguard.child_network, safeguard.families, safeguard.chronology_entries,
 	safeguard.chronology_entry_children, safeguard.chronology_contributions, safeguard.chronology_requests;
