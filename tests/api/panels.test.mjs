@@ -455,6 +455,11 @@ describe('panels: a case from referral to closure, audited in the database', () 
     // every audit row of the case carries the request it came from
     assert.equal(psql(`select count(*) from safeguard.audit_events where resource_id = '${r.id}' and request_id !~ '^[0-9a-f]{32}$'`), '0');
     assert.equal(psql(`select details->>'panel_id' from safeguard.audit_events where action = 'child.panel_access.end' and resource_id = '${c.id}'`), panel.id);
+    // the auditor reads the trail (and not the case)
+    const auditor = who('partnership', 'auditor');
+    const events = await ok('GET', `/v1/audit-events?resource_type=panel_referral&resource_id=${r.id}`, auditor);
+    assert.deepEqual(events.body.items.map((e) => e.action).sort(), ['panel_referral.accept', 'panel_referral.close', 'panel_referral.create']);
+    problem(await call('GET', `/v1/panel-referrals/${r.id}`, auditor), 403, 'forbidden');
   });
 });
 
