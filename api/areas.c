@@ -10,10 +10,12 @@ extern const struct sg_area system_area, me_area, audit_area, tokens_area, child
 extern const struct sg_area chronology_entries_area, chronology_requests_area, chronology_consolidated_area;
 extern const struct sg_area panels_area, referrals_area, meetings_area, minutes_area, records_area, actions_area,
 	exports_area;
+extern const struct sg_area involvements_area;
 
 const struct sg_area *const sg_areas[] = {
 	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area,
 	&chronology_entries_area, &chronology_requests_area, &chronology_consolidated_area,
 	&panels_area, &referrals_area, &meetings_area, &minutes_area, &records_area, &actions_area, &exports_area,
+	&involvements_area,
 	NULL,
 };

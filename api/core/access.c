@@ -44,14 +44,17 @@ int sg_agency_lookup(const char *s)
 	return -1;
 }
 
-/* A permission is held by a role of one of the listed agencies, in either
- * of (up to) two alternatives. */
+/* A permission is held by a role of one of the listed agencies, in any of
+ * up to ACCESS_MAX_GRANTS alternatives (unused ones grant nothing: no roles).
+ * A rule with more alternatives than that does not compile (-Werror: excess
+ * elements in an initializer), so raising the number is a one-line change. */
+#define ACCESS_MAX_GRANTS 2
 struct access_grant {
 	unsigned roles;
 	unsigned agencies;
 };
 struct access_rule {
-	struct access_grant any[2];
+	struct access_grant any[ACCESS_MAX_GRANTS];
 };
 
 #define CASE_ROLES                                                                                         \
@@ -64,8 +67,13 @@ struct access_rule {
 static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_PUBLIC] = {{{ROLES_ALL, AGENCIES_ALL}}},
 	[PERM_AUTHENTICATED] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	/* the audit trail: every auditor; the partnership's see all of it, an
+	 * agency's its own staff's actions and events about children in its network */
 	[PERM_AUDIT_READ] = {{{ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL}}},
+	[PERM_AUDIT_READ_ALL] = {{{ROLE_BIT(ROLE_AUDITOR), AGENCY_BIT(AGENCY_PARTNERSHIP)}}},
+	/* token revocation: every admin for its own agency's tokens, the partnership's for any */
 	[PERM_TOKEN_REVOKE] = {{{ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
+	[PERM_TOKEN_REVOKE_ANY] = {{{ROLE_BIT(ROLE_ADMIN), AGENCY_BIT(AGENCY_PARTNERSHIP)}}},
 	/* find a child by exact identifier: any role (full records need CHILD_READ) */
 	[PERM_CHILD_SEARCH] = {{{ROLES_ALL, AGENCIES_ALL}}},
 	/* read a child or family: the case roles; which records, the network decides */
@@ -77,8 +85,13 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	/* a child's access log: CSC's safeguarding leads, and auditors */
 	[PERM_CHILD_ACCESS_LOG] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_CSC)},
 				    {ROLE_BIT(ROLE_AUDITOR), AGENCIES_ALL}}},
-	/* create or link a family */
+	/* self-declared involvement is break-glass: CSC's safeguarding leads review and end it */
+	[PERM_INVOLVEMENT_REVIEW] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_CSC)}}},
+	/* create a family, and change the members of one the caller's agency created;
+	 * CSC's social workers and leads change the members of any family */
 	[PERM_FAMILY_MANAGE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
+	[PERM_FAMILY_MANAGE_ANY] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD),
+				     AGENCY_BIT(AGENCY_CSC)}}},
 	/* chronology entries: members of an agency in the child's network (RLS checks the network) */
 	[PERM_CHRONOLOGY_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_CHRONOLOGY_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
@@ -101,7 +114,7 @@ bool access_allows(enum sg_perm p, const struct sg_identity *id)
 {
 	if ((unsigned)p >= PERM__COUNT)
 		return false;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < ACCESS_MAX_GRANTS; i++) {
 		const struct access_grant *g = &access_table[p].any[i];
 
 		if ((g->roles & id->roles) && (g->agencies & AGENCY_BIT(id->agency)))

@@ -411,6 +411,7 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 		*why = "token issuer is not accepted";
 		return false;
 	}
+	strcpy(id->iss, iss);
 	aud = json_object_get(payload, "aud");
 	if (json_is_string(aud)) {
 		if (strcmp(json_string_value(aud), auth_cfg.audience) != 0) {

@@ -17,7 +17,9 @@
 DB_SQL(sql_identity, 5,
        "select set_config('app.sub', $1, true), set_config('app.agency', $2, true),"
        " set_config('app.roles', $3, true), set_config('app.request_id', $4, true),"
-       " exists (select 1 from safeguard.token_revocations where jti = $5 and $5 <> '')");
+       /* a revocation names the token's agency, or none for any agency */
+       " exists (select 1 from safeguard.token_revocations where jti = $5 and $5 <> ''"
+       " and (agency is null or agency = $2))");
 
 DB_SQL(sql_audit_insert, 5,
        "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"

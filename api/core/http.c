@@ -63,14 +63,35 @@ int http_body(struct sg_req *r, int status, const char *ctype, char *body, size_
 	return status;
 }
 
+/* A 500 written by hand, for when a body could not be built (a NULL from
+ * json_pack or json_loads, no memory): nothing here can fail in turn, so a
+ * bad value in one answer costs that request, never the worker. */
+static int http_json_failed(struct sg_req *r)
+{
+	const char *rid = r->request_id ? r->request_id : "";
+	const char *body;
+
+	if (strlen(rid) > 64 || strspn(rid, "0123456789abcdefABCDEF-") != strlen(rid))
+		rid = ""; /* nginx's ids are hex; anything else is not written into JSON by hand */
+	log_error("internal error", "sss", "request_id", r->request_id, "route", r->route ? r->route->name : "-", "reason",
+		  "response body could not be built");
+	r->nhdr = 0;
+	body = arena_printf(r->arena,
+			    "{\"type\":\"/problems/internal\",\"title\":\"Internal Server Error\",\"status\":500,"
+			    "\"detail\":\"the server could not complete the request; quote the request_id\","
+			    "\"request_id\":\"%s\"}",
+			    rid);
+	return http_text(r, 500, "application/problem+json", body, strlen(body));
+}
+
 int http_json(struct sg_req *r, int status, json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	int rc;
 
 	json_decref(j);
 	if (!s)
-		abort();
+		return http_json_failed(r);
 	rc = http_text(r, status, "application/json", s, strlen(s));
 	free(s);
 	return rc;

@@ -112,6 +112,8 @@ int http_check_exists(struct sg_req *r, int stmt, const char *id, const char *wh
 /* audit.c: a page of the audit trail, shared by the routes that show it */
 struct audit_filter {
 	const char *actor, *agency, *action, *resource_type, *resource_id, *from, *to;
+	bool access_log; /* a child's access log: every event about the child, each marked
+			    by whether its actor read through a self-declared involvement */
 };
 int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *limit_s, const char *cursor,
 		    const char *read_action, const char *read_type, const char *read_id);

@@ -52,6 +52,7 @@ int sg_agency_lookup(const char *s); /* -1 when not on the allow-list */
 /* The caller as the verified token describes it.  Strings are owned by the
  * token cache entry (auth.c) and live at least until the request ends. */
 struct sg_identity {
+	char iss[256];
 	char sub[201];
 	char name[201];
 	char email[201];
@@ -67,15 +68,19 @@ struct sg_identity {
 enum sg_perm {
 	PERM_PUBLIC,        /* no token (health, readiness, metrics) */
 	PERM_AUTHENTICATED, /* any valid token */
-	PERM_AUDIT_READ,
-	PERM_TOKEN_REVOKE,
+	PERM_AUDIT_READ,     /* the audit trail: an agency's auditor its own staff and network */
+	PERM_AUDIT_READ_ALL, /* ... and the whole partnership's trail (a scope, not a route) */
+	PERM_TOKEN_REVOKE,     /* revoke tokens of the admin's own agency */
+	PERM_TOKEN_REVOKE_ANY, /* ... and of any agency (a scope, not a route) */
 	PERM_CHILD_SEARCH,
 	PERM_CHILD_READ,     /* case roles; the record itself by network */
 	PERM_CHILD_CREATE,
 	PERM_CHILD_UPDATE,
 	PERM_CHILD_DECLARE,
 	PERM_CHILD_ACCESS_LOG,
-	PERM_FAMILY_MANAGE,
+	PERM_INVOLVEMENT_REVIEW, /* review or end self-declared involvements (break-glass) */
+	PERM_FAMILY_MANAGE,      /* create a family; change the members of one the agency created */
+	PERM_FAMILY_MANAGE_ANY,  /* ... and of every family (a scope, not a route) */
 	PERM_CHRONOLOGY_WRITE,  /* add, amend, withdraw entries (amend/withdraw: author or lead) */
 	PERM_CHRONOLOGY_READ,
 	PERM_REQUEST_CREATE,    /* open or close a multi-agency chronology request */

@@ -22,18 +22,39 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_idem_lock, 1,
-       "select pg_try_advisory_xact_lock(hashtextextended(current_setting('app.sub') || ':' || $1, 7))");
+/* Idempotency keys belong to the token's issuer, agency and subject
+ * together ($1 the issuer, $2 the key): the same sub and key from another
+ * agency or issuer is another key, and never sees this one's answer. */
+DB_SQL(sql_idem_lock, 2,
+       "select pg_try_advisory_xact_lock(hashtextextended($1 || '|' || current_setting('app.agency') || '|'"
+       " || current_setting('app.sub') || '|' || $2, 7))");
 
-DB_SQL(sql_idem_get, 1,
-       "select request_hash, status, content_type, body, headers from safeguard.idempotency_keys"
-       " where sub = current_setting('app.sub') and key = $1");
+DB_SQL(sql_idem_get, 2,
+       "select request_hash, status, content_type, body, headers, audit::text, request_id"
+       " from safeguard.idempotency_keys where issuer = $1 and agency = current_setting('app.agency')"
+       " and sub = current_setting('app.sub') and key = $2");
 
-DB_SQL(sql_idem_put, 6,
-       "with expired as (delete from safeguard.idempotency_keys where sub = current_setting('app.sub')"
+/* The first answer, with the child audit rows its request wrote (read back
+ * from this transaction), so that a replay is audited as well. */
+DB_SQL(sql_idem_put, 7,
+       "with expired as (delete from safeguard.idempotency_keys where issuer = $1"
+       " and agency = current_setting('app.agency') and sub = current_setting('app.sub')"
        " and created_at < now() - interval '24 hours')"
-       " insert into safeguard.idempotency_keys (sub, key, request_hash, status, content_type, body, headers)"
-       " values (current_setting('app.sub'), $1, $2, $3, $4, $5, $6)");
+       " insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body,"
+       " headers, request_id, audit) values ($1, current_setting('app.agency'), current_setting('app.sub'), $2, $3, $4,"
+       " $5, $6, $7, current_setting('app.request_id'), coalesce((select jsonb_agg(jsonb_build_object('action',"
+       " a.action, 'id', a.resource_id) order by a.occurred_at, a.id) from safeguard.audit_events a"
+       " where a.occurred_at >= transaction_timestamp() and a.request_id = current_setting('app.request_id')"
+       " and a.actor_sub = current_setting('app.sub') and a.resource_type = 'child'), '[]'::jsonb))");
+
+/* A replayed answer about children is a read of their data: one child.read
+ * row for each child row the first answer wrote, marked as a replay. */
+DB_SQL(sql_idem_replay_audit, 2,
+       "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action, resource_type,"
+       " resource_id, outcome, details) select current_setting('app.request_id'), current_setting('app.sub'),"
+       " current_setting('app.agency'), 'child.read', 'child', a->>'id', 'success',"
+       " jsonb_build_object('replay', true, 'original_request_id', $2::text, 'original_action', a->>'action')"
+       " from jsonb_array_elements($1::jsonb) a");
 
 
 static volatile sig_atomic_t worker_stop;
@@ -126,37 +147,59 @@ static bool idempotency_key_ok(const char *k)
 	return true;
 }
 
+static void pg_release(void *res)
+{
+	PQclear(res);
+}
+
+/* A stored status: a 2xx written by idempotency_store, else 0. */
+static int stored_status(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 200 && v <= 299 ? (int)v : 0;
+}
+
 /* Before the handler: 0 to run it, or the status of a replay or refusal. */
 static int idempotency_before(struct sg_req *r, const char **hash)
 {
-	const char *p[1] = {r->idempotency_key};
+	const char *p[2] = {r->id.iss, r->idempotency_key};
 	PGresult *res;
 	enum db_status ds;
 	int status;
 
 	*hash = idempotency_hash(r);
-	ds = db_exec(&sql_idem_lock, p, 1, &res, NULL);
+	ds = db_exec(&sql_idem_lock, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return ds == DB_UNAVAILABLE ? http_unavailable(r) : http_internal(r, "idempotency lock failed");
+		return http_db_fail(r, ds, "idempotency lock failed");
 	if (PQgetvalue(res, 0, 0)[0] != 't') {
 		PQclear(res);
 		return http_problem(r, 409, "idempotency-in-progress",
 				    "a request with this Idempotency-Key is still being processed; retry shortly");
 	}
 	PQclear(res);
-	ds = db_exec(&sql_idem_get, p, 1, &res, NULL);
+	ds = db_exec(&sql_idem_get, p, 2, &res, NULL);
 	if (ds != DB_OK)
-		return ds == DB_UNAVAILABLE ? http_unavailable(r) : http_internal(r, "idempotency lookup failed");
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+		return http_db_fail(r, ds, "idempotency lookup failed");
+	arena_own(r->arena, res, pg_release);
+	if (PQntuples(res) == 0)
 		return 0;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), *hash) != 0) {
-		PQclear(res);
+	if (strcmp(PQgetvalue(res, 0, 0), *hash) != 0)
 		return http_problem(r, 422, "idempotency-key-reuse",
 				    "this Idempotency-Key was used for a different request; use a new key");
+	if (!(status = stored_status(PQgetvalue(res, 0, 1))))
+		return http_internal(r, "stored idempotent status is not a 2xx");
+	/* the replay shows the children's data again: audited like the first time */
+	if (strcmp(PQgetvalue(res, 0, 5), "[]") != 0) {
+		const char *ap[2] = {PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6)};
+		PGresult *ares;
+
+		ds = db_exec(&sql_idem_replay_audit, ap, 2, &ares, NULL);
+		PQclear(ares);
+		if (ds != DB_OK)
+			return http_db_fail(r, ds, "replay audit failed");
 	}
-	status = atoi(PQgetvalue(res, 0, 1));
 	http_text(r, status, arena_strdup(r->arena, PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
 		  (size_t)PQgetlength(res, 0, 3));
 	/* the headers that were stored with the answer: "Name: value" lines */
@@ -172,22 +215,22 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 		}
 	}
 	http_header(r, "Idempotent-Replayed", "true");
-	PQclear(res);
 	return status;
 }
 
 static bool idempotency_store(struct sg_req *r, const char *hash)
 {
 	char status[8];
-	const char *p[6] = {r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : "", ""};
+	const char *p[7] = {r->id.iss, r->idempotency_key, hash, status, r->content_type_out,
+			    r->body_out ? r->body_out : "", ""};
 	PGresult *res;
 	bool ok;
 
 	snprintf(status, sizeof status, "%d", r->status);
 	for (size_t i = 0; i < r->nhdr; i++)
 		if (!strcmp(r->hdr_names[i], "ETag") || !strcmp(r->hdr_names[i], "Location"))
-			p[5] = arena_printf(r->arena, "%s%s: %s\n", p[5], r->hdr_names[i], r->hdr_values[i]);
-	ok = db_exec(&sql_idem_put, p, 6, &res, NULL) == DB_OK;
+			p[6] = arena_printf(r->arena, "%s%s: %s\n", p[6], r->hdr_names[i], r->hdr_values[i]);
+	ok = db_exec(&sql_idem_put, p, 7, &res, NULL) == DB_OK;
 	PQclear(res);
 	return ok;
 }

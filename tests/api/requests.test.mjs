@@ -334,9 +334,10 @@ describe('idempotency keys over time', () => {
   it('answers 409 while the first request with the key is still running', async () => {
     const key = `busy-${randomUUID()}`;
     const { spawn } = await import('node:child_process');
-    // hold the key's advisory lock the way a running request does
+    // hold the key's advisory lock the way a running request does (keys are
+    // the token's issuer, agency and subject with the key)
     const holder = spawn('psql', [process.env.DATABASE_URL_ADMIN, '-Xqc',
-      `begin; select pg_advisory_xact_lock(hashtextextended('ada:${key}', 7)); select pg_sleep(3); commit;`]);
+      `begin; select pg_advisory_xact_lock(hashtextextended('${process.env.SG_ISSUER}|partnership|ada|${key}', 7)); select pg_sleep(3); commit;`]);
     await new Promise((ok) => setTimeout(ok, 700));
     const res = await request('POST', '/v1/token-revocations', { token: admin(), body: { jti: `busy-${randomUUID()}` }, headers: { 'Idempotency-Key': key } });
     holder.kill();

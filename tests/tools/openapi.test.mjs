@@ -67,7 +67,7 @@ describe('validateResponse accepts what the document describes', () => {
   });
   it('text/plain metrics, a created revocation and its replay, a 304 without a body', () => {
     ok({ method: 'GET', path: '/metrics', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'x-request-id': RID }, body: '# HELP x\n' });
-    const revocation = { jti: 'j1', revoked_at: '2026-11-22T10:00:00Z', revoked_by: 'root' };
+    const revocation = { jti: 'j1', agency: null, revoked_at: '2026-11-22T10:00:00Z', revoked_by: 'root' };
     ok({ method: 'POST', path: '/v1/token-revocations', status: 201, headers: json, body: revocation });
     ok({ method: 'POST', path: '/v1/token-revocations', status: 201, headers: { ...json, 'idempotent-replayed': 'true' }, body: revocation });
     ok({ method: 'POST', path: '/v1/token-revocations', status: 200, headers: json, body: revocation });

@@ -42,6 +42,29 @@ static const struct access_row rows[] = {
 	{PERM_PANEL_REFER, R(PANEL_MEMBER), AGENCY_POLICE, false},
 	{PERM_PANEL_CHAIR, R(PANEL_CHAIR), AGENCY_POLICE, true},
 	{PERM_PANEL_CHAIR, R(ADMIN) | R(SAFEGUARDING_LEAD), AGENCY_CSC, false},
+	/* scopes: the partnership's auditors read the whole trail, an agency's its part */
+	{PERM_AUDIT_READ_ALL, R(AUDITOR), AGENCY_PARTNERSHIP, true},
+	{PERM_AUDIT_READ_ALL, R(AUDITOR), AGENCY_POLICE, false},
+	{PERM_AUDIT_READ_ALL, R(AUDITOR), AGENCY_CSC, false},
+	{PERM_AUDIT_READ_ALL, R(ADMIN), AGENCY_PARTNERSHIP, false},
+	/* revocation: any admin for its own agency, the partnership's for any agency */
+	{PERM_TOKEN_REVOKE, R(ADMIN), AGENCY_POLICE, true},
+	{PERM_TOKEN_REVOKE_ANY, R(ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_TOKEN_REVOKE_ANY, R(ADMIN), AGENCY_POLICE, false},
+	{PERM_TOKEN_REVOKE_ANY, R(ADMIN), AGENCY_CSC, false},
+	{PERM_TOKEN_REVOKE_ANY, R(AUDITOR), AGENCY_PARTNERSHIP, false},
+	/* break-glass review: CSC's safeguarding leads only */
+	{PERM_INVOLVEMENT_REVIEW, R(SAFEGUARDING_LEAD), AGENCY_CSC, true},
+	{PERM_INVOLVEMENT_REVIEW, R(SOCIAL_WORKER), AGENCY_CSC, false},
+	{PERM_INVOLVEMENT_REVIEW, R(SAFEGUARDING_LEAD), AGENCY_POLICE, false},
+	{PERM_INVOLVEMENT_REVIEW, R(AUDITOR) | R(ADMIN), AGENCY_PARTNERSHIP, false},
+	/* family members: CSC for every family, other agencies for the ones they created */
+	{PERM_FAMILY_MANAGE, R(SAFEGUARDING_LEAD), AGENCY_POLICE, true},
+	{PERM_FAMILY_MANAGE, R(PRACTITIONER), AGENCY_CSC, false},
+	{PERM_FAMILY_MANAGE_ANY, R(SOCIAL_WORKER), AGENCY_CSC, true},
+	{PERM_FAMILY_MANAGE_ANY, R(SAFEGUARDING_LEAD), AGENCY_CSC, true},
+	{PERM_FAMILY_MANAGE_ANY, R(PRACTITIONER), AGENCY_CSC, false},
+	{PERM_FAMILY_MANAGE_ANY, R(SAFEGUARDING_LEAD), AGENCY_POLICE, false},
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
@@ -55,6 +78,81 @@ START_TEST(access_table)
 
 	ck_assert_msg(access_allows((enum sg_perm)row->perm, &id) == row->allowed, "perm %d roles %#x agency %d: want %s",
 		      row->perm, row->roles, row->agency, row->allowed ? "allowed" : "denied");
+}
+END_TEST
+
+/* Every cell of the table, from DESIGN.md section 4 written out again here
+ * independently of access.c: each permission, for a token holding exactly
+ * one role, of each agency.  A permission added without a line here fails. */
+static int want(int p, int role, int ag)
+{
+	bool csc = ag == AGENCY_CSC, partnership = ag == AGENCY_PARTNERSHIP;
+	bool practice = role == ROLE_PRACTITIONER || role == ROLE_SAFEGUARDING_LEAD || role == ROLE_SOCIAL_WORKER;
+	bool casework = practice || role == ROLE_PANEL_CHAIR || role == ROLE_PANEL_MEMBER;
+	bool sw_or_lead = role == ROLE_SOCIAL_WORKER || role == ROLE_SAFEGUARDING_LEAD;
+
+	switch (p) {
+	case PERM_PUBLIC:
+	case PERM_AUTHENTICATED:
+	case PERM_CHILD_SEARCH:
+		return true;
+	case PERM_AUDIT_READ:
+		return role == ROLE_AUDITOR;
+	case PERM_AUDIT_READ_ALL:
+		return role == ROLE_AUDITOR && partnership;
+	case PERM_TOKEN_REVOKE:
+		return role == ROLE_ADMIN;
+	case PERM_TOKEN_REVOKE_ANY:
+		return role == ROLE_ADMIN && partnership;
+	case PERM_CHILD_READ:
+	case PERM_CHRONOLOGY_WRITE:
+	case PERM_CHRONOLOGY_READ:
+	case PERM_REQUEST_READ:
+		return casework;
+	case PERM_CHILD_CREATE:
+	case PERM_CHILD_UPDATE:
+	case PERM_CHILD_DECLARE:
+	case PERM_REQUEST_CONTRIBUTE:
+		return practice;
+	case PERM_CHILD_ACCESS_LOG:
+		return (role == ROLE_SAFEGUARDING_LEAD && csc) || role == ROLE_AUDITOR;
+	case PERM_INVOLVEMENT_REVIEW:
+		return role == ROLE_SAFEGUARDING_LEAD && csc;
+	case PERM_FAMILY_MANAGE:
+		return sw_or_lead;
+	case PERM_FAMILY_MANAGE_ANY:
+	case PERM_REQUEST_CREATE:
+		return sw_or_lead && csc;
+	/* panels: roles here, membership per record */
+	case PERM_PANEL_READ:
+		return casework || role == ROLE_ADMIN;
+	case PERM_PANEL_MANAGE:
+		return role == ROLE_ADMIN;
+	case PERM_PANEL_CASES:
+		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR || role == ROLE_SAFEGUARDING_LEAD;
+	case PERM_PANEL_REFER:
+		return sw_or_lead || role == ROLE_PANEL_CHAIR;
+	case PERM_PANEL_RECORD:
+		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR;
+	case PERM_PANEL_CHAIR:
+		return role == ROLE_PANEL_CHAIR;
+	default:
+		return -1;
+	}
+}
+
+START_TEST(every_cell)
+{
+	for (int p = 0; p < PERM__COUNT; p++)
+		for (int role = 0; role < ROLE__COUNT; role++)
+			for (int ag = 0; ag < AGENCY__COUNT; ag++) {
+				struct sg_identity id = {.roles = ROLE_BIT(role), .agency = ag};
+				int w = want(p, role, ag);
+
+				ck_assert_msg(w >= 0, "permission %d has no line in want(): add it", p);
+				ck_assert_msg(access_allows((enum sg_perm)p, &id) == (bool)w, "perm %d role %s agency %s: want %s",
+					      p, sg_role_names[role], sg_agency_names[ag], w ? "allowed" : "denied");
+			}
 }
 END_TEST
 
@@ -119,6 +217,7 @@ Suite *access_suite(void)
 	TCase *tc = tcase_create("table");
 
 	tcase_add_loop_test(tc, access_table, 0, (int)(sizeof rows / sizeof rows[0]));
+	tcase_add_test(tc, every_cell);
 	tcase_add_test(tc, no_roles_no_access);
 	tcase_add_test(tc, panel_cells);
 	tcase_add_test(tc, names_round_trip);

@@ -368,8 +368,13 @@ static int children_search(struct sg_req *r)
 		/* the read audits the child it returns */
 		if ((rc = kit_exec(r, &sql_child_get, &id, 1, &cres)))
 			return rc;
-		if (PQntuples(cres) == 1)
-			json_array_append_new(items, json_loads(PQgetvalue(cres, 0, 0), 0, NULL));
+		if (PQntuples(cres) == 1) {
+			json_t *c = json_loads(PQgetvalue(cres, 0, 0), 0, NULL);
+
+			if (!c)
+				return http_internal(r, "stored child is not JSON");
+			json_array_append_new(items, c);
+		}
 	}
 	/* the identifiers themselves are never stored: only the kind and the matches */
 	rc = kit_audit(r, "child.search", "child", NULL,
@@ -427,14 +432,18 @@ static int children_network(struct sg_req *r)
 	return http_list(r, items, NULL);
 }
 
-/* Who read or changed this child's record, newest first. */
+/* Who read or changed this child's record, newest first, each event marked
+ * when its actor's agency read through a self-declared involvement.  CSC's
+ * leads and the partnership's auditors read any child's log; an agency's
+ * auditor only the log of a child in its agency's network (else 404). */
 static int children_access_log(struct sg_req *r)
 {
 	const char *const *q = r->query.values;
-	const struct audit_filter f = {.resource_type = "child", .resource_id = r->params[0]};
+	const struct audit_filter f = {.resource_type = "child", .resource_id = r->params[0], .access_log = true};
 	int rc;
 
-	if ((rc = kit_child_exists(r, r->params[0])))
+	if ((rc = access_allows(PERM_AUDIT_READ_ALL, &r->id) ? kit_child_exists(r, r->params[0])
+							     : kit_child_visible(r, r->params[0])))
 		return rc;
 	return audit_list_page(r, &f, q[LQ_LIMIT], q[LQ_CURSOR], "child.access_log.read", "child", r->params[0]);
 }

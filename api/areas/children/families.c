@@ -4,6 +4,12 @@
  * A family is visible to children's social care, to the agency that created
  * it and to any agency in the network of one of its members; its members
  * list shows only the children the caller may see.
+ *
+ * Who is in a family is decided by CSC (social workers, safeguarding leads)
+ * or by the agency that created the family, no one else: adding a child
+ * opens the family (its carers, their contacts) to the child's network, so
+ * only those who answer for the family may do it.  Anyone else who can see
+ * the family gets 403 saying so; row-level security (006) holds the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +95,7 @@ DB_SQL(sql_family_update, 4,
        " returning safeguard.family_json(families)::text, version");
 
 DB_SQL(sql_family_lock, 1,
-       "select safeguard.family_json(f)::text, f.version from safeguard.families f"
+       "select safeguard.family_json(f)::text, f.version, f.created_by_agency from safeguard.families f"
        " where f.id = $1::uuid for update");
 
 DB_SQL(sql_family_member_add, 3,
@@ -118,6 +124,21 @@ static int family_answer(struct sg_req *r, int status, PGresult *res, const char
 	    (rc = kit_exec(r, &sql_family_audit_members, p, 2, &audit)))
 		return rc;
 	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
+}
+
+/* Locks the family for a change of its members: 404 when the caller may not
+ * see it, 403 when it may see it but may not change who is in it. */
+static int family_lock_members(struct sg_req *r, PGresult **res)
+{
+	int rc;
+
+	if ((rc = kit_fetch_id(r, &sql_family_lock, r->params[0], "family", res)))
+		return rc;
+	if (!access_allows(PERM_FAMILY_MANAGE_ANY, &r->id) &&
+	    strcmp(PQgetvalue(*res, 0, 2), sg_agency_names[r->id.agency]) != 0)
+		return http_problem(r, 403, "forbidden",
+				    "only children's social care or the agency that created this family may change its members");
+	return 0;
 }
 
 /* The carers as a JSON text for the database: NULL keeps what is there,
@@ -184,7 +205,7 @@ static int families_add_member(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_family_lock, r->params[0], "family", &res)))
+	if ((rc = family_lock_members(r, &res)))
 		return rc;
 	if (kit_child_visible(r, child)) {
 		struct verrs errs = {0};
@@ -197,7 +218,7 @@ static int families_add_member(struct sg_req *r)
 	if (strcmp(PQcmdTuples(res), "1") != 0)
 		return http_problem(r, 409, "conflict", "the child already belongs to a family; remove it there first");
 	if ((rc = kit_audit(r, "child.family.join", "child", child, NULL)) ||
-	    (rc = kit_exec(r, &sql_family_bump, p, 1, &res)))
+	    (rc = kit_fetch(r, &sql_family_bump, p, 1, "family", &res)))
 		return rc;
 	return family_answer(r, 201, res, p[0], "family.member.add");
 }
@@ -208,8 +229,7 @@ static int families_remove_member(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_family_lock, p[0], "family", &res)) ||
-	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))))
+	if ((rc = family_lock_members(r, &res)) || (rc = kit_if_match(r, PQgetvalue(res, 0, 1))))
 		return rc;
 	if (!validate_uuid(p[1]))
 		return http_problem(r, 404, "not-found", "this child is not a member of the family");
@@ -219,7 +239,7 @@ static int families_remove_member(struct sg_req *r)
 		return http_problem(r, 404, "not-found", "this child is not a member of the family");
 	if ((rc = kit_audit(r, "child.family.leave", "child", p[1], NULL)) ||
 	    (rc = kit_audit(r, "family.member.remove", "family", p[0], NULL)) ||
-	    (rc = kit_exec(r, &sql_family_bump, p, 1, &res)))
+	    (rc = kit_fetch(r, &sql_family_bump, p, 1, "family", &res)))
 		return rc;
 	http_header(r, "ETag", kit_etag(r, PQgetvalue(res, 0, 1)));
 	r->status = 204;

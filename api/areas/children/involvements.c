@@ -1,0 +1,145 @@
+/*
+ * involvements.c - self-declared involvement as break-glass access.  Any
+ * practitioner who knows a child's NHS number or UPN may declare their
+ * agency's involvement and so join the child's network (children.c): front
+ * line staff need that.  Each declaration is recorded (006: a trigger on the
+ * network row) for children's social care, the lead agency for every child,
+ * whose safeguarding leads list the new ones, mark one reviewed, or end it:
+ * ending takes the agency out of the child's network at once.  The child's
+ * access log marks what an agency read through a declaration of its own.
+ * All of it is audited on the child.
+ */
+#include <string.h>
+#include "kit.h"
+
+/* ---- field specs ------------------------------------------------------- */
+
+static const char *const declared_statuses[] = {"unreviewed", "reviewed", "ended", NULL};
+
+enum { DQ_STATUS, DQ_CHILD, DQ_LIMIT, DQ_CURSOR };
+static const struct query_param declared_query_params[] = {
+	[DQ_STATUS] = {"status", FT_ENUM, 0, 0, declared_statuses},
+	[DQ_CHILD] = {"child_id", FT_UUID, 0, 0, NULL},
+	[DQ_LIMIT] = {"limit", FT_INT, 1, 200, NULL},
+	[DQ_CURSOR] = {"cursor", FT_STRING, 1, 1024, NULL},
+};
+static const struct query_spec declared_query = {declared_query_params, 4};
+
+static const struct field_spec ending_fields[] = {
+	{.name = "reason", .type = FT_STRING, .required = true, .min = 1, .max = 1000},
+};
+static const struct body_spec ending_body = {.fields = ending_fields, .n = 1};
+
+/* ---- statements (prepared on first use on each connection) ---------------- */
+
+/* Oldest first: a review queue. */
+DB_SQL(sql_declared_list, 5,
+       "select safeguard.declared_involvement_json(d)::text, d.declared_at::text, d.id"
+       " from safeguard.declared_involvements d where ($1::text is null or d.status = $1)"
+       " and ($2::uuid is null or d.child_id = $2::uuid)"
+       " and ($3::timestamptz is null or (d.declared_at, d.id) > ($3::timestamptz, $4::uuid))"
+       " order by d.declared_at, d.id limit $5::int");
+
+/* The live (not ended) declaration of agency $2 for child $1, locked. */
+DB_SQL(sql_declared_live, 2,
+       "select safeguard.declared_involvement_json(d)::text, d.status from safeguard.declared_involvements d"
+       " where d.child_id = $1::uuid and d.agency = $2 and d.status <> 'ended' for update");
+
+DB_SQL(sql_declared_review, 2,
+       "update safeguard.declared_involvements d set status = 'reviewed', reviewed_by = safeguard.app_sub(),"
+       " reviewed_at = clock_timestamp() where d.child_id = $1::uuid and d.agency = $2 and d.status = 'unreviewed'"
+       " returning safeguard.declared_involvement_json(d)::text");
+
+/* Ending: the agency leaves the network (its declared row only), and the
+ * declaration is closed with the reason; an unreviewed one counts as
+ * reviewed by whoever ended it. */
+DB_SQL(sql_declared_end, 3,
+       "with gone as (delete from safeguard.child_network n where n.child_id = $1::uuid and n.agency = $2"
+       " and n.how = 'declared')"
+       " update safeguard.declared_involvements d set status = 'ended', ended_by = safeguard.app_sub(),"
+       " ended_at = clock_timestamp(), end_reason = $3,"
+       " reviewed_by = coalesce(d.reviewed_by, safeguard.app_sub()), reviewed_at = coalesce(d.reviewed_at, clock_timestamp())"
+       " where d.child_id = $1::uuid and d.agency = $2 and d.status <> 'ended'"
+       " returning safeguard.declared_involvement_json(d)::text");
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* The live declaration named by the path (child id, agency code), locked:
+ * *res holds (json, status).  0, or 404 when there is none. */
+static int declared_live(struct sg_req *r, PGresult **res)
+{
+	const char *p[2] = {r->params[0], r->params[1]};
+
+	if (!p[0] || !validate_uuid(p[0]) || !p[1] || sg_agency_lookup(p[1]) < 0)
+		return http_not_found(r, "declared involvement");
+	return kit_fetch(r, &sql_declared_live, p, 2, "declared involvement", res);
+}
+
+static int declared_audit(struct sg_req *r, const char *action)
+{
+	/* the agency is a code from the allow-list (declared_live checked it) */
+	return kit_audit(r, action, "child", r->params[0], arena_printf(r->arena, "{\"agency\": \"%s\"}", r->params[1]));
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static int involvements_list(struct sg_req *r)
+{
+	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
+	const char *const *q = r->query.values;
+	struct kit_page pg;
+	const char *p[5];
+	PGresult *res;
+	int rc;
+
+	if ((rc = kit_page_begin(r, q[DQ_LIMIT], q[DQ_CURSOR], keys, 2, &pg)))
+		return rc;
+	p[0] = q[DQ_STATUS];
+	p[1] = q[DQ_CHILD];
+	p[2] = pg.after[0];
+	p[3] = pg.after[1];
+	p[4] = pg.fetch;
+	/* ids, agencies and reasons only: no child's personal data, so one audit row */
+	if ((rc = kit_exec(r, &sql_declared_list, p, 5, &res)) ||
+	    (rc = kit_audit(r, "declared_involvement.list", "declared_involvement", NULL, NULL)))
+		return rc;
+	return kit_page_answer(r, &pg, res, 0, 1);
+}
+
+static int involvements_review(struct sg_req *r)
+{
+	const char *p[2] = {r->params[0], r->params[1]};
+	PGresult *res;
+	int rc;
+
+	if ((rc = declared_live(r, &res)))
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 1), "unreviewed") != 0) /* reviewed already: as it is */
+		return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
+	if ((rc = kit_fetch(r, &sql_declared_review, p, 2, "declared involvement", &res)) ||
+	    (rc = declared_audit(r, "child.involvement.review")))
+		return rc;
+	return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+static int involvements_end(struct sg_req *r)
+{
+	const char *p[3] = {r->params[0], r->params[1], kit_str(r->body, "reason")};
+	PGresult *res;
+	int rc;
+
+	if ((rc = declared_live(r, &res)) || (rc = kit_fetch(r, &sql_declared_end, p, 3, "declared involvement", &res)) ||
+	    (rc = declared_audit(r, "child.involvement.end")))
+		return rc;
+	return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+static const struct route involvements_route_list[] = {
+	{"GET", "/v1/involvements", PERM_INVOLVEMENT_REVIEW, NULL, &declared_query, involvements_list, "involvements.list", 0},
+	{"POST", "/v1/children/{id}/involvements/{agency}/review", PERM_INVOLVEMENT_REVIEW, NULL, NULL, involvements_review,
+	 "children.involvements.review", ROUTE_IDEMPOTENT},
+	{"POST", "/v1/children/{id}/involvements/{agency}/ending", PERM_INVOLVEMENT_REVIEW, &ending_body, NULL,
+	 involvements_end, "children.involvements.end", ROUTE_IDEMPOTENT},
+};
+
+const struct sg_area involvements_area = SG_AREA("involvements", involvements_route_list);
