@@ -92,10 +92,11 @@ bench: deps build
 	@node tests/bench/bench.mjs
 
 # libFuzzer targets (clang): body parsing + validation, JWT pre-checks and
-# claims, query strings + cursors, route matching.  `make fuzz` runs each for
+# claims, query strings + cursors, route matching, and every route's own body
+# spec and checks on arbitrary JSON (specs).  `make fuzz` runs each for
 # FUZZ_SECONDS; `make test` runs each briefly.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := body jwt query route
+FUZZ_TARGETS := body jwt query route specs
 FUZZ_BUILD := var/build-fuzz
 FUZZ_CFLAGS := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -Wno-unused-command-line-argument

@@ -332,6 +332,35 @@ START_TEST(problem_errors_keeps_non_utf8_field)
 }
 END_TEST
 
+/* A body that cannot be built (json_pack given a NULL string, json_loads of
+ * text that is not JSON) is a 500 problem for that request, never an abort. */
+START_TEST(json_null_is_internal_error)
+{
+	struct sg_req r = new_req(NULL);
+	json_t *j;
+	int rc;
+
+	http_header(&r, "ETag", "\"v1\"");
+	rc = http_json(&r, 201, json_pack("{s:s}", "name", (const char *)NULL));
+	ck_assert_int_eq(rc, 500);
+	ck_assert_int_eq(r.status, 500);
+	ck_assert_str_eq(r.content_type_out, "application/problem+json");
+	ck_assert_uint_eq(r.nhdr, 0); /* no ETag or Location of the answer that failed */
+	j = body_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "/problems/internal");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 500);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "request_id")), r.request_id);
+	json_decref(j);
+
+	r = new_req(NULL);
+	r.request_id = "\"><script>";
+	ck_assert_int_eq(http_json(&r, 200, json_loads("{not json", 0, NULL)), 500);
+	j = body_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "request_id")), "");
+	json_decref(j);
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -348,6 +377,7 @@ Suite *http_suite(void)
 	tcase_add_loop_test(tc, require_match_table, 0, (int)(sizeof match_rows / sizeof match_rows[0]));
 	tcase_add_loop_test(tc, list_link_table, 0, (int)(sizeof link_rows / sizeof link_rows[0]));
 	tcase_add_test(tc, list_last_page);
+	tcase_add_test(tc, json_null_is_internal_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
