@@ -2,8 +2,9 @@
  * children.c - the register of children and each child's network of
  * agencies.  Children's social care sees every child; any other agency sees
  * a child only while it is in the child's network (it created the child,
- * declared involvement, was invited to a chronology request or sits on a
- * panel the child is referred to).  A child outside the caller's network is
+ * declared involvement (break-glass, reviewed by CSC: involvements.c), was
+ * invited to a chronology request or sits on a panel the child is referred
+ * to).  A child outside the caller's network is
  * a 404 on every route, and row-level security says the same again.  Every
  * read and write of a child is an audit event in the same transaction.
  */
