@@ -265,7 +265,11 @@ const char *kit_pg_array(struct arena *a, json_t *arr)
 	json_t *v;
 	char *out;
 
-	json_array_foreach(arr, i, v) cap += json_string_length(v) + 3;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			return NULL; /* only arrays of strings the field specs checked come here */
+		cap += json_string_length(v) + 3;
+	}
 	out = arena_alloc(a, cap);
 	out[0] = '{';
 	json_array_foreach(arr, i, v) {

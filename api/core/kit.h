@@ -82,7 +82,8 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 const char *kit_str(json_t *o, const char *name); /* a string member or NULL */
 const char *kit_today(struct arena *a);            /* today's date (UTC) */
 /* A PostgreSQL array literal of the strings of a JSON array (UUIDs and
- * codes that the field specs already checked). */
+ * codes that the field specs already checked); NULL when an item is not a
+ * string. */
 const char *kit_pg_array(struct arena *a, json_t *arr);
 
 #endif
