@@ -114,12 +114,13 @@ describe('finding 1: no request body kills a worker', () => {
     }, 400],
     ['POST', `/v1/chronology-requests/${randomUUID()}/contributions`, { entry_ids: null, no_involvement: null }, 400],
     ['POST', '/v1/token-revocations', { jti: null, agency: null }, 400],
+    ['POST', `/v1/children/${child.id}/involvements/police/ending`, { reason: null }, 400],
   ];
+  const tokenOf = (path) => (path.startsWith('/v1/token') ? as.admin : path.endsWith('/ending') ? as.cscLead : as.cscSocialWorker);
 
   it('null for every member of every body answers 201 or 400', async () => {
     for (const [method, path, body, status] of nullBodies()) {
-      const token = path.startsWith('/v1/token') ? as.admin : as.cscSocialWorker;
-      const res = await request(method, path, { token, body, headers: method === 'PATCH' ? { 'If-Match': '"v1"' } : {} });
+      const res = await request(method, path, { token: tokenOf(path), body, headers: method === 'PATCH' ? { 'If-Match': '"v1"' } : {} });
       assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
     }
   });
@@ -127,11 +128,11 @@ describe('finding 1: no request body kills a worker', () => {
   it('a body that is null, an array, a string or a number is 400 on every route that takes one', async () => {
     const routes = [['POST', '/v1/families'], ['POST', '/v1/children'], ['POST', '/v1/children/search'],
       ['POST', `/v1/families/${family.body.id}/members`], ['POST', '/v1/chronology-entries'], ['POST', '/v1/chronology-requests'],
-      ['POST', '/v1/token-revocations'], ['POST', `/v1/children/${child.id}/involvements`]];
+      ['POST', '/v1/token-revocations'], ['POST', `/v1/children/${child.id}/involvements`],
+      ['POST', `/v1/children/${child.id}/involvements/police/ending`]];
     for (const [method, path] of routes) {
       for (const raw of ['null', '[null]', '"x"', '0', '{"a":{"b":null}}']) {
-        const token = path.startsWith('/v1/token') ? as.admin : as.cscSocialWorker;
-        const res = await request(method, path, { token, rawBody: raw, headers: { 'Content-Type': 'application/json' } });
+        const res = await request(method, path, { token: tokenOf(path), rawBody: raw, headers: { 'Content-Type': 'application/json' } });
         assert.equal(res.status, 400, `${method} ${path} ${raw}: ${res.text}`);
       }
     }
