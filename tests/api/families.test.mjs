@@ -95,3 +95,32 @@ describe('families', () => {
     assert.equal((await request('GET', `/v1/families/${randomUUID()}`, { token: as.cscSocialWorker })).status, 404);
   });
 });
+
+// issue 13, a correctness bug: a family embeds its members' names and dates
+// of birth, so a change to a member must change the family's ETag, or a
+// caching client keeps showing the old name after a 304.
+describe('the family ETag follows its members', () => {
+  it('changes when a member child changes, so If-None-Match answers 200 with the new name', async () => {
+    const c = await child(as.cscSocialWorker, 'Etta');
+    const fam = (await family(as.cscSocialWorker)).body;
+    assert.equal((await request('POST', `/v1/families/${fam.id}/members`, { token: as.cscSocialWorker, body: { child_id: c.id, relationship: 'child' } })).status, 201);
+    const before = await request('GET', `/v1/families/${fam.id}`, { token: as.cscSocialWorker });
+    const tag = before.headers.get('etag');
+    assert.ok(tag);
+    assert.equal((await request('GET', `/v1/families/${fam.id}`, { token: as.cscSocialWorker, headers: { 'If-None-Match': tag } })).status, 304);
+    const childTag = (await request('GET', `/v1/children/${c.id}`, { token: as.cscSocialWorker })).headers.get('etag');
+    const upd = await request('PATCH', `/v1/children/${c.id}`, { token: as.cscSocialWorker, headers: { 'If-Match': childTag }, body: { first_name: 'Etty', date_of_birth: '2013-02-02' } });
+    assert.equal(upd.status, 200, upd.text);
+    const after = await request('GET', `/v1/families/${fam.id}`, { token: as.cscSocialWorker, headers: { 'If-None-Match': tag } });
+    assert.equal(after.status, 200, 'the old tag no longer matches');
+    assert.notEqual(after.headers.get('etag'), tag);
+    const m = after.body.members.find((x) => x.child_id === c.id);
+    assert.equal(m.first_name, 'Etty');
+    assert.equal(m.date_of_birth, '2013-02-02');
+    // and a PATCH of the family with the stale tag is refused, with the fresh one accepted
+    assert.equal((await request('PATCH', `/v1/families/${fam.id}`, { token: as.cscSocialWorker, headers: { 'If-Match': tag }, body: { name: 'Renamed' } })).status, 412);
+    const ok = await request('PATCH', `/v1/families/${fam.id}`, { token: as.cscSocialWorker, headers: { 'If-Match': after.headers.get('etag') }, body: { name: 'Renamed' } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.name, 'Renamed');
+  });
+});

@@ -76,13 +76,21 @@ static const struct body_spec family_body = {.fields = family_fields, .n = 2, .r
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
+/* A family's representation embeds its members' names and dates of birth,
+ * so its ETag is "<family version>.<sum of the member versions shown>": a
+ * change to a member changes the tag (versions only grow; adding or removing
+ * a member bumps the family's own version). */
+#define FAMILY_TAG(f)                                                                                    \
+	"(" f ".version || '.' || (select coalesce(sum(m.version), 0) from safeguard.children m"           \
+	" where m.family_id = " f ".id))"
+
 DB_SQL(sql_family_insert, 3,
        "insert into safeguard.families (id, name, carers, created_by_agency)"
        " values ($1::uuid, $2, coalesce($3::jsonb, '[]'), safeguard.app_agency())"
-       " returning safeguard.family_json(families)::text, version");
+       " returning safeguard.family_json(families)::text, " FAMILY_TAG("families"));
 
 DB_SQL(sql_family_get, 1,
-       "select safeguard.family_json(f)::text, f.version from safeguard.families f where f.id = $1::uuid");
+       "select safeguard.family_json(f)::text, " FAMILY_TAG("f") " from safeguard.families f where f.id = $1::uuid");
 
 /* A family answer names its members: each member the caller can see (the
  * ones family_json lists) gets a child-level audit row, in one statement. */
@@ -92,10 +100,11 @@ DB_SQL(sql_family_audit_members, 2,
 DB_SQL(sql_family_update, 4,
        "update safeguard.families set name = $2, carers = $3::jsonb,"
        " version = version + 1, updated_at = now() where id = $1::uuid and version = $4::int"
-       " returning safeguard.family_json(families)::text, version");
+       " returning safeguard.family_json(families)::text, " FAMILY_TAG("families"));
 
 DB_SQL(sql_family_lock, 1,
-       "select safeguard.family_json(f)::text, f.version, f.created_by_agency from safeguard.families f"
+       "select safeguard.family_json(f)::text, " FAMILY_TAG("f") ", f.created_by_agency, f.version"
+       " from safeguard.families f"
        " where f.id = $1::uuid for update");
 
 DB_SQL(sql_family_member_add, 3,
@@ -108,7 +117,7 @@ DB_SQL(sql_family_member_remove, 2,
 
 DB_SQL(sql_family_bump, 1,
        "update safeguard.families set version = version + 1, updated_at = now() where id = $1::uuid"
-       " returning safeguard.family_json(families)::text, version");
+       " returning safeguard.family_json(families)::text, " FAMILY_TAG("families"));
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -190,7 +199,7 @@ static int families_update(struct sg_req *r)
 		return rc;
 	p[1] = kit_str(merged, "name");
 	p[2] = json_object_get(merged, "carers") ? arena_json_dump(r->arena, json_object_get(merged, "carers")) : "[]";
-	p[3] = PQgetvalue(res, 0, 1);
+	p[3] = PQgetvalue(res, 0, 3);
 	if ((rc = kit_exec(r, &sql_family_update, p, 4, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
