@@ -14,12 +14,9 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_identity, 5,
-       "select set_config('app.sub', $1, true), set_config('app.agency', $2, true),"
-       " set_config('app.roles', $3, true), set_config('app.request_id', $4, true),"
-       /* a revocation names the token's agency, or none for any agency */
-       " exists (select 1 from safeguard.token_revocations where jti = $5 and $5 <> ''"
-       " and (agency is null or agency = $2))");
+/* The caller's identity for row-level security, and the revocation check:
+ * it fails with SQLSTATE SGREV for a revoked token (migration 012). */
+DB_SQL(sql_identity, 5, "select safeguard.begin_request($1, $2, $3, $4, $5)");
 
 DB_SQL(sql_audit_insert, 5,
        "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"
@@ -156,6 +153,148 @@ static enum db_status db_failure(PGresult *res, char *sqlstate)
 	return DB_ERROR;
 }
 
+
+enum db_status db_command(const char *sql)
+{
+	PGresult *res;
+	enum db_status ds = DB_OK;
+
+	if (!db_connected())
+		return DB_UNAVAILABLE;
+	res = PQexec(db_conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		ds = db_failure(res, NULL);
+	PQclear(res);
+	return ds;
+}
+
+/*
+ * The request's transaction.  db_begin only records the identity: BEGIN,
+ * the identity statement and the request's first statement then travel in
+ * one flight (libpq's pipeline mode), and for a route that runs a single
+ * statement the COMMIT travels with them too, so a read is one round trip.
+ * A revoked token fails the identity statement, which aborts the rest of the
+ * flight: its statement never runs.
+ */
+static struct {
+	bool pending;          /* BEGIN and the identity not sent yet */
+	bool commit_with_next; /* the next statement carries the COMMIT */
+	bool committed;        /* it did: no statement may follow */
+	bool revoked;
+	const char *p[5];
+} db_tx;
+
+/* Reads one query's results in a pipeline; the last non-NULL result is kept
+ * in *keep when keep is given (else cleared).  Its status, or the error's. */
+static ExecStatusType db_pipeline_result(PGresult **keep, char *code)
+{
+	ExecStatusType out = PGRES_PIPELINE_ABORTED;
+	PGresult *res;
+
+	while ((res = PQgetResult(db_conn))) {
+		out = PQresultStatus(res);
+		if (out == PGRES_FATAL_ERROR && code) {
+			const char *c = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+			snprintf(code, 6, "%s", c ? c : "");
+		}
+		if (keep && (out == PGRES_TUPLES_OK || out == PGRES_COMMAND_OK)) {
+			PQclear(*keep);
+			*keep = res;
+		} else {
+			PQclear(res);
+		}
+	}
+	return out;
+}
+
+/* One flight: BEGIN, the identity, then st (or nothing), then end ("commit",
+ * "rollback" or NULL).  *res gets st's result. */
+static enum db_status db_flight(struct db_statement *st, const char *const *params, int n, const char *end,
+				PGresult **res, char *sqlstate)
+{
+	char idname[16], stname[16], code[6] = "", endcode[6] = "";
+	ExecStatusType ids, sts = PGRES_COMMAND_OK, ends = PGRES_COMMAND_OK;
+	enum db_status ds = DB_OK;
+	PGresult *sync;
+
+	if (!db_prepare(&sql_identity) || (st && !db_prepare(st)))
+		return db_connected() ? DB_ERROR : DB_UNAVAILABLE;
+	snprintf(idname, sizeof idname, "s%u", sql_identity.prepared_id);
+	if (st)
+		snprintf(stname, sizeof stname, "s%u", st->prepared_id);
+	if (!PQenterPipelineMode(db_conn))
+		return db_failure(NULL, NULL);
+	if (!PQsendQueryParams(db_conn, "begin", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(db_conn, idname, 5, db_tx.p, NULL, NULL, 0) ||
+	    (st && !PQsendQueryPrepared(db_conn, stname, n, params, NULL, NULL, 0)) ||
+	    (end && !PQsendQueryParams(db_conn, end, 0, NULL, NULL, NULL, NULL, 0)) || !PQpipelineSync(db_conn))
+		goto lost;
+	if (db_pipeline_result(NULL, NULL) != PGRES_COMMAND_OK && PQstatus(db_conn) != CONNECTION_OK)
+		goto lost;
+	ids = db_pipeline_result(NULL, code);
+	if (st)
+		sts = db_pipeline_result(res, code[0] ? NULL : code);
+	if (end)
+		ends = db_pipeline_result(NULL, endcode);
+	while ((sync = PQgetResult(db_conn))) {
+		ExecStatusType s = PQresultStatus(sync);
+
+		PQclear(sync);
+		if (s == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	if (PQstatus(db_conn) != CONNECTION_OK || !PQexitPipelineMode(db_conn))
+		goto lost;
+	db_tx.pending = false;
+	if (ids == PGRES_FATAL_ERROR && strcmp(code, "SGREV") == 0) {
+		db_tx.revoked = true;
+		ds = DB_REVOKED;
+	} else if (ids != PGRES_TUPLES_OK || (st && sts != PGRES_TUPLES_OK && sts != PGRES_COMMAND_OK)) {
+		ds = strncmp(code, "40", 2) == 0 ? DB_CONFLICT : DB_ERROR;
+		if (sqlstate)
+			memcpy(sqlstate, code, sizeof code);
+		if (strncmp(code, "23", 2) != 0)
+			log_error("statement failed", "ss", "statement", st ? st->name : "identity", "sqlstate", code);
+	} else if (end && ends != PGRES_COMMAND_OK) {
+		ds = strncmp(endcode, "40", 2) == 0 ? DB_CONFLICT : DB_ERROR;
+		log_error("commit failed", "s", "sqlstate", endcode);
+	} else if (end) {
+		db_tx.committed = true;
+	}
+	if (ds != DB_OK && res && *res) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return ds;
+lost:
+	if (res && *res) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	log_warn("database connection lost", "s", "reason", db_conn ? PQerrorMessage(db_conn) : "");
+	db_disconnect();
+	return DB_UNAVAILABLE;
+}
+
+/* The first flight of a request; a connection the server dropped since the
+ * last request (a restart) shows only now, when nothing has run yet, so it
+ * is opened again and the flight sent once more. */
+static enum db_status db_first_flight(struct db_statement *st, const char *const *params, int n, const char *end,
+				      PGresult **res, char *sqlstate)
+{
+	enum db_status ds = DB_UNAVAILABLE;
+
+	for (int attempt = 0; attempt < 2 && ds == DB_UNAVAILABLE; attempt++) {
+		if (!db_ensure())
+			return DB_UNAVAILABLE;
+		ds = db_flight(st, params, n, end, res, sqlstate);
+	}
+	if (ds != DB_OK && ds != DB_UNAVAILABLE && !db_tx.committed)
+		db_command("rollback");
+	return ds;
+}
+
 enum db_status db_exec(struct db_statement *s, const char *const *params, int n, PGresult **res, char *sqlstate)
 {
 	char name[16];
@@ -164,6 +303,14 @@ enum db_status db_exec(struct db_statement *s, const char *const *params, int n,
 	*res = NULL;
 	if (sqlstate)
 		sqlstate[0] = '\0';
+	if (db_tx.committed) {
+		/* a route that said it runs one statement ran another: refuse it,
+		 * it would run outside the request's transaction and identity */
+		log_error("statement after the request's commit", "s", "statement", s->name);
+		return DB_ERROR;
+	}
+	if (db_tx.pending)
+		return db_first_flight(s, params, n, db_tx.commit_with_next ? "commit" : NULL, res, sqlstate);
 	if (!db_connected())
 		return DB_UNAVAILABLE;
 	if (!db_prepare(s))
@@ -188,94 +335,46 @@ enum db_status db_exec(struct db_statement *s, const char *const *params, int n,
 	}
 }
 
-enum db_status db_command(const char *sql)
+enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool commit_with_first)
 {
-	PGresult *res;
-	enum db_status ds = DB_OK;
-
-	if (!db_connected())
+	memset(&db_tx, 0, sizeof db_tx);
+	if (!db_ensure())
 		return DB_UNAVAILABLE;
-	res = PQexec(db_conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		ds = db_failure(res, NULL);
-	PQclear(res);
-	return ds;
+	db_tx.p[0] = id->sub;
+	db_tx.p[1] = sg_agency_names[id->agency];
+	db_tx.p[2] = id->roles_csv;
+	db_tx.p[3] = request_id ? request_id : "";
+	db_tx.p[4] = id->jti;
+	db_tx.pending = true;
+	db_tx.commit_with_next = commit_with_first;
+	return DB_OK;
 }
 
-/* BEGIN and the identity statement in one round trip (libpq's pipeline
- * mode): every request pays for them, so they travel together. */
-static enum db_status db_begin_pipelined(const char *const *p, bool *revoked)
+bool db_revoked(void)
 {
-	enum db_status ds = DB_OK;
-	PGresult *res;
-	int sync_seen = 0;
-	char identity_name[16];
-
-	snprintf(identity_name, sizeof identity_name, "s%u", sql_identity.prepared_id);
-	if (!PQenterPipelineMode(db_conn))
-		return db_failure(NULL, NULL);
-	if (!PQsendQueryParams(db_conn, "begin", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryPrepared(db_conn, identity_name, 5, p, NULL, NULL, 0) || !PQpipelineSync(db_conn)) {
-		PQexitPipelineMode(db_conn);
-		return db_failure(NULL, NULL);
-	}
-	/* two results (each followed by NULL), then the sync */
-	for (int q = 0; q < 2 && db_conn; q++) {
-		while ((res = PQgetResult(db_conn))) {
-			ExecStatusType st = PQresultStatus(res);
-
-			if (st == PGRES_TUPLES_OK && q == 1)
-				*revoked = PQgetvalue(res, 0, 4)[0] == 't';
-			else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ds == DB_OK)
-				ds = st == PGRES_PIPELINE_ABORTED ? DB_ERROR : (PQstatus(db_conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE);
-			PQclear(res);
-		}
-		if (PQstatus(db_conn) != CONNECTION_OK)
-			break;
-	}
-	while (db_conn && PQstatus(db_conn) == CONNECTION_OK && !sync_seen && (res = PQgetResult(db_conn))) {
-		sync_seen = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-		PQclear(res);
-	}
-	if (PQstatus(db_conn) != CONNECTION_OK) {
-		log_warn("database connection lost", "s", "reason", PQerrorMessage(db_conn));
-		db_disconnect();
-		return DB_UNAVAILABLE;
-	}
-	if (!PQexitPipelineMode(db_conn)) {
-		log_error("cannot leave pipeline mode", "s", "reason", PQerrorMessage(db_conn));
-		db_disconnect();
-		return DB_UNAVAILABLE;
-	}
-	return ds;
-}
-
-enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool *revoked)
-{
-	const char *p[5] = {id->sub, sg_agency_names[id->agency], id->roles_csv, request_id ? request_id : "", id->jti};
-	enum db_status ds = DB_UNAVAILABLE;
-
-	/* A connection the server dropped since the last request (a restart)
-	 * shows only now; nothing has run yet, so reconnect and try once more. */
-	for (int attempt = 0; attempt < 2 && ds == DB_UNAVAILABLE; attempt++) {
-		if (!db_ensure())
-			return DB_UNAVAILABLE;
-		ds = db_begin_pipelined(p, revoked);
-	}
-	if (ds == DB_ERROR)
-		db_rollback();
-	return ds;
+	return db_tx.revoked;
 }
 
 enum db_status db_commit(void)
 {
-	return db_command("commit");
+	enum db_status ds;
+
+	if (db_tx.committed)
+		return DB_OK;
+	if (db_tx.pending) /* no statement ran: the revocation check still does */
+		return db_first_flight(NULL, NULL, 0, "commit", NULL, NULL);
+	ds = db_command("commit");
+	db_tx.committed = ds == DB_OK;
+	return ds;
 }
 
 void db_rollback(void)
 {
-	if (db_connected() && PQtransactionStatus(db_conn) != PQTRANS_IDLE)
+	if (db_tx.pending)
+		db_first_flight(NULL, NULL, 0, "rollback", NULL, NULL);
+	else if (db_connected() && PQtransactionStatus(db_conn) != PQTRANS_IDLE)
 		db_command("rollback");
+	db_tx.pending = false;
 }
 
 enum db_status db_audit(const char *action, const char *resource_type, const char *resource_id, const char *outcome,

@@ -48,7 +48,7 @@ bool db_ensure(void);
 void db_disconnect(void);
 bool db_connected(void);
 
-enum db_status { DB_OK, DB_UNAVAILABLE, DB_ERROR, DB_CONFLICT };
+enum db_status { DB_OK, DB_UNAVAILABLE, DB_ERROR, DB_CONFLICT, DB_REVOKED };
 /* Runs a statement, preparing it first when this connection has not yet;
  * *res is a new result the caller clears (or hands to the arena), NULL on
  * failure.  Results with rows or commands both count as DB_OK.  On a lost
@@ -56,8 +56,15 @@ enum db_status { DB_OK, DB_UNAVAILABLE, DB_ERROR, DB_CONFLICT };
  * The server's error text goes to the log as its SQLSTATE only. */
 enum db_status db_exec(struct db_statement *s, const char *const *params, int n, PGresult **res, char *sqlstate);
 enum db_status db_command(const char *sql);
-/* Opens the request's transaction and sets the caller's identity. */
-enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool *revoked);
+/* Opens the request's transaction: BEGIN and the caller's identity travel
+ * with the first statement (or the commit/rollback when none runs), which
+ * answers DB_REVOKED for a revoked token without running.  With
+ * commit_with_first, the first statement's flight also commits: a route
+ * that runs exactly one statement is one round trip, and any statement
+ * after it is refused. */
+enum db_status db_begin(const struct sg_identity *id, const char *request_id, bool commit_with_first);
+/* Whether this request's token turned out to be revoked. */
+bool db_revoked(void);
 enum db_status db_commit(void);
 void db_rollback(void);
 /* Are the database's migrations exactly the ones this build was made with?

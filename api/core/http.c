@@ -269,6 +269,8 @@ int http_db_fail(struct sg_req *r, enum db_status ds, const char *what)
 {
 	if (ds == DB_UNAVAILABLE)
 		return http_unavailable(r);
+	if (ds == DB_REVOKED) /* the worker adds WWW-Authenticate when it settles */
+		return http_problem(r, 401, "unauthorized", "token revoked");
 	if (ds == DB_CONFLICT) {
 		http_header(r, "Retry-After", "1");
 		return http_problem(r, 503, "service-unavailable", "the request met a concurrent change; retry it");

@@ -16,6 +16,7 @@ enum route_flags {
 	ROUTE_NO_DB = 1,      /* answers without a database transaction */
 	ROUTE_IDEMPOTENT = 2, /* POST honouring Idempotency-Key */
 	ROUTE_PATCH = 4,      /* the body is validated as a partial update */
+	ROUTE_ONE_STATEMENT = 8, /* runs exactly one statement: it commits in the same round trip */
 };
 
 struct route {

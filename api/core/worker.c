@@ -254,7 +254,6 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	struct verrs errs = {0};
 	enum router_result rr;
 	enum auth_result ar;
-	bool revoked = false;
 	int status;
 
 	rr = router_match(r->arena, r->method, r->path, &r->route, &r->route_index, r->params, &allow);
@@ -309,7 +308,8 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	if (r->route->flags & ROUTE_NO_DB)
 		return r->route->handler(r);
 
-	switch (db_begin(&r->id, r->request_id, &revoked)) {
+	/* BEGIN and the identity travel with the first statement (db.c) */
+	switch (db_begin(&r->id, r->request_id, (r->route->flags & ROUTE_ONE_STATEMENT) != 0)) {
 	case DB_OK:
 		break;
 	case DB_UNAVAILABLE:
@@ -318,8 +318,6 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		return http_internal(r, "cannot open a transaction");
 	}
 	r->db_open = true;
-	if (revoked)
-		return unauthorized(r, AUTH_INVALID, "token revoked");
 	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT)) {
 		status = idempotency_before(r, &idem_hash);
 		if (status)
@@ -350,6 +348,12 @@ static void settle(struct sg_req *r)
 		db_rollback();
 	}
 	r->db_open = false;
+	/* a revoked token is found out with the first statement, which it never
+	 * runs, or at the commit: whatever the handler answered, it is a 401 */
+	if (db_revoked()) {
+		r->nhdr = 0;
+		unauthorized(r, AUTH_INVALID, "token revoked");
+	}
 }
 
 /* Writes the answer.  Headers are formatted here with snprintf: libfcgi's

@@ -451,9 +451,9 @@ static int children_access_log(struct sg_req *r)
 
 static const struct route children_route_list[] = {
 	{"POST", "/v1/children", PERM_CHILD_CREATE, &child_body, NULL, children_create, "children.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/children", PERM_CHILD_READ, NULL, &child_query, children_list, "children.list", 0},
+	{"GET", "/v1/children", PERM_CHILD_READ, NULL, &child_query, children_list, "children.list", ROUTE_ONE_STATEMENT},
 	{"POST", "/v1/children/search", PERM_CHILD_SEARCH, &search_body, NULL, children_search, "children.search", 0},
-	{"GET", "/v1/children/{id}", PERM_CHILD_READ, NULL, NULL, children_show, "children.show", 0},
+	{"GET", "/v1/children/{id}", PERM_CHILD_READ, NULL, NULL, children_show, "children.show", ROUTE_ONE_STATEMENT},
 	{"PATCH", "/v1/children/{id}", PERM_CHILD_UPDATE, &child_patch_body, NULL, children_update, "children.update", ROUTE_PATCH},
 	{"POST", "/v1/children/{id}/involvements", PERM_CHILD_DECLARE, &involvement_body, NULL, children_declare,
 	 "children.involvements.create", ROUTE_IDEMPOTENT},
