@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "db.h"
 #include "schema.h"
 
@@ -94,7 +95,10 @@ bool db_ensure(void)
 {
 	/* UTC sessions: timestamps in cursors and bodies have one text form */
 	const char *keys[7] = {"dbname", "application_name", "options", NULL, NULL, NULL, NULL};
-	const char *vals[7] = {db_cfg.url, "safeguard-api", "-c TimeZone=UTC", NULL, NULL, NULL, NULL};
+	/* the worker's pid in the session's name: pg_stat_activity tells which
+	 * worker holds which backend, over a unix socket too */
+	char appname[32];
+	const char *vals[7] = {db_cfg.url, appname, "-c TimeZone=UTC", NULL, NULL, NULL, NULL};
 	int k = 3;
 	int64_t start = now_ms(), deadline = start + db_cfg.connect_timeout_ms;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -102,6 +106,7 @@ bool db_ensure(void)
 	if (db_connected())
 		return true;
 	db_disconnect();
+	snprintf(appname, sizeof appname, "safeguard-api/%d", (int)getpid());
 	/* after a failure, do not hammer the server: fail fast for a moment */
 	if (db_last_failure_ms && start - db_last_failure_ms < 100)
 		return false;

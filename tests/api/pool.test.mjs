@@ -121,13 +121,13 @@ describe('the pool', () => {
       const before = workers();
       const start = Date.now();
       const pending = request('GET', '/v1/agencies', { token: rs256() });
-      // the worker serving it: the client end of the database session that waits for the lock
+      // the worker serving it: the database session waiting for the lock is
+      // named after the worker's pid (safeguard-api/<pid>)
       let servedBy = null;
       await until(() => {
-        const port = psql(`select a.client_port from pg_locks l join pg_class c on c.oid = l.relation
+        const name = psql(`select a.application_name from pg_locks l join pg_class c on c.oid = l.relation
           join pg_stat_activity a on a.pid = l.pid where c.relname = 'agencies' and not l.granted limit 1`);
-        if (!port) return false;
-        const m = /pid=(\d+)/.exec(execFileSync('ss', ['-Htnp', 'src', `127.0.0.1:${port}`], { encoding: 'utf8' }));
+        const m = /^safeguard-api\/(\d+)$/.exec(name || '');
         servedBy = m ? Number(m[1]) : null;
         return servedBy !== null;
       }, 2000);
