@@ -315,13 +315,15 @@ begin
 end
 $$;
 
--- A waiting booking's place in the queue: its rank among those still waiting.
+-- A waiting booking's place in the queue: one more than those still waiting
+-- ahead of it (counted without the booking itself, so that the statement
+-- that inserts it can already say where it stands).
 create function safeguard.training_waitlist_position(session uuid, seq integer) returns integer
 language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
 begin
-	return (select count(*) from safeguard.training_bookings b
-	        where b.session_id = session and b.status = 'waitlisted' and b.queue_seq <= seq);
+	return 1 + (select count(*) from safeguard.training_bookings b
+	            where b.session_id = session and b.status = 'waitlisted' and b.queue_seq < seq);
 end
 $$;
 
@@ -349,14 +351,14 @@ begin
 	end if;
 	return query
 	select s.status, c.status, c.format, c.audience_roles, c.audience_agencies, s.capacity,
-	       (select count(*)::integer from safeguard.training_bookings b
-	         where b.session_id = s.id and safeguard.training_holds_place(b.status)),
-	       (select count(*)::integer from safeguard.training_bookings b
-	         where b.session_id = s.id and b.status = 'waitlisted'),
-	       coalesce((select max(b.queue_seq) from safeguard.training_bookings b where b.session_id = s.id), 0) + 1,
+	       n.taken, n.waiting, n.next_seq,
 	       now() >= s.booking_closes_at, now() >= s.starts_at,
 	       now() >= safeguard.training_free_cancellation_until(s.starts_at)
 	  from safeguard.training_sessions s join safeguard.training_courses c on c.id = s.course_id
+	 cross join lateral (select count(*) filter (where safeguard.training_holds_place(b.status))::integer as taken,
+	                            count(*) filter (where b.status = 'waitlisted')::integer as waiting,
+	                            coalesce(max(b.queue_seq), 0) + 1 as next_seq
+	                       from safeguard.training_bookings b where b.session_id = s.id) n
 	 where s.id = session;
 end
 $$;

@@ -52,14 +52,23 @@ static const struct query_spec mine_query = {mine_query_params, 3};
 DB_SQL(sql_session_lock, 1,
        "select * from safeguard.training_session_lock($1::uuid)");
 
+#define BOOKING_ACTIVE                                                                                    \
+	"select 1 from safeguard.training_bookings a where a.session_id = $2::uuid"                         \
+	" and a.delegate_sub = safeguard.app_sub() and a.status in ('confirmed', 'waitlisted', 'attended', 'no_show')"
+
 DB_SQL(sql_booking_active, 1,
        "select b.id from safeguard.training_bookings b where b.session_id = $1::uuid"
        " and b.delegate_sub = safeguard.app_sub() and b.status in ('confirmed', 'waitlisted', 'attended', 'no_show')");
 
+/* One statement while the session's lock is held: the caller's live
+ * booking, if any, stops it (no row comes back); else the booking as the
+ * API shows it (its position counts those waiting ahead of it). */
 DB_SQL(sql_booking_insert, 8,
        "insert into safeguard.training_bookings (id, session_id, delegate_sub, delegate_name, delegate_email,"
        " delegate_agency, line_manager_name, line_manager_email, status, queue_seq)"
-       " values ($1::uuid, $2::uuid, safeguard.app_sub(), $3, $4, safeguard.app_agency(), $5, $6, $7, $8::integer)");
+       " select $1::uuid, $2::uuid, safeguard.app_sub(), $3, $4, safeguard.app_agency(), $5, $6, $7, $8::integer"
+       " where not exists (" BOOKING_ACTIVE ")"
+       " returning safeguard.training_booking_json(training_bookings)::text, version");
 
 /* read again after the session's lock: the status as it is now */
 DB_SQL(sql_booking_facts, 1,
@@ -138,11 +147,6 @@ static int bookings_create(struct sg_req *r)
 		return http_problem(r, 403, "outside-audience", why);
 	if ((why = booking_closed_reason(r, s)))
 		return http_problem(r, 409, "booking-closed", why);
-	if ((rc = kit_exec(r, &sql_booking_active, &session, 1, &res)))
-		return rc;
-	if (PQntuples(res) > 0)
-		return training_problem_existing(r, 409, "already-booked", "you already hold a booking on this session",
-						 PQgetvalue(res, 0, 0));
 	p[6] = atol(PQgetvalue(s, 0, 6)) < atol(PQgetvalue(s, 0, 5)) ? "confirmed" : "waitlisted";
 	p[7] = PQgetvalue(s, 0, 8);
 	rc = kit_exec_constraint(r, &sql_booking_insert, p, 8, &res, sqlstate);
@@ -150,8 +154,14 @@ static int bookings_create(struct sg_req *r)
 		return http_problem(r, 409, "conflict", "the session changed while you were booking; try again");
 	if (rc)
 		return rc;
+	if (PQntuples(res) == 0) {
+		if ((rc = kit_fetch(r, &sql_booking_active, &session, 1, "booking", &res)))
+			return rc;
+		return training_problem_existing(r, 409, "already-booked", "you already hold a booking on this session",
+						 PQgetvalue(res, 0, 0));
+	}
 	http_header(r, "Location", arena_printf(r->arena, "/v1/bookings/%s", id));
-	return training_booking_answer(r, 201, id);
+	return kit_resource(r, 201, res, 0);
 }
 
 static int bookings_show(struct sg_req *r)

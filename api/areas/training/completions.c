@@ -30,7 +30,8 @@ static const struct query_spec completion_query = {completion_query_params, 4};
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
 DB_SQL(sql_course_for_completion, 2,
-       "select c.status, c.format, c.audience_roles, c.audience_agencies, c.created_at <= coalesce($2::timestamptz, now())"
+       "select c.status, c.format, c.audience_roles, c.audience_agencies,"
+       " c.created_at <= coalesce($2::timestamptz, now()) + interval '1 minute'" /* clocks differ a little */
        " from safeguard.training_courses c where c.id = $1::uuid");
 
 DB_SQL(sql_completion_insert, 5,

@@ -70,6 +70,8 @@ int training_identity_check(struct sg_req *r)
 	if (!r->id.name[0] || !r->id.email[0])
 		return http_problem(r, 422, "incomplete-identity",
 				    "your token carries no name or no email; a booking records both, from your own account");
+	if (training_check_email(r->id.email))
+		return http_problem(r, 422, "incomplete-identity", "the email in your token is not an email address");
 	return 0;
 }
 
