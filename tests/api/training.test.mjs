@@ -470,3 +470,73 @@ describe('the cancellation cut-off (6 days, Europe/London)', () => {
     assert.throws(() => psql(`update safeguard.training_settings set time_zone = 'Mars/Olympus'`), /time zone/);
   });
 });
+
+describe('the access table, walked', () => {
+  // Every training route against every kind of caller: 403 exactly where the
+  // access table says the role may not use the route (the records behind a
+  // route that is allowed are another matter: random ids answer 404).
+  const id = randomUUID();
+  const routes = [
+    ['POST', '/v1/courses', 'manage'], ['GET', '/v1/courses', 'read'], ['GET', `/v1/courses/${id}`, 'read'],
+    ['PATCH', `/v1/courses/${id}`, 'manage'], ['POST', `/v1/courses/${id}/sessions`, 'manage'],
+    ['GET', `/v1/courses/${id}/sessions`, 'read'], ['POST', `/v1/courses/${id}/completions`, 'book'],
+    ['GET', '/v1/completions', 'book'], ['GET', `/v1/training-sessions/${id}`, 'read'],
+    ['PATCH', `/v1/training-sessions/${id}`, 'manage'], ['POST', `/v1/training-sessions/${id}/cancellation`, 'manage'],
+    ['POST', `/v1/training-sessions/${id}/bookings`, 'book'], ['GET', `/v1/training-sessions/${id}/bookings`, 'oversight'],
+    ['GET', '/v1/me/bookings', 'book'], ['GET', '/v1/me/evaluation-requests', 'book'], ['GET', '/v1/bookings', 'oversight'],
+    ['GET', `/v1/bookings/${id}`, 'book'], ['POST', `/v1/bookings/${id}/cancellation`, 'book'],
+    ['PUT', `/v1/bookings/${id}/attendance`, 'manage'], ['GET', `/v1/bookings/${id}/certificate`, 'book'],
+    ['POST', `/v1/bookings/${id}/evaluations`, 'book'], ['GET', `/v1/bookings/${id}/evaluations`, 'book'],
+    ['GET', '/v1/training-charges', 'manage'], ['POST', `/v1/training-charges/${id}/waiver`, 'manage'],
+    ['GET', '/v1/certificates/SGP-2026-000001', 'manage'],
+  ];
+  const callers = {
+    practitioner: person('police', 'practitioner'), safeguarding_lead: person('police', 'safeguarding_lead'),
+    social_worker: person('csc', 'social_worker'), panel_chair: person('police', 'panel_chair'),
+    panel_member: person('health', 'panel_member'), training_admin: admin(), auditor: person('partnership', 'auditor'),
+    admin: person('partnership', 'admin'),
+  };
+  const allowed = { read: () => true, book: () => true, oversight: (r) => r === 'safeguarding_lead' || r === 'training_admin', manage: (r) => r === 'training_admin' };
+  for (const [method, path, perm] of routes) {
+    it(`${method} ${path.replace(id, '{id}')} (${perm})`, async () => {
+      for (const [role, token] of Object.entries(callers)) {
+        const res = await request(method, path, { token, body: method === 'GET' ? undefined : {} });
+        if (allowed[perm](role)) assert.notEqual(res.status, 403, `${role} may use it`);
+        else {
+          assert.equal(res.status, 403, `${role} may not`);
+          assert.equal(res.body.type, '/problems/forbidden');
+        }
+      }
+      assert.equal((await request(method, path, { body: method === 'GET' ? undefined : {} })).status, 401);
+    });
+  }
+});
+
+describe('row-level security, the second line', () => {
+  // The API's own database role, with the identity a request would set.
+  const asApi = (sub, agency, roles, sql) => psql(`select set_config('role', 'safeguard_api', true), set_config('app.sub', '${sub}', true),
+    set_config('app.agency', '${agency}', true), set_config('app.roles', '${roles}', true); ${sql}`).split('\n').at(-1);
+
+  it('shows the database\'s rows to the same people as the API', async () => {
+    const c = await course(TA);
+    const s = await session(TA, c.id);
+    const p = person('police', 'practitioner');
+    const b = (await book(p, s.id)).body;
+    await book(person('health', 'practitioner'), s.id);
+    const count = `select count(*) from safeguard.training_bookings where session_id = '${s.id}'`;
+    assert.equal(asApi(subOf(p), 'police', 'practitioner', count), '1');
+    assert.equal(asApi('someone-else', 'police', 'practitioner', count), '0');
+    assert.equal(asApi('lead', 'police', 'safeguarding_lead', count), '1');
+    assert.equal(asApi('lead', 'education', 'safeguarding_lead', count), '0');
+    assert.equal(asApi('trainer', 'partnership', 'training_admin', count), '2');
+    // writes: not for someone else, and never the register's statuses by a delegate
+    assert.throws(() => asApi('mallory', 'police', 'practitioner', `insert into safeguard.training_bookings (id, session_id, delegate_sub,
+      delegate_name, delegate_email, delegate_agency, line_manager_name, line_manager_email, status, queue_seq)
+      values (gen_random_uuid(), '${s.id}', 'victim', 'V', 'v@x.org', 'police', 'M', 'm@x.org', 'confirmed', 99)`), /row-level security/);
+    assert.equal(asApi('mallory', 'police', 'practitioner', `with u as (update safeguard.training_bookings set line_manager_name = 'x' where id = '${b.id}' returning 1) select count(*) from u`), '0');
+    assert.throws(() => asApi(subOf(p), 'police', 'practitioner', `update safeguard.training_bookings set status = 'attended', attendance_marked_at = now() where id = '${b.id}'`), /row-level security/);
+    assert.equal(asApi(subOf(p), 'police', 'practitioner', `with u as (update safeguard.training_courses set title = 'mine' where id = '${c.id}' returning 1) select count(*) from u`), '0');
+    assert.equal(asApi('trainer', 'partnership', 'training_admin', `with u as (update safeguard.training_courses set description = 'by the admin' where id = '${c.id}' returning 1) select count(*) from u`), '1');
+    assert.equal(asApi('x', 'police', 'practitioner', `select count(*) from safeguard.training_charges`), '0');
+  });
+});
