@@ -15,7 +15,7 @@ const TA = admin();
 const all = (fns) => Promise.all(fns.map((f) => f()));
 
 describe('races', () => {
-  it('200 delegates booking a 20-place session at once: exactly 20 confirmed, positions 1..180', async () => {
+  it('200 delegates booking a 20-place session at once: exactly 20 confirmed, positions 1..180', async (t) => {
     const c = await course(TA, { title: 'Booking opens at nine' });
     const s = await session(TA, c.id, { capacity: 20 });
     const delegates = Array.from({ length: 200 }, (_, i) => person(['police', 'health', 'education', 'csc'][i % 4], 'practitioner', `race-${i}-${randomUUID().slice(0, 6)}`));
@@ -37,7 +37,7 @@ describe('races', () => {
     assert.equal(psql(`select bool_and(status = 'confirmed') from safeguard.training_bookings where session_id = '${s.id}' and queue_seq <= 20`), 't');
     const shown = await request('GET', `/v1/training-sessions/${s.id}`, { token: TA });
     assert.deepEqual([shown.body.places_taken, shown.body.places_left, shown.body.waiting], [20, 0, 180]);
-    process.stdout.write(`# 200 concurrent bookings settled in ${settled} ms\n`);
+    t.diagnostic(`200 concurrent bookings settled in ${settled} ms`);
   });
 
   it('concurrent cancellations promote exactly one waiting delegate each, in queue order', async () => {
