@@ -540,3 +540,47 @@ describe('row-level security, the second line', () => {
     assert.equal(asApi('x', 'police', 'practitioner', `select count(*) from safeguard.training_charges`), '0');
   });
 });
+
+describe('bodies that must not crash a worker', () => {
+  async function crashes() {
+    const res = await request('GET', '/metrics');
+    return Number(/^safeguard_worker_restarts_total\{cause="crash"\} (\d+)$/m.exec(res.text)[1]);
+  }
+
+  it('null for every member, wrong shapes and odd nesting answer 400, never a lost worker', async () => {
+    const before = await crashes();
+    const c = await course(TA);
+    const s = await session(TA, c.id);
+    const b = (await book(person('police', 'practitioner'), s.id)).body;
+    const cur = await request('GET', `/v1/training-sessions/${s.id}`, { token: TA });
+    const cc = await request('GET', `/v1/courses/${c.id}`, { token: TA });
+    const cases = [
+      ['POST', '/v1/courses', { title: null, description: null, format: null, organiser: null, audience: null, case_review: null, duration_minutes: null, status: null }],
+      ['POST', '/v1/courses', { title: 'T', format: 'seven_minute_briefing', organiser: 'O', audience: { roles: [null], agencies: null } }],
+      ['POST', '/v1/courses', { title: 'T', format: 'seven_minute_briefing', organiser: 'O', audience: { roles: 'safeguarding_lead' } }],
+      ['POST', '/v1/courses', { title: 'T', format: 'learning_event', organiser: 'O', case_review: { title: null, url: null, extra: { a: null } } }],
+      ['PATCH', `/v1/courses/${c.id}`, { audience: null, case_review: [null], title: null }, cc.headers.get('etag')],
+      ['POST', `/v1/courses/${c.id}/sessions`, { starts_at: null, ends_at: null, mode: null, venue: { name: null, postcode: null }, capacity: null, booking_closes_at: null, online_url: null }],
+      ['POST', `/v1/courses/${c.id}/sessions`, { starts_at: 'x', ends_at: [], mode: 'venue', venue: 'hall', capacity: '9' }],
+      ['PATCH', `/v1/training-sessions/${s.id}`, { venue: { name: [null] }, capacity: null, starts_at: null }, cur.headers.get('etag')],
+      ['POST', `/v1/training-sessions/${s.id}/cancellation`, { reason: null }],
+      ['POST', `/v1/training-sessions/${s.id}/bookings`, { line_manager_name: null, line_manager_email: null }],
+      ['POST', `/v1/bookings/${b.id}/cancellation`, { reason: { text: null } }],
+      ['PUT', `/v1/bookings/${b.id}/attendance`, { status: null }],
+      ['POST', `/v1/bookings/${b.id}/evaluations`, { respondent: null, rating: null, comments: null }],
+      ['POST', `/v1/courses/${c.id}/completions`, { completed_at: null }],
+      ['POST', `/v1/training-charges/${randomUUID()}/waiver`, { reason: null }],
+    ];
+    for (const [method, path, body, etag] of cases) {
+      const res = await request(method, path, { token: TA, body, headers: etag ? { 'If-Match': etag } : {} });
+      assert.equal(res.status, 400, `${method} ${path} ${JSON.stringify(body)}: ${res.text}`);
+    }
+    for (const [method, path] of cases) {
+      for (const raw of ['null', '[null]', '"x"', '0']) {
+        const res = await request(method, path, { token: TA, rawBody: raw, headers: { 'Content-Type': 'application/json', 'If-Match': '"v1"' } });
+        assert.equal(res.status, 400, `${method} ${path} ${raw}: ${res.text}`);
+      }
+    }
+    assert.equal(await crashes(), before);
+  });
+});

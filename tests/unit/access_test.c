@@ -153,6 +153,16 @@ static int want(int p, int role, int ag)
 		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR;
 	case PERM_PANEL_CHAIR:
 		return role == ROLE_PANEL_CHAIR;
+	/* training: anyone reads the catalogue and books (the course's audience
+	 * decides per record); leads oversee their agency's bookings (per
+	 * record), training admins everyone's, and they alone manage */
+	case PERM_TRAINING_READ:
+	case PERM_TRAINING_BOOK:
+		return true;
+	case PERM_TRAINING_OVERSIGHT:
+		return role == ROLE_SAFEGUARDING_LEAD || role == ROLE_TRAINING_ADMIN;
+	case PERM_TRAINING_MANAGE:
+		return role == ROLE_TRAINING_ADMIN;
 	default:
 		return -1;
 	}
