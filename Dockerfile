@@ -10,7 +10,7 @@
 
 FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev \
+      build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev libcairo2-dev \
       nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY tests/package.json tests/package-lock.json tests/
@@ -22,7 +22,7 @@ RUN make build
 
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 nginx-light postgresql-client postgresql \
+      libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 libcairo2 fonts-dejavu-core nginx-light postgresql-client postgresql \
       openssl curl procps ca-certificates && rm -rf /var/lib/apt/lists/* \
  && useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin safeguard
 WORKDIR /app

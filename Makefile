@@ -22,7 +22,8 @@ CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-
 	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	-I/usr/include/postgresql $(INCLUDES)
 LDFLAGS := -pie -Wl,-z,relro,-z,now
-LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto
+# cairo: the training certificates' PDF surface (Debian's libcairo2)
+LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto -lcairo
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE -O1
 LDFLAGS += -fsanitize=$(SANITIZE)

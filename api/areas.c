@@ -11,11 +11,15 @@ extern const struct sg_area chronology_entries_area, chronology_requests_area, c
 extern const struct sg_area panels_area, referrals_area, meetings_area, minutes_area, records_area, actions_area,
 	exports_area;
 extern const struct sg_area involvements_area;
+extern const struct sg_area courses_area, training_sessions_area, bookings_area, register_area, charges_area,
+	certificates_area, completions_area, evaluations_area;
 
 const struct sg_area *const sg_areas[] = {
 	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area,
 	&chronology_entries_area, &chronology_requests_area, &chronology_consolidated_area,
 	&panels_area, &referrals_area, &meetings_area, &minutes_area, &records_area, &actions_area, &exports_area,
 	&involvements_area,
+	&courses_area, &training_sessions_area, &bookings_area, &register_area, &charges_area, &certificates_area,
+	&completions_area, &evaluations_area,
 	NULL,
 };

@@ -30,7 +30,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # ---- dependencies -----------------------------------------------------------
 
 DEBIAN_PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev
-  check nginx-light postgresql postgresql-contrib openssl curl nodejs npm procps wrk"
+  check nginx-light postgresql postgresql-contrib openssl curl nodejs npm procps wrk
+  libcairo2-dev fonts-dejavu-core poppler-utils"
 
 deps() {
 	local missing=() p

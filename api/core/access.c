@@ -108,6 +108,13 @@ static const struct access_rule access_table[PERM__COUNT] = {
 				AGENCIES_ALL}}},
 	[PERM_PANEL_RECORD] = {{{ROLE_BIT(ROLE_PANEL_MEMBER) | ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},
 	[PERM_PANEL_CHAIR] = {{{ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},
+	/* training: anyone may read the catalogue and book within a course's audience
+	 * (the course decides); leads oversee their agency's bookings (which, the
+	 * records decide), training admins run it all */
+	[PERM_TRAINING_READ] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	[PERM_TRAINING_BOOK] = {{{ROLES_ALL, AGENCIES_ALL}}},
+	[PERM_TRAINING_OVERSIGHT] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
+	[PERM_TRAINING_MANAGE] = {{{ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)

@@ -93,6 +93,10 @@ enum sg_perm {
 	PERM_PANEL_REFER,       /* refer a child to a panel */
 	PERM_PANEL_RECORD,      /* write case discussions and draft minutes */
 	PERM_PANEL_CHAIR,       /* meetings, decisions, referral outcomes, minutes approval, actions, escalations */
+	PERM_TRAINING_READ,      /* the course catalogue and its sessions */
+	PERM_TRAINING_BOOK,      /* book, cancel, complete and evaluate one's own training */
+	PERM_TRAINING_OVERSIGHT, /* bookings and completions: an agency's (its lead), all (training admins) */
+	PERM_TRAINING_MANAGE,    /* courses, sessions, the register, charges and certificates */
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);

@@ -7,6 +7,9 @@
 // 16, 64 and 256 connections with wrk: requests/s, p50, p99, non-2xx.  The
 // table goes to stdout, the same figures to var/bench/latest.json.
 //
+// Then 200 delegates book one 20-place training session at once: the time
+// until every answer is in, and the places given (never more than 20).
+//
 // Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default
 // "16,64,256"), SCALE=large to run the reads against `make seed-large` data.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -59,6 +62,34 @@ function wrk(url, { connections, method = 'GET', body, token: tok, tokens, ifMat
   };
 }
 
+// 200 delegates booking a 20-place session at the same moment, as when
+// booking opens: every booking takes the session's row lock in turn.
+async function bookingRace(api) {
+  const iso = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const post = async (path, tok, body) => {
+    const r = await fetch(api + path, { method: 'POST', headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const run = Date.now();
+  const trainer = token({ AGENCY: 'partnership', ROLES: 'training_admin', SUB: 'bench-trainer', TTL: '7200' });
+  const course = await post('/v1/courses', trainer, { title: `Bench: booking opens ${run}`, format: 'webinar', organiser: 'bench', status: 'published' });
+  const start = Date.now() + 30 * 86400000;
+  const session = await post(`/v1/courses/${course.body.id}/sessions`, trainer, { starts_at: iso(start), ends_at: iso(start + 7200000), mode: 'online', capacity: 20 });
+  const delegates = Array.from({ length: 200 }, (_, i) => token({ AGENCY: 'police', ROLES: 'practitioner', SUB: `bench-delegate-${run}-${i}`,
+    NAME: `Delegate ${i}`, EMAIL: `delegate${i}@police.example.org`, TTL: '7200' }));
+  const t0 = performance.now();
+  const answers = await Promise.all(delegates.map((d) => post(`/v1/training-sessions/${session.body.id}/bookings`, d,
+    { line_manager_name: 'Bench Manager', line_manager_email: 'manager@police.example.org' })));
+  const settleMs = performance.now() - t0;
+  const positions = answers.filter((a) => a.body.status === 'waitlisted').map((a) => a.body.waitlist_position).sort((a, b) => a - b);
+  return {
+    bookings: 200, capacity: 20, settle_ms: Math.round(settleMs),
+    places_given: answers.filter((a) => a.body.status === 'confirmed').length,
+    waitlisted: positions.length, positions_dense: positions.every((p, i) => p === i + 1),
+    non_201: answers.filter((a) => a.status !== 201).length,
+  };
+}
+
 function pgbench(adminUrl) {
   const url = new URL(adminUrl);
   const env = { ...process.env, PGPASSWORD: decodeURIComponent(url.password) };
@@ -75,7 +106,7 @@ function pgbench(adminUrl) {
   return results;
 }
 
-function main() {
+async function main() {
   mkdirSync(VAR, { recursive: true });
   sh('make', ['-s', 'build']);
   sh('cc', ['-O2', '-Wall', '-Werror', '-o', join(ROOT, 'var', 'build', 'bench-hello'),
@@ -151,6 +182,9 @@ function main() {
   const uncached = wrk(`${API}/v1/me`, { connections: 64, tokens: tokenFile });
   results.push({ target: 'GET /v1/me, every token new (no cache)', connections: 64, ...uncached });
 
+  const race = await bookingRace(API);
+  process.stderr.write(`  200 concurrent bookings (20 places): settled in ${race.settle_ms} ms, ${race.places_given} places given\n`);
+
   const pg = pgbench(adminUrl);
 
   spawnSync('nginx', [...nginxArgs, '-s', 'quit']);
@@ -167,6 +201,7 @@ function main() {
     seconds: SECONDS,
     scale: LARGE ? 'large' : 'demo',
     pgbench_select_tps: pg,
+    training_booking_race: race,
     results: rows,
   };
   writeFileSync(join(VAR, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
@@ -181,6 +216,8 @@ function main() {
       `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} |`);
   }
   console.log(`\npgbench -S -M prepared (tps by clients): ${Object.entries(pg).map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')}`);
+  console.log(`200 concurrent bookings of a 20-place session: settled in ${race.settle_ms} ms, ${race.places_given} places given, ` +
+    `${race.waitlisted} waitlisted (positions ${race.positions_dense ? 'dense' : 'NOT dense'}), non-201: ${race.non_201}`);
   console.log(`written to var/bench/latest.json`);
 }
 

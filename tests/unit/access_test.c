@@ -65,6 +65,23 @@ static const struct access_row rows[] = {
 	{PERM_FAMILY_MANAGE_ANY, R(SAFEGUARDING_LEAD), AGENCY_CSC, true},
 	{PERM_FAMILY_MANAGE_ANY, R(PRACTITIONER), AGENCY_CSC, false},
 	{PERM_FAMILY_MANAGE_ANY, R(SAFEGUARDING_LEAD), AGENCY_POLICE, false},
+	/* training: everyone reads and books (the course's audience decides);
+	 * leads and training admins oversee; training admins manage */
+	{PERM_TRAINING_READ, R(PRACTITIONER), AGENCY_VOLUNTARY, true},
+	{PERM_TRAINING_READ, R(AUDITOR), AGENCY_PARTNERSHIP, true},
+	{PERM_TRAINING_BOOK, R(PRACTITIONER), AGENCY_HEALTH, true},
+	{PERM_TRAINING_BOOK, R(PANEL_MEMBER), AGENCY_POLICE, true},
+	{PERM_TRAINING_BOOK, R(ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_TRAINING_OVERSIGHT, R(SAFEGUARDING_LEAD), AGENCY_EDUCATION, true},
+	{PERM_TRAINING_OVERSIGHT, R(TRAINING_ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_TRAINING_OVERSIGHT, R(PRACTITIONER), AGENCY_EDUCATION, false},
+	{PERM_TRAINING_OVERSIGHT, R(SOCIAL_WORKER), AGENCY_CSC, false},
+	{PERM_TRAINING_OVERSIGHT, R(AUDITOR) | R(ADMIN), AGENCY_PARTNERSHIP, false},
+	{PERM_TRAINING_MANAGE, R(TRAINING_ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_TRAINING_MANAGE, R(TRAINING_ADMIN), AGENCY_CSC, true},
+	{PERM_TRAINING_MANAGE, R(SAFEGUARDING_LEAD), AGENCY_PARTNERSHIP, false},
+	{PERM_TRAINING_MANAGE, R(ADMIN), AGENCY_PARTNERSHIP, false},
+	{PERM_TRAINING_MANAGE, R(PRACTITIONER) | R(PANEL_CHAIR), AGENCY_POLICE, false},
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
@@ -136,6 +153,16 @@ static int want(int p, int role, int ag)
 		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR;
 	case PERM_PANEL_CHAIR:
 		return role == ROLE_PANEL_CHAIR;
+	/* training: anyone reads the catalogue and books (the course's audience
+	 * decides per record); leads oversee their agency's bookings (per
+	 * record), training admins everyone's, and they alone manage */
+	case PERM_TRAINING_READ:
+	case PERM_TRAINING_BOOK:
+		return true;
+	case PERM_TRAINING_OVERSIGHT:
+		return role == ROLE_SAFEGUARDING_LEAD || role == ROLE_TRAINING_ADMIN;
+	case PERM_TRAINING_MANAGE:
+		return role == ROLE_TRAINING_ADMIN;
 	default:
 		return -1;
 	}

@@ -18,6 +18,7 @@ Suite *auth_suite(void);
 Suite *access_suite(void);
 Suite *http_suite(void);
 Suite *schema_suite(void);
+Suite *ics_suite(void);
 Suite *csv_suite(void);
 
 /* The test case that holds a suite's known-bug tests. */

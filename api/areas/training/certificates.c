@@ -1,0 +1,273 @@
+/*
+ * certificates.c - the certificate of an attended booking, as JSON or as a
+ * one-page PDF, and its verification by number for training admins.  A
+ * certificate is issued when the register marks a booking attended (the
+ * partnership certifies only whole sessions attended) and revoked if the
+ * register is corrected; any other booking answers 409 saying why.
+ *
+ * The PDF is drawn with cairo's PDF surface (Debian's libcairo2): the text
+ * is real text in an embedded font subset, so the certificate can be
+ * searched, copied and read back by tools such as pdftotext.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cairo/cairo.h>
+#include <cairo/cairo-pdf.h>
+#include "training.h"
+
+/* ---- statements (prepared on first use on each connection) ---------------- */
+
+DB_SQL(sql_booking_status, 1,
+       "select b.status from safeguard.training_bookings b where b.id = $1::uuid");
+
+DB_SQL(sql_certificate_of_booking, 1,
+       "select safeguard.training_certificate_json(ce)::text from safeguard.training_certificates ce"
+       " where ce.booking_id = $1::uuid and ce.revoked_at is null");
+
+DB_SQL(sql_certificate_by_number, 1,
+       "select safeguard.training_certificate_json(ce)::text from safeguard.training_certificates ce"
+       " where ce.number = $1");
+
+/* ---- the PDF ----------------------------------------------------------------- */
+
+#define PAGE_W 841.89 /* A4 landscape, in points */
+#define PAGE_H 595.28
+#define FONT "DejaVu Sans"
+
+struct pdf_out {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static cairo_status_t pdf_write(void *closure, const unsigned char *data, unsigned int n)
+{
+	struct pdf_out *o = closure;
+
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 65536;
+		char *nd;
+
+		while (cap < o->len + n)
+			cap *= 2;
+		nd = realloc(o->data, cap);
+		if (!nd) {
+			o->failed = true;
+			return CAIRO_STATUS_WRITE_ERROR;
+		}
+		o->data = nd;
+		o->cap = cap;
+	}
+	memcpy(o->data + o->len, data, n);
+	o->len += n;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+/* Draws text centred at y, wrapped at word boundaries to fit width, at
+ * most max_lines lines; returns the y below the last line. */
+static double pdf_centred(cairo_t *cr, struct arena *a, const char *text, double size, bool bold, double y,
+			  double width, int max_lines)
+{
+	char *copy = arena_strdup(a, text), *line = arena_alloc(a, strlen(text) + 1), *word, *save = NULL;
+	cairo_text_extents_t ext;
+	int lines = 0;
+
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, size);
+	line[0] = '\0';
+	for (word = strtok_r(copy, " ", &save);; word = strtok_r(NULL, " ", &save)) {
+		char *trial = word ? arena_printf(a, "%s%s%s", line, *line ? " " : "", word) : line;
+
+		cairo_text_extents(cr, trial, &ext);
+		if (word && (ext.x_advance <= width || !*line)) {
+			line = trial;
+			continue;
+		}
+		if (*line) {
+			bool last = lines + 1 == max_lines && word;
+
+			if (last)
+				line = arena_printf(a, "%s ...", line);
+			cairo_text_extents(cr, line, &ext);
+			cairo_move_to(cr, (PAGE_W - ext.x_advance) / 2, y);
+			cairo_show_text(cr, line);
+			y += size * 1.35;
+			if (last || ++lines == max_lines)
+				break;
+		}
+		if (!word)
+			break;
+		line = word;
+	}
+	return y;
+}
+
+static const char *format_words(const char *f)
+{
+	return !strcmp(f, "e_learning")              ? "e-learning course"
+	       : !strcmp(f, "seven_minute_briefing") ? "seven-minute briefing"
+	       : !strcmp(f, "learning_event")        ? "learning event"
+						     : "webinar";
+}
+
+/* "2026-11-22" -> "22 November 2026" */
+static const char *long_date(struct arena *a, const char *d)
+{
+	static const char *const months[] = {"January", "February", "March",     "April",   "May",      "June",
+					     "July",    "August",   "September", "October", "November", "December"};
+	int m = d && strlen(d) >= 10 ? atoi(d + 5) : 0;
+
+	if (m < 1 || m > 12)
+		return d ? d : "";
+	return arena_printf(a, "%d %s %.4s", atoi(d + 8), months[m - 1], d);
+}
+
+static const char *duration_words(struct arena *a, long minutes)
+{
+	long h = minutes / 60, m = minutes % 60;
+
+	if (h && m)
+		return arena_printf(a, "%ld hour%s %ld minute%s", h, h == 1 ? "" : "s", m, m == 1 ? "" : "s");
+	if (h)
+		return arena_printf(a, "%ld hour%s", h, h == 1 ? "" : "s");
+	return arena_printf(a, "%ld minute%s", m, m == 1 ? "" : "s");
+}
+
+/* Renders the certificate c (its JSON) as a PDF into *out (malloc'd, owned
+ * by the arena afterwards); false when cairo failed. */
+static bool certificate_pdf(struct arena *a, json_t *c, char **out, size_t *len)
+{
+	struct pdf_out o = {0};
+	const char *number = kit_str(c, "number"), *date = long_date(a, kit_str(c, "session_date"));
+	cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(pdf_write, &o, PAGE_W, PAGE_H);
+	cairo_t *cr = cairo_create(surface);
+	cairo_text_extents_t ext;
+	const char *issued;
+	cairo_status_t st;
+	double y;
+
+	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, arena_printf(a, "Certificate %s", number));
+	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, "Safeguarding children partnership");
+	cairo_set_source_rgb(cr, 0.10, 0.27, 0.43);
+	cairo_set_line_width(cr, 5);
+	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
+	cairo_stroke(cr);
+	cairo_set_line_width(cr, 1);
+	cairo_rectangle(cr, 38, 38, PAGE_W - 76, PAGE_H - 76);
+	cairo_stroke(cr);
+
+	y = pdf_centred(cr, a, "Certificate of attendance", 32, true, 120, 700, 1);
+	cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+	y = pdf_centred(cr, a, "This is to certify that", 14, false, y + 22, 700, 1);
+	y = pdf_centred(cr, a, kit_str(c, "delegate_name"), 28, true, y + 26, 720, 2);
+	y = pdf_centred(cr, a, arena_printf(a, "attended the whole of the %s", format_words(kit_str(c, "format"))), 14,
+			false, y + 10, 700, 1);
+	y = pdf_centred(cr, a, kit_str(c, "course_title"), 20, true, y + 22, 720, 3);
+	y = pdf_centred(cr, a, arena_printf(a, "organised by %s", kit_str(c, "organiser")), 13, false, y + 12, 700, 2);
+	pdf_centred(cr, a,
+		    arena_printf(a, "on %s, lasting %s", date,
+				 duration_words(a, (long)json_integer_value(json_object_get(c, "duration_minutes")))),
+		    13, false, y + 2, 700, 1);
+
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, 11);
+	cairo_move_to(cr, 64, PAGE_H - 70);
+	cairo_show_text(cr, arena_printf(a, "Certificate number %s", number));
+	issued = arena_printf(a, "Issued %s", long_date(a, kit_str(c, "issued_at")));
+	cairo_text_extents(cr, issued, &ext);
+	cairo_move_to(cr, PAGE_W - 64 - ext.x_advance, PAGE_H - 70);
+	cairo_show_text(cr, issued);
+	cairo_set_font_size(cr, 9);
+	pdf_centred(cr, a, "The safeguarding children partnership. A training admin verifies this number on request.",
+		    9, false, PAGE_H - 50, 700, 1);
+
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(surface);
+	st = cairo_surface_status(surface);
+	cairo_surface_destroy(surface);
+	arena_own(a, o.data, free);
+	if (st != CAIRO_STATUS_SUCCESS || o.failed || o.len == 0)
+		return false;
+	*out = o.data;
+	*len = o.len;
+	return true;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+/* Why a booking has no certificate, in words. */
+static const char *not_attended_reason(const char *status)
+{
+	if (!strcmp(status, "confirmed"))
+		return "the register has not marked it attended";
+	if (!strcmp(status, "waitlisted"))
+		return "it is on the waiting list and never held a place";
+	if (!strcmp(status, "no_show"))
+		return "the register marks it as not attended";
+	if (!strcmp(status, "session_cancelled"))
+		return "the session was cancelled";
+	return "it was cancelled";
+}
+
+static int certificates_show(struct sg_req *r)
+{
+	PGresult *res;
+	json_t *c;
+	char *pdf;
+	size_t n;
+	int rc;
+
+	if ((rc = kit_fetch_id(r, &sql_booking_status, r->params[0], "booking", &res)))
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 0), "attended") != 0)
+		return http_problem(r, 409, "not-attended",
+				    arena_printf(r->arena,
+						 "certificates are issued only for a session attended in full; this booking is %s: %s",
+						 PQgetvalue(res, 0, 0), not_attended_reason(PQgetvalue(res, 0, 0))));
+	if ((rc = kit_exec(r, &sql_certificate_of_booking, r->params, 1, &res)))
+		return rc;
+	if (PQntuples(res) != 1)
+		return http_internal(r, "attended booking without a certificate");
+	if (!training_accepts(r, "application/pdf"))
+		return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
+	c = arena_json(r->arena, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
+	if (!json_is_object(c) || !certificate_pdf(r->arena, c, &pdf, &n))
+		return http_internal(r, "certificate could not be rendered");
+	http_header(r, "Content-Disposition",
+		    arena_printf(r->arena, "inline; filename=\"certificate-%s.pdf\"", kit_str(c, "number")));
+	return http_body(r, 200, "application/pdf", pdf, n);
+}
+
+/* PREFIX-YYYY-NNNNNN: anything else is a number nobody was given */
+static bool certificate_number_ok(const char *s)
+{
+	size_t p = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), n = strlen(s);
+
+	return p >= 2 && p <= 8 && n <= 40 && s[p] == '-' && strspn(s + p + 1, "0123456789") == 4 && s[p + 5] == '-' &&
+	       strspn(s + p + 6, "0123456789") >= 6 && s[p + 6 + strspn(s + p + 6, "0123456789")] == '\0';
+}
+
+static int certificates_verify(struct sg_req *r)
+{
+	const char *number = r->params[0];
+	PGresult *res;
+	int rc;
+
+	if (!certificate_number_ok(number))
+		return http_not_found(r, "certificate");
+	if ((rc = kit_fetch(r, &sql_certificate_by_number, &number, 1, "certificate", &res)) ||
+	    (rc = kit_audit(r, "training.certificate.verify", "training_certificate", number, NULL)))
+		return rc;
+	return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+static const struct route certificates_route_list[] = {
+	{"GET", "/v1/bookings/{id}/certificate", PERM_TRAINING_BOOK, NULL, NULL, certificates_show,
+	 "bookings.certificate.show", 0},
+	{"GET", "/v1/certificates/{number}", PERM_TRAINING_MANAGE, NULL, NULL, certificates_verify, "certificates.verify",
+	 0},
+};
+
+const struct sg_area certificates_area = SG_AREA("certificates", certificates_route_list);
