@@ -186,12 +186,27 @@ DB_SQL(sql_contrib_eligible, 2,
        " join safeguard.chronology_request_children rc on rc.child_id = ec.child_id"
        " where rc.request_id = $1::uuid and ec.entry_id = e.id)");
 
+/* The agency's contribution becomes exactly $2: the entries no longer in it
+ * are taken out and only the new ones are added.  (Deleting every row and
+ * inserting them all again in one statement met the rows it was deleting:
+ * the statements of a WITH share one snapshot, so sharing an entry that
+ * was already shared was a unique violation, a 500.) */
 DB_SQL(sql_contrib_replace, 3,
        "with d as (delete from safeguard.chronology_contributions where request_id = $1::uuid"
-       " and agency = safeguard.app_agency()), i as (insert into safeguard.chronology_contributions"
-       " (request_id, agency, entry_id) select $1::uuid, safeguard.app_agency(), unnest($2::uuid[]))"
+       " and agency = safeguard.app_agency() and entry_id <> all ($2::uuid[])),"
+       " i as (insert into safeguard.chronology_contributions (request_id, agency, entry_id)"
+       " select $1::uuid, safeguard.app_agency(), unnest($2::uuid[]) on conflict (request_id, entry_id) do nothing)"
        " update safeguard.chronology_request_agencies set status = $3, submitted_at = now(),"
        " submitted_by = safeguard.app_sub() where request_id = $1::uuid and agency = safeguard.app_agency()");
+
+/* One request's contributions and its closure queue behind each other
+ * (released at commit or rollback).  Without it two contributions of one
+ * agency raced to insert the same rows (a unique violation: 500), and a
+ * contribution that had read the request open could commit after the
+ * closure.  An advisory lock, because an invited agency may not lock the
+ * request's row (row-level security gives it no UPDATE on it). */
+DB_SQL(sql_req_serialise, 1,
+       "select pg_advisory_xact_lock(hashtextextended('chronology_request ' || lower($1), 0))");
 
 DB_SQL(sql_req_close, 1,
        "update safeguard.chronology_requests set closed_at = now(), closed_by = safeguard.app_sub()"
@@ -215,6 +230,19 @@ int chronology_request_load(struct sg_req *r, struct chronology_request *rq)
 	rq->json = PQgetvalue(res, 0, 4); /* the arena owns the result */
 	rq->children = PQgetvalue(res, 0, 5);
 	return rq->requester || rq->invited ? 0 : http_not_found(r, "chronology request");
+}
+
+/* Takes the request's lock (sql_req_serialise) before its state is read,
+ * so that what is read is what the write will meet.  0, or the failure's
+ * answer; an id that is not a UUID is left to the load's 404. */
+static int request_serialise(struct sg_req *r)
+{
+	const char *p[1] = {r->params[0]};
+	PGresult *res;
+
+	if (!p[0] || !validate_uuid(p[0]))
+		return 0;
+	return kit_exec(r, &sql_req_serialise, p, 1, &res);
 }
 
 /* Answers a request's current state, its JSON passed through as the
@@ -368,7 +396,7 @@ static int requests_contribute(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = chronology_request_load(r, &rq)) || (rc = request_invited(r, &rq)))
+	if ((rc = request_serialise(r)) || (rc = chronology_request_load(r, &rq)) || (rc = request_invited(r, &rq)))
 		return rc;
 	if (!rq.open)
 		return http_problem(r, 409, "conflict", "the request is closed to contributions");
@@ -384,7 +412,7 @@ static int requests_close(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = chronology_request_load(r, &rq)))
+	if ((rc = request_serialise(r)) || (rc = chronology_request_load(r, &rq)))
 		return rc;
 	if (!rq.requester)
 		return http_problem(r, 403, "forbidden", "only the requesting agency closes a request");
