@@ -277,13 +277,21 @@ static int request_invited(struct sg_req *r, const struct chronology_request *rq
 	return rq->invited ? 0 : http_problem(r, 403, "forbidden", "your agency was not asked to contribute to this request");
 }
 
+static int id_cmp(const void *x, const void *y)
+{
+	return strcasecmp(*(const char *const *)x, *(const char *const *)y);
+}
+
 /* Every shared entry must be an active entry of the caller's agency about
- * the request's children.  0, or 422 naming each one that is not. */
+ * the request's children.  0, or 422 naming each one that is not.  The
+ * eligible ids are sorted and each one sent is looked up, n log n: up to
+ * 5,000 of each compared pairwise was 25 million comparisons a request. */
 static int contribution_eligible(struct sg_req *r, json_t *ids, const char *const *p)
 {
 	struct verrs errs = {0};
+	const char **eligible;
 	PGresult *res;
-	size_t i;
+	size_t i, n;
 	json_t *v;
 	int rc;
 
@@ -291,12 +299,15 @@ static int contribution_eligible(struct sg_req *r, json_t *ids, const char *cons
 		return 0;
 	if ((rc = kit_exec(r, &sql_contrib_eligible, p, 2, &res)))
 		return rc;
+	n = (size_t)PQntuples(res);
+	eligible = arena_alloc(r->arena, (n + 1) * sizeof *eligible);
+	for (i = 0; i < n; i++)
+		eligible[i] = PQgetvalue(res, (int)i, 0);
+	qsort(eligible, n, sizeof *eligible, id_cmp);
 	json_array_foreach(ids, i, v) {
-		bool ok = false;
+		const char *id = json_string_value(v);
 
-		for (int k = 0; k < PQntuples(res) && !ok; k++)
-			ok = strcasecmp(PQgetvalue(res, k, 0), json_string_value(v)) == 0;
-		if (!ok)
+		if (!bsearch(&id, eligible, n, sizeof *eligible, id_cmp))
 			verrs_add(&errs, arena_printf(r->arena, "entry_ids[%zu]", i), "not_eligible",
 				  "is not an active entry of your agency about the request's children");
 	}
