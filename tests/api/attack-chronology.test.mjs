@@ -288,6 +288,26 @@ describe('finding 8: row-level security alone does not stop what the C stops, ac
       `insert into safeguard.chronology_entry_children values ('${hers.id}', '${kid.id}'); select 'inserted'`);
     assert.match(out, /row-level security/, out);
   });
+
+  // Each of these gives another agency access to a child, which the C never
+  // does after a request opens (and never past SG_MAX_SHARE_DAYS); the
+  // policies let any CSC session do them.  Fix (a migration): no insert into
+  // chronology_request_children or chronology_request_agencies for a request
+  // that already has them (or only in the transaction that created it), and
+  // requests_close allowing only closed_at/closed_by to change (a trigger or
+  // column grants), with a hard cap on share_until (check share_until <=
+  // created_at + interval '3650 days', the largest SG_MAX_SHARE_DAYS).
+  it('row-level security alone refuses a CSC session widening an open request', { todo: 'needs a migration: request children, agencies and window fixed once opened' }, () => {
+    const other = psql(`select id from safeguard.children where id <> '${kid.id}' limit 1`);
+    for (const sql of [
+      `insert into safeguard.chronology_request_children values ('${r.id}', '${other}'); select 'inserted'`,
+      `insert into safeguard.chronology_request_agencies (request_id, agency) values ('${r.id}', 'voluntary'); select 'inserted'`,
+      `update safeguard.chronology_requests set share_until = '9999-12-31' where id = '${r.id}'; select 'updated'`,
+    ]) {
+      const out = asRole('csc', 'csc-prac', 'practitioner', sql);
+      assert.match(out, /row-level security|violates/, `${sql}: ${out}`);
+    }
+  });
 });
 
 describe('finding 9: an Idempotency-Key replays another agency\'s answer (issue 8, finding 4, still open on main)', () => {
