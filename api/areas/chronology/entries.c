@@ -285,15 +285,19 @@ static int entry_may_change(struct sg_req *r, PGresult *res)
 /* For an amendment or withdrawal: the entry must be visible (404), the
  * caller its author or the agency's lead (403), the entry active (409);
  * then it is locked, so concurrent changes queue behind each other.  The
- * lock goes through the update policy, which is why the checks come first. */
+ * lock goes through the update policy, which is why the checks come first,
+ * and they are made again on the locked row: a change that waited for the
+ * lock may find the entry withdrawn by the one before it (two withdrawals
+ * both answered 200, and a third met the second's version snapshot: 500). */
 static int entry_load_for_change(struct sg_req *r, PGresult **res)
 {
 	int rc;
 
 	if ((rc = kit_fetch_id(r, &sql_entry_get, r->params[0], "chronology entry", res)) ||
-	    (rc = entry_may_change(r, *res)))
+	    (rc = entry_may_change(r, *res)) ||
+	    (rc = kit_fetch_id(r, &sql_entry_lock, r->params[0], "chronology entry", res)))
 		return rc;
-	return kit_fetch_id(r, &sql_entry_lock, r->params[0], "chronology entry", res);
+	return entry_may_change(r, *res);
 }
 
 /* After a write: the audit rows of the entry (action) and of its children
@@ -379,6 +383,8 @@ static int entries_withdraw(struct sg_req *r)
 	if ((rc = entry_load_for_change(r, &res)) || (rc = kit_exec(r, &sql_entry_snapshot, p, 1, &res)) ||
 	    (rc = kit_exec(r, &sql_entry_withdraw, p, 2, &res)))
 		return rc;
+	if (PQntuples(res) == 0) /* withdrawn since we locked it: cannot happen, but never answer a lost write */
+		return http_problem(r, 409, "conflict", "the entry has been withdrawn");
 	return entry_written(r, 200, p[0], "chronology_entry.withdraw", "child.chronology.withdraw");
 }
 
