@@ -23,7 +23,6 @@ const VAR = join(ROOT, 'var', 'bench');
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS || '16,64,256').split(',').map(Number);
 const WORKERS = Number(process.env.SG_WORKERS || Math.max(4, 2 * cpus().length));
-const BASELINE_PORT = 28081;
 const LARGE = process.env.SCALE === 'large';
 
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
@@ -123,6 +122,9 @@ async function main() {
   }
   const env = Object.fromEntries(readFileSync(join(VAR, 'instance.env'), 'utf8').trim().split('\n').map((l) => l.split('=')));
   const API = `http://127.0.0.1:${env.PORT}`;
+  // the baseline listens next to the bench instance (BENCH_PORT moves both),
+  // so two checkouts can bench side by side
+  const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT || Number(env.PORT) + 1);
   // the baselines: bare nginx, and nginx + the hello pool
   const stateDir = stack('state-dir', 'bench').trim();
   const helloSock = join(stateDir, 'hello.sock');
@@ -188,8 +190,10 @@ async function main() {
   const pg = pgbench(adminUrl);
 
   spawnSync('nginx', [...nginxArgs, '-s', 'quit']);
-  try { process.kill(-hello.pid, 'SIGTERM'); } catch { /* already gone */ }
-  spawnSync('pkill', ['-TERM', '-f', helloSock]);
+  try { process.kill(hello.pid, 'SIGTERM'); } catch { /* already gone */ }
+  // the hello pool passes SIGTERM to its workers and exits: wait for it
+  for (let i = 0; i < 50 && spawnSync('pgrep', ['-f', helloSock]).status === 0; i++) spawnSync('sleep', ['0.1']);
+  if (spawnSync('pgrep', ['-f', helloSock]).status === 0) process.stderr.write('  warning: the hello pool did not exit\n');
   stack('down', 'bench');
 
   const hello64 = (c) => results.find((r) => r.target === 'nginx + libfcgi hello' && r.connections === c)?.rps || 1;

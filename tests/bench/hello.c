@@ -5,10 +5,16 @@
  * above this is ours: routing, tokens, the database, JSON, audit.
  *
  *   hello SOCKET WORKERS
+ *
+ * SIGTERM ends it: libfcgi installs its own handler for SIGTERM that only
+ * sets a flag of its own, so each worker installs ours and checks it, and
+ * the parent passes the signal on to its workers.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +24,33 @@
 #include <unistd.h>
 #include <fcgiapp.h>
 
+static volatile sig_atomic_t hello_stop;
+
+static void hello_on_term(int sig)
+{
+	(void)sig;
+	hello_stop = 1;
+}
+
+static void hello_catch_term(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = hello_on_term; /* no SA_RESTART: poll and wait return */
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static void serve(int fd)
 {
 	static const char reply[] = "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n"
 				    "Cache-Control: no-store\r\n\r\n{\"hello\":\"world\"}";
 	FCGX_Request f;
 
+	hello_catch_term();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	FCGX_InitRequest(&f, fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	for (;;) {
+	while (!hello_stop) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		if (poll(&p, 1, 1000) <= 0)
@@ -36,13 +60,15 @@ static void serve(int fd)
 		FCGX_PutStr(reply, (int)sizeof reply - 1, f.out);
 		FCGX_Finish_r(&f);
 	}
+	_exit(0);
 }
 
 int main(int argc, char **argv)
 {
 	int fd, n;
+	pid_t pids[256];
 
-	if (argc != 3 || (n = atoi(argv[2])) < 1) {
+	if (argc != 3 || (n = atoi(argv[2])) < 1 || n > 256) {
 		fprintf(stderr, "usage: hello SOCKET WORKERS\n");
 		return 2;
 	}
@@ -52,11 +78,20 @@ int main(int argc, char **argv)
 	if (fd < 0 || chmod(argv[1], 0666) != 0)
 		return 1;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	hello_catch_term();
 	for (int i = 0; i < n; i++)
-		if (fork() == 0)
+		if ((pids[i] = fork()) == 0)
 			serve(fd);
-	signal(SIGTERM, SIG_DFL);
-	while (wait(NULL) > 0)
-		;
+	/* until every worker is gone; a SIGTERM interrupts wait and is passed on */
+	for (bool passed = false;;) {
+		if (wait(NULL) < 0 && errno == ECHILD)
+			break;
+		if (hello_stop && !passed) {
+			for (int i = 0; i < n; i++)
+				kill(pids[i], SIGTERM);
+			passed = true;
+		}
+	}
+	unlink(argv[1]);
 	return 0;
 }
