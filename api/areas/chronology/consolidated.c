@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "chronology.h"
+#include "csv.h"
 #include "patterns.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
@@ -100,45 +101,6 @@ static int consolidated_patterns(struct sg_req *r, const char *id, const char **
 
 /* ---- CSV ------------------------------------------------------------------ */
 
-/* An answer's CSV text, grown in the request's arena. */
-struct csv {
-	struct arena *arena;
-	char *buf;
-	size_t len, cap;
-};
-
-/* One CSV cell: quoted, quotes doubled, and a cell that a spreadsheet would
- * read as a formula (a leading = + - @, or a TAB or CR before one: OWASP's
- * list) gets a leading apostrophe, so it is only ever text. */
-static void csv_cell(struct csv *c, const char *s, bool last)
-{
-	size_t need = strlen(s) * 2 + 5;
-
-	if (c->len + need > c->cap) {
-		size_t ncap = (c->cap + need) * 2;
-		char *n = arena_alloc(c->arena, ncap);
-
-		memcpy(n, c->buf, c->len);
-		c->buf = n;
-		c->cap = ncap;
-	}
-	c->buf[c->len++] = '"';
-	if (*s && strchr("=+-@\t\r", *s))
-		c->buf[c->len++] = '\'';
-	for (; *s; s++) {
-		if (*s == '"')
-			c->buf[c->len++] = '"';
-		c->buf[c->len++] = *s;
-	}
-	c->buf[c->len++] = '"';
-	if (last) {
-		c->buf[c->len++] = '\r';
-		c->buf[c->len++] = '\n';
-	} else {
-		c->buf[c->len++] = ',';
-	}
-}
-
 static const char *const csv_columns[] = {"event_date", "event_date_end", "date_precision", "event_time", "agency",
 					  "category", "summary", "impact", "impact_description", "action_taken",
 					  "no_action_reason", "significance", "source", "child_ids", "status",
@@ -173,19 +135,19 @@ static const char *csv_value(struct arena *a, json_t *v)
 
 static int consolidated_csv(struct sg_req *r, json_t *entries)
 {
-	struct csv c = {.arena = r->arena};
+	struct csv c;
 	size_t i;
 	json_t *e;
 
+	csv_init(&c, r->arena);
 	for (size_t col = 0; csv_columns[col]; col++)
 		csv_cell(&c, csv_columns[col], !csv_columns[col + 1]);
 	json_array_foreach(entries, i, e) {
 		for (size_t col = 0; csv_columns[col]; col++)
 			csv_cell(&c, csv_value(r->arena, json_object_get(e, csv_columns[col])), !csv_columns[col + 1]);
 	}
-	http_header(r, "Content-Disposition",
-		    arena_printf(r->arena, "attachment; filename=\"chronology-%s.csv\"", r->params[0]));
-	return http_body(r, 200, "text/csv; charset=utf-8", c.buf, c.len);
+	/* the id is a UUID by now (the request was loaded by it) */
+	return csv_answer(r, &c, arena_printf(r->arena, "chronology-%s.csv", r->params[0]));
 }
 
 static bool wants_csv(const char *accept)
