@@ -6,8 +6,8 @@
 // into a referral, Idempotency-Key replays across agencies, formula
 // injection in every exported text field, and row-level security alone
 // (psql as safeguard_api with another agency's app.* settings) on every
-// panel table.  Each finding has its test here; the one not fixed in the
-// panels area is marked todo with the reason.
+// panel table.  Each finding has its test here; the one outside the panels
+// area (core's body parser) is marked todo with the reason.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -595,21 +595,22 @@ describe('Idempotency-Key across agencies', () => {
     assert.equal(again.body.id, first.body.id);
   });
 
-  // Keys are stored per sub (core/worker.c, 001's idempotency_keys), and the
-  // request hash is method, path and body: the same person's token for
-  // another agency replays the first agency's answer, a write it never made.
-  it('one sub with tokens of two agencies: the second agency\'s request is not answered with the first\'s write',
-    { todo: 'core/worker.c: put the token\'s agency (and roles) into the request hash, or the key; outside the panels area' }, async () => {
-      const P = await makePanel({ members: ['youth_justice', 'csc'] });
-      const c = await makeChild('csc');
-      await ok('POST', `/v1/children/${c.id}/involvements`, who('youth_justice', 'safeguarding_lead'), { reason: 'x' }, 201);
-      const sub = `dual-${randomUUID().slice(0, 8)}`;
-      const key = `k-${randomUUID()}`;
-      const body = { child_id: c.id, reason: 'r', risk_level: 'low', criteria: JOINT };
-      await ok('POST', `/v1/panels/${P.id}/referrals`, tokenFor('csc', 'safeguarding_lead', sub), body, 201, { 'Idempotency-Key': key });
-      const res = await call('POST', `/v1/panels/${P.id}/referrals`, tokenFor('youth_justice', 'safeguarding_lead', sub), body, { 'Idempotency-Key': key });
-      assert.notEqual(res.headers.get('idempotent-replayed'), 'true', `replayed CSC's referral to youth_justice: ${JSON.stringify(res.body).slice(0, 120)}`);
-    });
+  // Keys were once stored per sub with a hash of method, path and body, so
+  // the same person's token for another agency replayed the first agency's
+  // answer, a write it never made; 006 keys them per issuer, agency and sub.
+  it('one sub with tokens of two agencies: the second agency\'s request is not answered with the first\'s write', async () => {
+    const P = await makePanel({ members: ['youth_justice', 'csc'] });
+    const c = await makeChild('csc');
+    await ok('POST', `/v1/children/${c.id}/involvements`, who('youth_justice', 'safeguarding_lead'), { reason: 'x' }, 201);
+    const sub = `dual-${randomUUID().slice(0, 8)}`;
+    const key = `k-${randomUUID()}`;
+    const body = { child_id: c.id, reason: 'r', risk_level: 'low', criteria: JOINT };
+    await ok('POST', `/v1/panels/${P.id}/referrals`, tokenFor('csc', 'safeguarding_lead', sub), body, 201, { 'Idempotency-Key': key });
+    const res = await call('POST', `/v1/panels/${P.id}/referrals`, tokenFor('youth_justice', 'safeguarding_lead', sub), body, { 'Idempotency-Key': key });
+    assert.notEqual(res.headers.get('idempotent-replayed'), 'true', `replayed CSC's referral to youth_justice`);
+    // it ran as youth_justice's own request: the child's open referral is already there
+    problem(res, 409, 'conflict');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

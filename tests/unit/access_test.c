@@ -147,6 +147,9 @@ static int want(int p, int role, int ag)
 		return role == ROLE_ADMIN;
 	case PERM_PANEL_CASES:
 		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR || role == ROLE_SAFEGUARDING_LEAD;
+	case PERM_PANEL_REFERRAL: /* the readers, and the referrer (a social worker is CSC's only) */
+		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR || role == ROLE_SAFEGUARDING_LEAD ||
+		       role == ROLE_SOCIAL_WORKER;
 	case PERM_PANEL_REFER:
 		return sw_or_lead || role == ROLE_PANEL_CHAIR;
 	case PERM_PANEL_RECORD:
