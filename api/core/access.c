@@ -104,6 +104,9 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_PANEL_READ] = {{{CASE_ROLES | ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
 	[PERM_PANEL_MANAGE] = {{{ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
 	[PERM_PANEL_CASES] = {{{PANEL_READER_ROLES, AGENCIES_ALL}}},
+	/* one referral: the panel's readers, and its referrer reading back what it
+	 * referred (a social worker is not a reader; the handler decides which) */
+	[PERM_PANEL_REFERRAL] = {{{PANEL_READER_ROLES | ROLE_BIT(ROLE_SOCIAL_WORKER), AGENCIES_ALL}}},
 	[PERM_PANEL_REFER] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_PANEL_CHAIR),
 				AGENCIES_ALL}}},
 	[PERM_PANEL_RECORD] = {{{ROLE_BIT(ROLE_PANEL_MEMBER) | ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},

@@ -90,6 +90,7 @@ enum sg_perm {
 	PERM_PANEL_READ,        /* the panels themselves: type, name, members, chair */
 	PERM_PANEL_MANAGE,      /* create a panel, change its membership */
 	PERM_PANEL_CASES,       /* read cases, meetings, minutes, decisions, actions; update own agency's actions */
+	PERM_PANEL_REFERRAL,    /* read one referral: its panel's readers, or the person who made it */
 	PERM_PANEL_REFER,       /* refer a child to a panel */
 	PERM_PANEL_RECORD,      /* write case discussions and draft minutes */
 	PERM_PANEL_CHAIR,       /* meetings, decisions, referral outcomes, minutes approval, actions, escalations */

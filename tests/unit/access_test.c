@@ -147,6 +147,9 @@ static int want(int p, int role, int ag)
 		return role == ROLE_ADMIN;
 	case PERM_PANEL_CASES:
 		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR || role == ROLE_SAFEGUARDING_LEAD;
+	case PERM_PANEL_REFERRAL: /* the readers, and the referrer (a social worker is CSC's only) */
+		return role == ROLE_PANEL_MEMBER || role == ROLE_PANEL_CHAIR || role == ROLE_SAFEGUARDING_LEAD ||
+		       role == ROLE_SOCIAL_WORKER;
 	case PERM_PANEL_REFER:
 		return sw_or_lead || role == ROLE_PANEL_CHAIR;
 	case PERM_PANEL_RECORD:
@@ -207,6 +210,7 @@ START_TEST(panel_cells)
 					  R(ADMIN)},
 		{PERM_PANEL_MANAGE, R(ADMIN)},
 		{PERM_PANEL_CASES, R(PANEL_MEMBER) | R(PANEL_CHAIR) | R(SAFEGUARDING_LEAD)},
+		{PERM_PANEL_REFERRAL, R(PANEL_MEMBER) | R(PANEL_CHAIR) | R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER)},
 		{PERM_PANEL_REFER, R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER) | R(PANEL_CHAIR)},
 		{PERM_PANEL_RECORD, R(PANEL_MEMBER) | R(PANEL_CHAIR)},
 		{PERM_PANEL_CHAIR, R(PANEL_CHAIR)},

@@ -167,12 +167,14 @@ DB_SQL(sql_action_list, 9,
        " and ($9::uuid is null or a.referral_id = $9::uuid)"
        " order by a.due_date, a.id limit $3::int");
 
+/* the cursor's version is client text of up to 18 digits (kit.c): bigint, so
+ * that any of them is a position, never an overflow (a 500) */
 DB_SQL(sql_action_history, 3,
        "select jsonb_build_object('version', h.version, 'change', h.change, 'action', h.snapshot,"
        " 'changed_by', h.changed_by, 'changed_agency', h.changed_agency,"
        " 'changed_at', safeguard.panel_instant(h.changed_at))::text, h.version::text"
        " from safeguard.panel_action_history h where h.action_id = $1::uuid"
-       " and ($2::int is null or h.version > $2::int) order by h.version limit $3::int");
+       " and ($2::bigint is null or h.version > $2::bigint) order by h.version limit $3::int");
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "ident.h"
 #include "panels.h"
@@ -18,20 +19,36 @@
 static const char *const kinds[] = {"formal", "officer", NULL};
 static const char *const meeting_statuses[] = {"scheduled", "held", "minutes_approved", "cancelled", NULL};
 
-/* the agenda: distinct referral ids */
+/* The instants a meeting may be scheduled at, in UTC: from 1900-01-01 to
+ * before 9999-12-31.  The database would take more, but then the meeting's
+ * scheduled_at would leave the documented form (a five-digit year) or the
+ * page cursor made from it would be one kit_page_begin refuses (a year
+ * before 1900), so the list could not page past it. */
+#define MEETING_EARLIEST ((int64_t)-2208988800)  /* 1900-01-01T00:00:00Z */
+#define MEETING_LATEST ((int64_t)253402214400)   /* 9999-12-31T00:00:00Z */
+
+/* the agenda: distinct referral ids (UUIDs compared as the database does,
+ * whatever their letters' case); the scheduled time within the range above */
 static void check_meeting(json_t *b, struct verrs *errs, struct arena *a)
 {
 	json_t *agenda = json_object_get(b, "agenda"), *v;
+	const char *at = kit_str(b, "scheduled_at");
+	int64_t t;
 	size_t i;
 
+	if (at && instant_to_epoch(at, &t) && (t < MEETING_EARLIEST || t >= MEETING_LATEST))
+		verrs_add(errs, "scheduled_at", "out_of_range", "must be from 1900-01-01 to 9999-12-30 (UTC)");
 	if (!json_is_array(agenda))
 		return;
 	json_array_foreach(agenda, i, v) {
 		if (json_is_string(v) && !validate_uuid(json_string_value(v)))
 			verrs_add(errs, arena_printf(a, "agenda[%zu]", i), "invalid_uuid", "must be a referral id");
-		for (size_t k = 0; k < i; k++)
-			if (json_equal(v, json_array_get(agenda, k)))
+		for (size_t k = 0; k < i; k++) {
+			json_t *w = json_array_get(agenda, k);
+
+			if (json_is_string(v) && json_is_string(w) && !strcasecmp(json_string_value(v), json_string_value(w)))
 				verrs_add(errs, arena_printf(a, "agenda[%zu]", i), "duplicate", "is listed twice");
+		}
 	}
 }
 
@@ -52,7 +69,21 @@ static const struct field_spec attendance_fields[] = {
 	 .enum_values = sg_agency_names},
 	{.name = "held_at", .type = FT_INSTANT, .nullable = true},
 };
-static const struct body_spec attendance_body = {.fields = attendance_fields, .n = 2};
+/* each agency once: attended_by is a set */
+static void check_attendance(json_t *b, struct verrs *errs, struct arena *a)
+{
+	json_t *agencies = json_object_get(b, "agencies"), *v;
+	size_t i;
+
+	if (!json_is_array(agencies))
+		return;
+	json_array_foreach(agencies, i, v) {
+		for (size_t k = 0; k < i; k++)
+			if (json_equal(v, json_array_get(agencies, k)))
+				verrs_add(errs, arena_printf(a, "agencies[%zu]", i), "duplicate", "is listed twice");
+	}
+}
+static const struct body_spec attendance_body = {.fields = attendance_fields, .n = 2, .check = check_attendance};
 
 static const struct field_spec cancellation_fields[] = {
 	{.name = "reason", .type = FT_STRING, .required = true, .min = 1, .max = 2000},

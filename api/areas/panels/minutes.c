@@ -51,12 +51,14 @@ DB_SQL(sql_minutes_approve, 2,
        " updated_at = clock_timestamp(), updated_by = safeguard.app_sub() from n where m.id = n.meeting_id"
        " returning m.id");
 
+/* the cursor's version is client text of up to 18 digits (kit.c): bigint, so
+ * that any of them is a position, never an overflow (a 500) */
 DB_SQL(sql_minutes_versions, 3,
        "select jsonb_build_object('version', v.version, 'text', v.text, 'status', v.status,"
        " 'recorded_by', v.recorded_by, 'recorded_agency', v.recorded_agency,"
        " 'recorded_at', safeguard.panel_instant(v.recorded_at))::text, v.version::text"
        " from safeguard.panel_minutes_versions v where v.meeting_id = $1::uuid"
-       " and ($2::int is null or v.version > $2::int) order by v.version limit $3::int");
+       " and ($2::bigint is null or v.version > $2::bigint) order by v.version limit $3::int");
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -4,7 +4,9 @@
  * closed (with a reason from a list) -> reopened -> closed ...  Any other
  * transition is 409 naming the state the referral is in.  Who refers: a
  * safeguarding lead or social worker of a member agency, or the panel's
- * chair; the chair decides, closes and reopens.  While a referral is open
+ * chair, of an agency in the child's network (or CSC); the chair decides,
+ * closes and reopens.  The panel's readers read its referrals, and the
+ * person who made a referral reads back that one.  While a referral is open
  * every member agency sees the child (derived in the database from the live
  * referral: safeguard.child_on_open_panel); the start and the end of that
  * access are audit events on the child.  The joint police/youth-justice
@@ -101,20 +103,24 @@ static const struct query_spec page_query = {referral_query_params, 2};
 
 /* Row-level security shows a referral to the panel's readers (and its referrer). */
 DB_SQL(sql_referral_get, 1,
-       "select safeguard.panel_referral_json(r)::text, r.version, r.panel_id, r.status, r.child_id"
+       "select safeguard.panel_referral_json(r)::text, r.version, r.panel_id, r.status, r.child_id,"
+       " r.referred_by = safeguard.app_sub() and r.referring_agency = safeguard.app_agency()"
        " from safeguard.panel_referrals r where r.id = $1::uuid");
 
 DB_SQL(sql_referral_lock, 1,
        "select r.status, r.version from safeguard.panel_referrals r where r.id = $1::uuid for update");
 
 /* each reference as the caller may use it: child visible, family the
- * child's, chronology request readable and about the child */
+ * child's, chronology request readable and about the child; and whether the
+ * caller's agency is in the child's network (CSC always is), not merely
+ * seeing the child through a live request or another panel's referral */
 DB_SQL(sql_referral_refs, 3,
        "select exists (select 1 from safeguard.children c where c.id = $1::uuid),"
        " $2::uuid is null or exists (select 1 from safeguard.children c where c.id = $1::uuid"
        " and c.family_id = $2::uuid),"
        " $3::uuid is null or (safeguard.request_readable($3::uuid) and exists (select 1"
-       " from safeguard.chronology_request_children rc where rc.request_id = $3::uuid and rc.child_id = $1::uuid))");
+       " from safeguard.chronology_request_children rc where rc.request_id = $3::uuid and rc.child_id = $1::uuid)),"
+       " safeguard.app_agency() = 'csc' or safeguard.child_in_network($1::uuid)");
 
 DB_SQL(sql_referral_insert, 3,
        "insert into safeguard.panel_referrals (id, panel_id, child_id, family_id, referring_agency, referred_by,"
@@ -142,15 +148,19 @@ DB_SQL(sql_child_referrals, 4,
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The referral of r->params[0] for a reader of its panel: 0, or 404. */
-static int referral_load(struct sg_req *r, PGresult **res, struct panel_standing *ps)
+/* The referral of r->params[0] for a reader of its panel, or (referrer
+ * true) also for the person who made it, from the agency it made it for:
+ * 0, or 404. */
+static int referral_load(struct sg_req *r, PGresult **res, struct panel_standing *ps, bool referrer)
 {
 	int rc;
 
 	if ((rc = kit_fetch_id(r, &sql_referral_get, r->params[0], "panel referral", res)) ||
 	    (rc = panels_standing(r, PQgetvalue(*res, 0, 2), ps)))
 		return rc;
-	return ps->reader ? 0 : http_not_found(r, "panel referral");
+	if (ps->reader || (referrer && PQgetvalue(*res, 0, 5)[0] == 't'))
+		return 0;
+	return http_not_found(r, "panel referral");
 }
 
 /* The referral as it is now, with the child's audit row. */
@@ -220,8 +230,15 @@ static int referrals_create(struct sg_req *r)
 					      : "your agency is not a member of this panel");
 	if ((rc = kit_exec(r, &sql_referral_refs, rp, 3, &res)))
 		return rc;
+	/* Only an agency in the child's network refers it (issue 10): one that
+	 * sees the child only through a live request or another panel's open
+	 * referral would otherwise turn that passing access into a lasting
+	 * route for itself and for every agency on the new panel. */
 	if (PQgetvalue(res, 0, 0)[0] != 't')
 		verrs_add(&errs, "child_id", "not_found", "there is no child with this id that you may see");
+	else if (PQgetvalue(res, 0, 3)[0] != 't')
+		verrs_add(&errs, "child_id", "not_in_network",
+			  "your agency is not in the child's network: declare your involvement before referring");
 	else if (PQgetvalue(res, 0, 1)[0] != 't')
 		verrs_add(&errs, "family_id", "not_the_childs_family", "is not the family of the child");
 	if (PQgetvalue(res, 0, 2)[0] != 't')
@@ -276,7 +293,13 @@ static int referrals_show(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = referral_load(r, &res, &ps)))
+	/* The referrer reads back the referral it made, whatever its role, so
+	 * that it learns the outcome (a decline's reason is written for it);
+	 * the panel's other cases, its meetings and discussions stay the
+	 * readers' (issue 10).  What the panel recorded since (the risk level
+	 * now, the next review) comes from discussions that row-level security
+	 * shows to readers only, so the referrer sees the referral as made. */
+	if ((rc = referral_load(r, &res, &ps, true)))
 		return rc;
 	return referral_answer(r, 200, r->params[0]);
 }
@@ -299,7 +322,7 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	bool allowed = false;
 	int rc;
 
-	if ((rc = referral_load(r, &cur, &ps)) || (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
+	if ((rc = referral_load(r, &cur, &ps, false)) || (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
 		return rc;
 	panel = PQgetvalue(cur, 0, 2);
 	child = PQgetvalue(cur, 0, 4);
@@ -376,7 +399,7 @@ static const struct route referrals_route_list[] = {
 	 "panel_referrals.create", ROUTE_IDEMPOTENT},
 	{"GET", "/v1/panels/{id}/referrals", PERM_PANEL_CASES, NULL, &referral_query, referrals_list,
 	 "panel_referrals.list", 0},
-	{"GET", "/v1/panel-referrals/{id}", PERM_PANEL_CASES, NULL, NULL, referrals_show, "panel_referrals.show", 0},
+	{"GET", "/v1/panel-referrals/{id}", PERM_PANEL_REFERRAL, NULL, NULL, referrals_show, "panel_referrals.show", 0},
 	{"POST", "/v1/panel-referrals/{id}/decision", PERM_PANEL_CHAIR, &decision_body, NULL, referrals_decide,
 	 "panel_referrals.decide", ROUTE_IDEMPOTENT},
 	{"POST", "/v1/panel-referrals/{id}/closure", PERM_PANEL_CHAIR, &closure_body, NULL, referrals_close,
