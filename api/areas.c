@@ -13,6 +13,8 @@ extern const struct sg_area panels_area, referrals_area, meetings_area, minutes_
 extern const struct sg_area involvements_area;
 extern const struct sg_area courses_area, training_sessions_area, bookings_area, register_area, charges_area,
 	certificates_area, completions_area, evaluations_area;
+extern const struct sg_area cme_calendar_area, cme_cases_area;
+extern const struct sg_area screening_tools_area, screenings_area, screening_report_area;
 
 const struct sg_area *const sg_areas[] = {
 	&system_area, &me_area, &audit_area, &tokens_area, &children_area, &families_area,
@@ -21,5 +23,7 @@ const struct sg_area *const sg_areas[] = {
 	&involvements_area,
 	&courses_area, &training_sessions_area, &bookings_area, &register_area, &charges_area, &certificates_area,
 	&completions_area, &evaluations_area,
+	&cme_calendar_area, &cme_cases_area,
+	&screening_tools_area, &screenings_area, &screening_report_area,
 	NULL,
 };

@@ -118,6 +118,20 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_TRAINING_BOOK] = {{{ROLES_ALL, AGENCIES_ALL}}},
 	[PERM_TRAINING_OVERSIGHT] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
 	[PERM_TRAINING_MANAGE] = {{{ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
+	/* children missing education: admins keep the school calendar; any agency in the child's network
+	 * notifies; the CME officer (education's safeguarding lead, the CME panel's chair) works the case */
+	[PERM_CALENDAR_MANAGE] = {{{ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
+	[PERM_CME_NOTIFY] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
+	[PERM_CME_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	[PERM_CME_WORK] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_PANEL_CHAIR), AGENCY_BIT(AGENCY_EDUCATION)}}},
+	/* screening: the partnership's admins publish the tool; members of the child's network complete
+	 * screenings; the report (no names) for the partnership's admins and auditors and every lead */
+	[PERM_SCREENING_TOOL_READ] = {{{CASE_ROLES | ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
+	[PERM_SCREENING_TOOL_PUBLISH] = {{{ROLE_BIT(ROLE_ADMIN), AGENCY_BIT(AGENCY_PARTNERSHIP)}}},
+	[PERM_SCREENING_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	[PERM_SCREENING_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
+	[PERM_SCREENING_REPORT] = {{{ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDITOR), AGENCY_BIT(AGENCY_PARTNERSHIP)},
+				   {ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)

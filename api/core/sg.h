@@ -98,6 +98,16 @@ enum sg_perm {
 	PERM_TRAINING_BOOK,      /* book, cancel, complete and evaluate one's own training */
 	PERM_TRAINING_OVERSIGHT, /* bookings and completions: an agency's (its lead), all (training admins) */
 	PERM_TRAINING_MANAGE,    /* courses, sessions, the register, charges and certificates */
+	/* children missing education and the screening tool (issue 12) */
+	PERM_CALENDAR_MANAGE,         /* add or remove school terms, holidays, bank holidays */
+	PERM_CME_NOTIFY,              /* notify a child missing education (the network decides which) */
+	PERM_CME_READ,                /* CME cases: the child's network, and the CME officer */
+	PERM_CME_WORK,                /* enquiries, resolution, closure: the CME officer */
+	PERM_SCREENING_TOOL_READ,
+	PERM_SCREENING_TOOL_PUBLISH,  /* draft and publish tool versions */
+	PERM_SCREENING_READ,
+	PERM_SCREENING_WRITE,         /* complete, submit, record the outcome (the network decides which) */
+	PERM_SCREENING_REPORT,        /* the partnership's report, without names */
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);

@@ -47,6 +47,7 @@ static const struct field_spec child_fields[] = {
 	{.name = "not_on_roll_since", .type = FT_DATE, .nullable = true},
 	{.name = "ehcp", .type = FT_BOOL},
 	{.name = "looked_after", .type = FT_BOOL},
+	{.name = "child_protection_plan", .type = FT_BOOL}, /* 009: flags a CME case at once */
 };
 static const char *const child_read_only[] = {"id",         "version",           "created_at", "updated_at",
 					      "created_by_agency", "family_id", "family_relationship", NULL};
@@ -165,7 +166,8 @@ static const struct body_spec child_patch_body = {.fields = child_fields,
 	" coalesce(array(select jsonb_array_elements_text(b->'address'->'lines')), '{}'),"            \
 	" b->'address'->>'town', b->>'postcode', b->>'school_urn',"                                    \
 	" coalesce(b->>'education_status', 'on_roll'), (b->>'not_on_roll_since')::date,"              \
-	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false)"
+	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false),"        \
+	" coalesce((b->>'child_protection_plan')::boolean, false)"
 
 DB_SQL(sql_child_duplicate, 2,
        "select safeguard.child_by_identifier($1, $2)");
@@ -177,7 +179,7 @@ DB_SQL(sql_child_network_created, 1,
 DB_SQL(sql_child_insert, 2,
        "insert into safeguard.children (id, first_name, last_name, preferred_name, date_of_birth,"
        " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"
-       " not_on_roll_since, ehcp, looked_after, created_by_agency) select $1::uuid, " CHILD_COLUMNS_FROM_B
+       " not_on_roll_since, ehcp, looked_after, child_protection_plan, created_by_agency) select $1::uuid, " CHILD_COLUMNS_FROM_B
        ", safeguard.app_agency() from (select $2::jsonb as b) s"
        " returning safeguard.child_json(children)::text, version");
 
@@ -193,7 +195,7 @@ DB_SQL(sql_child_lock, 1,
 DB_SQL(sql_child_update, 3,
        "update safeguard.children set (first_name, last_name, preferred_name, date_of_birth,"
        " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"
-       " not_on_roll_since, ehcp, looked_after) = (select " CHILD_COLUMNS_FROM_B
+       " not_on_roll_since, ehcp, looked_after, child_protection_plan) = (select " CHILD_COLUMNS_FROM_B
        " from (select $2::jsonb as b) s), version = version + 1, updated_at = clock_timestamp()"
        " where id = $1::uuid and version = $3::int returning safeguard.child_json(children)::text, version");
 

@@ -8,7 +8,7 @@
  * window closes (safeguard.request_readable).  The database checks that once
  * and builds the entries' JSON in one piece, which is passed through as it
  * comes.  Every read writes a child audit row for each child the timeline
- * shows.
+ * shows.  The CSV cells are core/csv.c's, safe to open in a spreadsheet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,14 @@ DB_SQL(sql_consolidated_json, 1,
 
 DB_SQL(sql_consolidated_items, 1,
        "select * from safeguard.consolidated_items($1::uuid)");
+
+/* the subject children's CME cases (009), and the last day the request covers */
+DB_SQL(sql_req_cme, 1,
+       "select child_id, since, back_on from safeguard.consolidated_cme_cases($1::uuid)");
+
+DB_SQL(sql_req_period_end, 1,
+       "select least(period_to, (now() at time zone 'UTC')::date)::text from safeguard.chronology_requests"
+       " where id = $1::uuid");
 
 DB_SQL(sql_req_rolls, 1,
        "select c.id, case when c.education_status in ('not_on_roll', 'missing_education')"
@@ -54,21 +62,25 @@ static json_t *pattern_json(const struct pattern *pt)
 }
 
 /* The patterns of request id as a JSON text (arena) in *out: the active
- * entries and the subject children's roll status.  0, or the failure's
- * answer. */
+ * entries, the subject children's CME cases and roll status, over the
+ * request's period.  An entry without an end date is open (day_end -1): a
+ * not-on-roll one lasts until the child is back in education or the period
+ * ends.  0, or the failure's answer. */
 static int consolidated_patterns(struct sg_req *r, const char *id, const char **out)
 {
 	struct pattern_input in = {0};
 	struct pattern pats[64];
 	struct chron_item *items;
 	struct roll_status *rolls;
-	PGresult *res, *rres;
+	struct cme_period *cme;
+	PGresult *res, *rres, *cres, *pres;
 	json_t *patterns;
 	size_t np, k = 0;
 	int rc;
 
 	if ((rc = kit_exec(r, &sql_consolidated_items, &id, 1, &res)) ||
-	    (rc = kit_exec(r, &sql_req_rolls, &id, 1, &rres)))
+	    (rc = kit_exec(r, &sql_req_rolls, &id, 1, &rres)) || (rc = kit_exec(r, &sql_req_cme, &id, 1, &cres)) ||
+	    (rc = kit_exec(r, &sql_req_period_end, &id, 1, &pres)))
 		return rc;
 	items = arena_alloc(r->arena, (size_t)(PQntuples(res) + 1) * sizeof *items);
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -78,7 +90,7 @@ static int consolidated_patterns(struct sg_req *r, const char *id, const char **
 		items[k].agency = sg_agency_lookup(PQgetvalue(res, i, 1));
 		items[k].category = PQgetvalue(res, i, 2);
 		items[k].day = days_from_date(PQgetvalue(res, i, 3));
-		items[k].day_end = *PQgetvalue(res, i, 4) ? days_from_date(PQgetvalue(res, i, 4)) : items[k].day;
+		items[k].day_end = *PQgetvalue(res, i, 4) ? days_from_date(PQgetvalue(res, i, 4)) : -1;
 		k++;
 	}
 	rolls = arena_alloc(r->arena, (size_t)(PQntuples(rres) + 1) * sizeof *rolls);
@@ -86,11 +98,20 @@ static int consolidated_patterns(struct sg_req *r, const char *id, const char **
 		rolls[i].child_id = PQgetvalue(rres, i, 0);
 		rolls[i].since = PQgetisnull(rres, i, 1) ? -1 : days_from_date(PQgetvalue(rres, i, 1));
 	}
+	cme = arena_alloc(r->arena, (size_t)(PQntuples(cres) + 1) * sizeof *cme);
+	for (int i = 0; i < PQntuples(cres); i++) {
+		cme[i].child_id = PQgetvalue(cres, i, 0);
+		cme[i].since = days_from_date(PQgetvalue(cres, i, 1));
+		cme[i].back_on = PQgetisnull(cres, i, 2) ? -1 : days_from_date(PQgetvalue(cres, i, 2));
+	}
 	in.items = items;
 	in.n = k;
 	in.rolls = rolls;
 	in.nrolls = (size_t)PQntuples(rres);
+	in.cme = cme;
+	in.ncme = (size_t)PQntuples(cres);
 	in.today = (int)(time(NULL) / 86400);
+	in.period_end = PQntuples(pres) == 1 ? days_from_date(PQgetvalue(pres, 0, 0)) : 0;
 	np = patterns_find(&in, pats, sizeof pats / sizeof pats[0], r->arena);
 	patterns = arena_json(r->arena, json_array());
 	for (size_t i = 0; i < np; i++)

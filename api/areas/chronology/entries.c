@@ -24,6 +24,7 @@ static const char *const categories[] = {
 	"arrest",          "alleged_offence",  "victim_of_crime",  "injury",        "hospital_attendance",
 	"referral",        "assessment",       "strategy_meeting", "nrm_referral",  "abduction_warning_notice",
 	"placement_move",  "home_visit",       "disclosure",       "positive_event", "other",
+	"screening", /* an exploitation screening (010): written on submission, or by hand */
 	NULL};
 static const char *const impacts[] = {"positive", "negative", "neutral", "unknown", NULL};
 static const char *const significances[] = {"low", "medium", "high", NULL};

@@ -4,7 +4,10 @@
  * is unit-tested on its own, including the cases that just miss.
  *
  *   missing_episodes_cluster   three or more missing episodes within 30 days
- *   out_of_education           not on roll / missing education for more than 20 school days
+ *   out_of_education           not on roll / missing education for more than 20 school days: a
+ *                              not-on-roll entry (one without an end lasts until the child is back
+ *                              in education or the chronology's period ends), an open or unresolved
+ *                              CME case (likewise), or the register's status today
  *   exploitation_indicators    within 30 days, entries from two or more agencies that combine
  *                              a missing episode with an arrest, alleged offence, injury or
  *                              being a victim of crime
@@ -149,32 +152,65 @@ size_t pattern_missing_cluster(const struct pattern_input *in, struct pattern *o
 	return found;
 }
 
+/* The last day out of education of a period that started on day and has
+ * no end: the day before the first return to education after it (a CME
+ * case resolved), else the end of the chronology's period. */
+static int open_end(const struct pattern_input *in, int day)
+{
+	int end = in->period_end > 0 ? in->period_end : in->today;
+
+	for (size_t i = 0; i < in->ncme; i++)
+		if (in->cme[i].back_on > day && in->cme[i].back_on - 1 < end)
+			end = in->cme[i].back_on - 1;
+	return end;
+}
+
+static void emit_child(struct pattern *p, const char *description, const char *child_id, int from, int to,
+		       struct arena *a)
+{
+	memset(p, 0, sizeof *p);
+	p->code = "out_of_education";
+	p->description = description;
+	p->from = from;
+	p->to = to;
+	p->entry_ids = arena_alloc(a, sizeof *p->entry_ids);
+	p->child_id = child_id;
+}
+
 size_t pattern_out_of_education(const struct pattern_input *in, struct pattern *out, size_t cap, struct arena *a)
 {
 	size_t found = 0;
 
 	for (size_t i = 0; i < in->n && found < cap; i++) {
 		const struct chron_item *it = &in->items[i];
-		int end = it->day_end < 0 ? in->today : (it->day_end > it->day ? it->day_end : it->day);
+		int end = it->day_end < 0 ? open_end(in, it->day) : (it->day_end > it->day ? it->day_end : it->day);
 
 		if (!is(it->category, out_of_school_set) || school_days(it->day, end) <= SCHOOL_DAYS_LIMIT)
 			continue;
 		emit(&out[found], "out_of_education", "out of education for more than 20 school days", in, &i, 1, a);
 		out[found++].to = end;
 	}
+	for (size_t i = 0; i < in->ncme && found < cap; i++) {
+		const struct cme_period *c = &in->cme[i];
+		int end = c->back_on >= 0 ? c->back_on - 1 : open_end(in, c->since);
+
+		if (c->since < 0 || school_days(c->since, end) <= SCHOOL_DAYS_LIMIT)
+			continue;
+		emit_child(&out[found++], "a children missing education case shows the child out of education for more "
+			   "than 20 school days", c->child_id, c->since, end, a);
+	}
 	for (size_t i = 0; i < in->nrolls && found < cap; i++) {
 		const struct roll_status *rs = &in->rolls[i];
+		bool open_case = false;
 
-		if (rs->since < 0 || school_days(rs->since, in->today) <= SCHOOL_DAYS_LIMIT)
+		/* an open case set the register: the case's pattern says it already */
+		for (size_t k = 0; k < in->ncme && !open_case; k++)
+			open_case = in->cme[k].back_on < 0 && rs->child_id && in->cme[k].child_id &&
+				    strcmp(in->cme[k].child_id, rs->child_id) == 0;
+		if (open_case || rs->since < 0 || school_days(rs->since, in->today) <= SCHOOL_DAYS_LIMIT)
 			continue;
-		memset(&out[found], 0, sizeof out[found]);
-		out[found].code = "out_of_education";
-		out[found].description = "the register shows the child out of education for more than 20 school days";
-		out[found].from = rs->since;
-		out[found].to = in->today;
-		out[found].entry_ids = arena_alloc(a, sizeof *out[found].entry_ids);
-		out[found].child_id = rs->child_id;
-		found++;
+		emit_child(&out[found++], "the register shows the child out of education for more than 20 school days",
+			   rs->child_id, rs->since, in->today, a);
 	}
 	return found;
 }

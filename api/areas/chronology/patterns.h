@@ -12,13 +12,20 @@ struct chron_item {
 	int agency;        /* enum sg_agency */
 	const char *category;
 	int day;           /* days since 1970-01-01 */
-	int day_end;       /* == day when not a period; -1 for an open period */
+	int day_end;       /* == day when not a period; -1 when no end was given (open) */
 };
 
 /* A child's current roll status from the register (out-of-education rule). */
 struct roll_status {
 	const char *child_id;
 	int since;         /* day not on roll / missing education since; -1 when on roll */
+};
+
+/* A child's children-missing-education case (out-of-education rule). */
+struct cme_period {
+	const char *child_id;
+	int since;         /* day the child went missing from education */
+	int back_on;       /* day back in education (or gone with a confirmed destination); -1 while not */
 };
 
 struct pattern {
@@ -36,7 +43,10 @@ struct pattern_input {
 	size_t n;
 	const struct roll_status *rolls;
 	size_t nrolls;
+	const struct cme_period *cme; /* the subject children's CME cases */
+	size_t ncme;
 	int today;
+	int period_end;    /* the last day the chronology covers; 0: today */
 };
 
 /* Runs every rule of the table; returns how many patterns went to out. */
