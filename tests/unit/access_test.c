@@ -82,6 +82,15 @@ static const struct access_row rows[] = {
 	{PERM_TRAINING_MANAGE, R(SAFEGUARDING_LEAD), AGENCY_PARTNERSHIP, false},
 	{PERM_TRAINING_MANAGE, R(ADMIN), AGENCY_PARTNERSHIP, false},
 	{PERM_TRAINING_MANAGE, R(PRACTITIONER) | R(PANEL_CHAIR), AGENCY_POLICE, false},
+	/* missing education and screening: a few cells by name (every_cell walks them all) */
+	{PERM_CME_WORK, R(SAFEGUARDING_LEAD), AGENCY_EDUCATION, true},
+	{PERM_CME_WORK, R(SAFEGUARDING_LEAD), AGENCY_CSC, false},
+	{PERM_CME_WORK, R(PANEL_CHAIR), AGENCY_EDUCATION, true},
+	{PERM_CME_WORK, R(PRACTITIONER), AGENCY_EDUCATION, false},
+	{PERM_SCREENING_TOOL_PUBLISH, R(ADMIN), AGENCY_PARTNERSHIP, true},
+	{PERM_SCREENING_TOOL_PUBLISH, R(ADMIN), AGENCY_CSC, false},
+	{PERM_SCREENING_REPORT, R(AUDITOR), AGENCY_POLICE, false},
+	{PERM_SCREENING_REPORT, R(SAFEGUARDING_LEAD), AGENCY_POLICE, true},
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
@@ -166,6 +175,25 @@ static int want(int p, int role, int ag)
 		return role == ROLE_SAFEGUARDING_LEAD || role == ROLE_TRAINING_ADMIN;
 	case PERM_TRAINING_MANAGE:
 		return role == ROLE_TRAINING_ADMIN;
+	/* missing education: admins keep the calendar; the CME officer is education's lead or the CME panel's chair */
+	case PERM_CALENDAR_MANAGE:
+		return role == ROLE_ADMIN;
+	case PERM_CME_NOTIFY:
+		return practice;
+	case PERM_CME_READ:
+		return casework;
+	case PERM_CME_WORK:
+		return (role == ROLE_SAFEGUARDING_LEAD || role == ROLE_PANEL_CHAIR) && ag == AGENCY_EDUCATION;
+	/* screening: the partnership's admins publish; the network screens; the report without names */
+	case PERM_SCREENING_TOOL_READ:
+		return casework || role == ROLE_ADMIN;
+	case PERM_SCREENING_TOOL_PUBLISH:
+		return role == ROLE_ADMIN && partnership;
+	case PERM_SCREENING_READ:
+	case PERM_SCREENING_WRITE:
+		return casework;
+	case PERM_SCREENING_REPORT:
+		return ((role == ROLE_ADMIN || role == ROLE_AUDITOR) && partnership) || role == ROLE_SAFEGUARDING_LEAD;
 	default:
 		return -1;
 	}

@@ -95,6 +95,68 @@ START_TEST(out_of_education_over_20_school_days)
 }
 END_TEST
 
+/* An open-ended not-on-roll entry lasts until the child is back in
+ * education (a CME case resolved) or the chronology's period ends; a CME
+ * case counts from since to its return, or to the period's end while open;
+ * the register's status is not reported twice for a child with an open case. */
+START_TEST(out_of_education_open_periods_and_cme_cases)
+{
+	struct chron_item items[] = {
+		/* 2025-03-03 (Monday) with no end: 21 school days to 2025-03-31 */
+		{"open", AGENCY_EDUCATION, "not_on_roll", days_from_date("2025-03-03"), -1},
+	};
+	struct cme_period back_soon[] = {{"child-1", days_from_date("2025-03-03"), days_from_date("2025-03-31")}};
+	struct cme_period back_later[] = {{"child-1", days_from_date("2025-03-03"), days_from_date("2025-04-01")}};
+	struct cme_period open_case[] = {{"child-1", days_from_date("2025-03-03"), -1}};
+	const struct roll_status rolls[] = {{"child-1", days_from_date("2025-03-03")}};
+	struct pattern_input in = {.items = items, .n = 1, .today = days_from_date("2025-12-01")};
+	struct pattern out[16];
+	size_t n;
+
+	/* no return, no period end: until today */
+	n = pattern_out_of_education(&in, out, 16, a);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(out[0].entry_ids[0], "open");
+	ck_assert_int_eq(out[0].to, days_from_date("2025-12-01"));
+	/* the period ends 2025-03-28: 20 school days, misses; 2025-03-31: 21, triggers */
+	in.period_end = days_from_date("2025-03-28");
+	ck_assert_uint_eq(pattern_out_of_education(&in, out, 16, a), 0);
+	in.period_end = days_from_date("2025-03-31");
+	ck_assert_uint_eq(pattern_out_of_education(&in, out, 16, a), 1);
+	/* back on roll 2025-03-31: out until 03-30, 20 school days, for the entry and the case alike */
+	in.period_end = 0;
+	in.cme = back_soon;
+	in.ncme = 1;
+	ck_assert_uint_eq(pattern_out_of_education(&in, out, 16, a), 0);
+	/* back on 2025-04-01: 21 school days, both the entry and the case trigger */
+	in.cme = back_later;
+	n = pattern_out_of_education(&in, out, 16, a);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(out[0].to, days_from_date("2025-03-31"));
+	ck_assert_ptr_null(out[0].child_id);
+	ck_assert_str_eq(out[1].child_id, "child-1");
+	ck_assert_uint_eq(out[1].n_entries, 0);
+	ck_assert_int_eq(out[1].to, days_from_date("2025-03-31"));
+	/* an open case lasts to the period's end; with it, the register is not reported again */
+	in.n = 0;
+	in.cme = open_case;
+	in.rolls = rolls;
+	in.nrolls = 1;
+	in.period_end = days_from_date("2025-03-28");
+	ck_assert_uint_eq(pattern_out_of_education(&in, out, 16, a), 0);
+	in.period_end = days_from_date("2025-06-30");
+	n = pattern_out_of_education(&in, out, 16, a);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(out[0].child_id, "child-1");
+	ck_assert_int_eq(out[0].to, days_from_date("2025-06-30"));
+	/* once the case is resolved, the register speaks for itself */
+	in.cme = back_later;
+	n = pattern_out_of_education(&in, out, 16, a);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(out[1].description, "the register shows the child out of education for more than 20 school days");
+}
+END_TEST
+
 START_TEST(exploitation_needs_two_agencies_within_30_days)
 {
 	const struct chron_item hit[] = {
@@ -181,6 +243,7 @@ Suite *patterns_suite(void)
 	tcase_add_test(tc, missing_cluster_triggers_within_30_days);
 	tcase_add_test(tc, missing_cluster_just_misses);
 	tcase_add_test(tc, out_of_education_over_20_school_days);
+	tcase_add_test(tc, out_of_education_open_periods_and_cme_cases);
 	tcase_add_test(tc, exploitation_needs_two_agencies_within_30_days);
 	tcase_add_test(tc, rising_three_months);
 	tcase_add_test(tc, all_rules_run_together);

@@ -93,12 +93,10 @@ DB_SQL(sql_calendar_get, 1,
        "select safeguard.school_calendar_json(s)::text, s.version from safeguard.school_calendar s"
        " where s.id = $1::uuid");
 
-DB_SQL(sql_calendar_lock, 1,
-       "select safeguard.school_calendar_json(s)::text, s.version from safeguard.school_calendar s"
-       " where s.id = $1::uuid for update");
-
-DB_SQL(sql_calendar_delete, 1,
-       "delete from safeguard.school_calendar where id = $1::uuid");
+/* entries are never changed, only added and removed: the version the
+ * client read is checked by the delete itself */
+DB_SQL(sql_calendar_delete, 2,
+       "delete from safeguard.school_calendar where id = $1::uuid and version = $2::int returning id");
 
 /* (json, starts_on, id): the cursor */
 DB_SQL(sql_calendar_list, 6,
@@ -169,13 +167,19 @@ static int calendar_show(struct sg_req *r)
 
 static int calendar_delete(struct sg_req *r)
 {
+	const char *p[2] = {r->params[0], NULL};
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_calendar_lock, r->params[0], "school calendar entry", &res)) ||
-	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
-	    (rc = kit_exec(r, &sql_calendar_delete, r->params, 1, &res)) ||
-	    (rc = kit_audit(r, "school_calendar.delete", "school_calendar", r->params[0], NULL)))
+	if ((rc = kit_fetch_id(r, &sql_calendar_get, r->params[0], "school calendar entry", &res)) ||
+	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))))
+		return rc;
+	p[1] = PQgetvalue(res, 0, 1);
+	if ((rc = kit_exec(r, &sql_calendar_delete, p, 2, &res)))
+		return rc;
+	if (PQntuples(res) == 0) /* removed by someone else since it was read */
+		return http_not_found(r, "school calendar entry");
+	if ((rc = kit_audit(r, "school_calendar.delete", "school_calendar", r->params[0], NULL)))
 		return rc;
 	r->status = 204;
 	return 204;

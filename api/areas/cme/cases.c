@@ -210,7 +210,7 @@ DB_SQL(sql_case_list, 5,
        " order by m.days desc, c.id limit $5::int),"
        " a as (" AUDIT_FROM("'child.cme_case.read'", "child_id::text") " from (select child_id from page"
        " order by days desc, id limit $5::int - 1) kept)" /* the look-ahead row is not returned: not audited */
-       " select j, days::text, id from page order by days desc, id");
+       " select j, days::text, id from page order by page.days desc, page.id"); /* the number, not its text */
 
 /* ---- helpers ------------------------------------------------------------ */
 
