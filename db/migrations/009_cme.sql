@@ -200,30 +200,18 @@ begin
 end
 $$;
 
--- A child's visibility gains the CME officer's route.  Whatever
--- child_visible allows when this runs (005's facts, and any route a branch
--- merged before this one added, such as open panel referrals) moves,
--- unchanged, to child_visible_before_cme; child_visible becomes that OR the
--- CME route.  Copying the definition rather than restating it keeps this
--- file right whichever migrations came before it.  child_visible stays a
--- plain SQL function, so the planner inlines it (and, when the copied
--- definition is plain SQL too, that as well: no call frame is added).
-do $$
-declare
-	def text;
-begin
-	def := pg_get_functiondef('safeguard.child_visible(uuid)'::regprocedure);
-	if position('child_cme_case_live' in def) > 0 then
-		return;  -- already has the CME route
-	end if;
-	def := replace(def, 'FUNCTION safeguard.child_visible(', 'FUNCTION safeguard.child_visible_before_cme(');
-	execute def;
-end
-$$;
+-- A child's visibility gains the CME officer's route: one more named fact
+-- in 005's OR (as 007 added the open panel referrals), every fact derived
+-- from live rows.  A plain SQL function, so the planner inlines it; create or
+-- replace keeps the function's OID, which the policies hold.
 create or replace function safeguard.child_visible(child uuid) returns boolean
 language sql stable
 as $$
-	select safeguard.child_visible_before_cme(child) or safeguard.child_cme_case_live(child)
+	select safeguard.app_agency() = 'csc'
+	    or safeguard.child_in_network(child)
+	    or safeguard.child_shared_by_request(child)
+	    or safeguard.child_on_open_panel(child)
+	    or safeguard.child_cme_case_live(child)
 $$;
 
 -- May the caller see this case (and its enquiries)?
@@ -255,6 +243,44 @@ create policy cme_enquiries_add on safeguard.cme_enquiries for insert to safegua
 	with check (safeguard.cme_officer() and recorded_by = safeguard.app_sub()
 	            and recorded_agency = safeguard.app_agency());
 grant select, insert on safeguard.cme_enquiries to safeguard_api;
+
+-- ---- the CME panel ----------------------------------------------------------------------
+
+-- Resolving a case as referred to the CME panel creates the panel's
+-- referral of the child (the panels area, 007): the case names the referral
+-- (cme_cases.panel_referral_id) and the referral names the case it came
+-- from.  The referral is made as the CME officer, under the panels' own
+-- row-level security (safeguard.panel_referral_from, 010).
+alter table safeguard.panel_referrals add column cme_case_id uuid references safeguard.cme_cases (id);
+
+-- 007's referral as the API shows it, with the CME case it came from.
+create or replace function safeguard.panel_referral_json(r safeguard.panel_referrals) returns jsonb language sql stable
+as $$
+	select jsonb_build_object(
+		'id', r.id, 'panel_id', r.panel_id, 'child_id', r.child_id,
+		'child', (select jsonb_build_object('first_name', c.first_name, 'last_name', c.last_name,
+		                                    'date_of_birth', c.date_of_birth)
+		          from safeguard.children c where c.id = r.child_id),
+		'family_id', r.family_id, 'referring_agency', r.referring_agency, 'referred_by', r.referred_by,
+		'reason', r.reason, 'risk_level', r.risk_level,
+		'current_risk_level', coalesce(d.risk_level, r.risk_level), 'next_review_date', d.next_review_date,
+		'criteria', r.criteria, 'chronology_request_id', r.chronology_request_id, 'screening_id', r.screening_id,
+		'cme_case_id', r.cme_case_id,
+		'status', r.status, 'open', r.status in ('submitted', 'accepted', 'reopened'),
+		'decline_reason', case when r.status = 'declined' then r.status_reason end,
+		'closure_reason', r.closure_reason,
+		'history', coalesce((select jsonb_agg(jsonb_build_object(
+			'status', e.status, 'reason', e.reason, 'closure_reason', e.closure_reason, 'by', e.actor_sub,
+			'agency', e.actor_agency, 'at', safeguard.panel_instant(e.occurred_at)) order by e.version)
+			from safeguard.panel_referral_events e where e.referral_id = r.id), '[]'::jsonb),
+		'version', r.version, 'created_at', safeguard.panel_instant(r.created_at),
+		'updated_at', safeguard.panel_instant(r.updated_at))
+	from (values (1)) one
+	left join lateral (select d.risk_level, d.next_review_date
+	                   from safeguard.panel_discussions d join safeguard.panel_meetings m on m.id = d.meeting_id
+	                   where d.referral_id = r.id
+	                   order by m.held_at desc, d.created_at desc limit 1) d on true
+$$;
 
 -- School days a case counts: from the day the child went missing to
 -- yesterday's end of a resolved case (it was resolved on resolved_on), or to

@@ -346,7 +346,7 @@ describe('missing-education cases: the way through', () => {
     assert.match(problem(await request('POST', `/v1/cme-cases/${kk.id}/resolution`, { token: officer, body: { resolution: 'moved_out_of_area' } }), 422, 'destination-not-confirmed').detail, /until the destination is confirmed/);
   });
 
-  it('resolves as home education (the register follows) or as a referral to the CME panel (linked once panels exist)', async () => {
+  it('resolves as home education: the register follows', async () => {
     const c = await schoolChild();
     const k = await post('/v1/cme-cases', as.education, notification(c.id));
     await post(`/v1/cme-cases/${k.id}/enquiries`, officer, enquiry({ outcome: 'ehe_confirmed' }));
@@ -354,14 +354,82 @@ describe('missing-education cases: the way through', () => {
     assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['school_urn:not_allowed']);
     await post(`/v1/cme-cases/${k.id}/resolution`, officer, { resolution: 'elective_home_education' }, 200);
     assert.equal(psql(`select education_status || '|' || coalesce(not_on_roll_since::text, '') from safeguard.children where id = '${c.id}'`), 'elective_home_education|');
-    const d = await schoolChild();
-    const kk = await post('/v1/cme-cases', as.education, notification(d.id, { reason: 'excluded_without_provision' }));
-    await post(`/v1/cme-cases/${kk.id}/enquiries`, officer, enquiry({ outcome: 'contact_made' }));
-    const r = await post(`/v1/cme-cases/${kk.id}/resolution`, officer, { resolution: 'referred_to_cme_panel', note: 'For the formal panel' }, 200);
-    assert.equal(r.resolution, 'referred_to_cme_panel');
-    assert.equal(r.panel_referral_id, null);
+  });
+});
+
+describe('missing-education cases: referral to the CME panel', () => {
+  // The partnership's CME panels (two, so that one must be named), and
+  // another kind of panel; health sits on the CME panel.
+  let cme, other, joint;
+  const makePanel = (body) => post('/v1/panels', as.admin, { name: `${body.type} panel ${randomUUID().slice(0, 6)}`, ...body });
+  before(async () => {
+    cme = await makePanel({ type: 'cme', chair_agency: 'education', member_agencies: ['education', 'csc', 'health'] });
+    other = await makePanel({ type: 'cme', chair_agency: 'csc', member_agencies: ['csc'] });
+    joint = await makePanel({ type: 'joint_police_yj', chair_agency: 'police', member_agencies: ['police', 'youth_justice', 'education'] });
+  });
+  async function underEnquiry() {
+    const c = await schoolChild();
+    const k = await post('/v1/cme-cases', as.education, notification(c.id, { reason: 'excluded_without_provision' }));
+    await post(`/v1/cme-cases/${k.id}/enquiries`, officer, enquiry({ outcome: 'contact_made' }));
+    return { c, k };
+  }
+  const refer = (k, body, token = officer) => request('POST', `/v1/cme-cases/${k.id}/resolution`, { token, body: { resolution: 'referred_to_cme_panel', ...body } });
+
+  it('creates the panel referral as the CME officer, each naming the other; the panel then sees the child', async () => {
+    const { c, k } = await underEnquiry();
+    assert.equal((await request('GET', `/v1/children/${c.id}`, { token: as.health })).status, 404);
+    const res = await refer(k, { panel_id: cme.id, risk_level: 'high', note: 'Excluded in September; no provision offered' });
+    assert.equal(res.status, 200, res.text);
+    const r = res.body;
+    assert.deepEqual([r.status, r.resolution], ['resolved', 'referred_to_cme_panel']);
+    assert.match(r.panel_referral_id, /^[0-9a-f-]{36}$/);
+    const ref = await request('GET', `/v1/panel-referrals/${r.panel_referral_id}`, { token: officer });
+    assert.equal(ref.status, 200, ref.text);
+    assert.deepEqual([ref.body.panel_id, ref.body.child_id, ref.body.cme_case_id, ref.body.status, ref.body.risk_level, ref.body.referring_agency, ref.body.referred_by],
+      [cme.id, c.id, k.id, 'submitted', 'high', 'education', 'cme-officer']);
+    assert.deepEqual(ref.body.criteria, { missing_education: true });
+    assert.equal(ref.body.reason, 'Excluded in September; no provision offered');
+    // the panel's member agencies see the child while the referral is open (the panels' rule)
+    assert.equal((await request('GET', `/v1/children/${c.id}`, { token: as.health })).status, 200);
+    assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'panel_referral.create' and resource_id = '${r.panel_referral_id}' and details->>'cme_case_id' = '${k.id}'`), '1');
+    assert.equal(audits('child.panel_access.start', c.id), '1');
     // still missing education: the register is left as the case set it
-    assert.equal(psql(`select education_status from safeguard.children where id = '${d.id}'`), 'missing_education');
+    assert.equal(psql(`select education_status from safeguard.children where id = '${c.id}'`), 'missing_education');
+  });
+
+  it('links the child\'s open referral to the CME panel instead of making a second one', async () => {
+    const { c, k } = await underEnquiry();
+    const existing = await post(`/v1/panels/${cme.id}/referrals`, as.cscSocialWorker, { child_id: c.id, reason: 'Excluded and not in any provision', risk_level: 'medium' });
+    const res = await refer(k, { panel_id: cme.id, risk_level: 'high' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.panel_referral_id, existing.id);
+    const ref = (await request('GET', `/v1/panel-referrals/${existing.id}`, { token: officer })).body;
+    assert.deepEqual([ref.cme_case_id, ref.risk_level, ref.referred_by], [k.id, 'medium', 'csc-sw']);
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '1');
+    assert.equal(audits('panel_referral.link', existing.id), '1');
+  });
+
+  it('needs a risk level and a CME panel it may refer to: 400, 422 and 403, nothing changed', async () => {
+    const { c, k } = await underEnquiry();
+    let res = await refer(k, { panel_id: cme.id });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['risk_level:required']);
+    res = await request('POST', `/v1/cme-cases/${k.id}/resolution`, { token: officer, body: { resolution: 'elective_home_education', risk_level: 'low', panel_id: cme.id } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['panel_id:not_allowed', 'risk_level:not_allowed']);
+    res = await refer(k, { risk_level: 'low' }); // two CME panels: name one
+    assert.deepEqual(errorsOf(problem(res, 422, 'invalid-reference')), ['panel_id:required']);
+    res = await refer(k, { panel_id: joint.id, risk_level: 'low' });
+    assert.deepEqual(errorsOf(problem(res, 422, 'invalid-reference')), ['panel_id:not_cme']);
+    res = await refer(k, { panel_id: randomUUID(), risk_level: 'low' });
+    assert.deepEqual(errorsOf(problem(res, 422, 'invalid-reference')), ['panel_id:not_found']);
+    // education is not a member of the other CME panel, and its chair is CSC's
+    res = await refer(k, { panel_id: other.id, risk_level: 'low' });
+    assert.match(problem(res, 403, 'forbidden').detail, /refers a child to it/);
+    assert.equal(psql(`select status from safeguard.cme_cases where id = '${k.id}'`), 'enquiries');
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '0');
+    // the CME panel's chair refers too
+    res = await refer(k, { panel_id: cme.id, risk_level: 'medium' }, cmeChair);
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await request('GET', `/v1/panel-referrals/${res.body.panel_referral_id}`, { token: cmeChair })).body.referred_by, 'cme-chair');
   });
 });
 

@@ -247,17 +247,38 @@ describe('screenings', () => {
     assert.match(problem(await request('POST', `/v1/screenings/${b.id}/submission`, { token: as.youthJustice }), 409, 'conflict').detail, /superseded already/);
   });
 
-  it('records the outcome once, by its agency, on a screening nothing supersedes', async () => {
+  it('records the outcome once, by its agency, on a screening nothing supersedes; a panel referral is made and linked', async () => {
+    const north = await post('/v1/panels', as.admin, { type: 'missing_exploited', name: `North ${randomUUID().slice(0, 6)}`, area: 'North', chair_agency: 'police', member_agencies: ['police', 'youth_justice', 'csc'] });
+    const cmePanel = await post('/v1/panels', as.admin, { type: 'cme', name: `CME ${randomUUID().slice(0, 6)}`, chair_agency: 'education', member_agencies: ['education', 'youth_justice'] });
     const c = await newChild();
     const d = await post(`/v1/children/${c.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers });
     assert.match(problem(await request('POST', `/v1/screenings/${d.id}/outcome`, { token: as.youthJustice, body: { decision: 'none' } }), 409, 'conflict').detail, /^the screening is draft/);
     const s = await post(`/v1/screenings/${d.id}/submission`, as.youthJustice, undefined, 200);
     problem(await request('POST', `/v1/screenings/${s.id}/outcome`, { token: as.police, body: { decision: 'none' } }), 403, 'forbidden');
     assert.deepEqual(errorsOf(problem(await request('POST', `/v1/screenings/${s.id}/outcome`, { token: yjLead, body: { decision: 'ignore' } }), 400, 'validation-failed')), ['decision:invalid_value']);
-    const done = await post(`/v1/screenings/${s.id}/outcome`, yjLead, { decision: 'panel_referral', note: 'To the North panel' }, 200);
-    assert.deepEqual([done.outcome.decision, done.outcome.note, done.outcome.decided_by, done.outcome.panel_referral_id], ['panel_referral', 'To the North panel', 'yj-lead', null]);
-    assert.match(problem(await request('POST', `/v1/screenings/${s.id}/outcome`, { token: yjLead, body: { decision: 'none' } }), 409, 'conflict').detail, /never changed/);
+    const out = (body, token = yjLead) => request('POST', `/v1/screenings/${s.id}/outcome`, { token, body });
+    assert.deepEqual(errorsOf(problem(await out({ decision: 'panel_referral' }), 400, 'validation-failed')), ['panel_id:required']);
+    assert.deepEqual(errorsOf(problem(await out({ decision: 'none', panel_id: north.id }), 400, 'validation-failed')), ['panel_id:not_allowed']);
+    assert.deepEqual(errorsOf(problem(await out({ decision: 'panel_referral', panel_id: cmePanel.id }), 422, 'invalid-reference')), ['panel_id:not_missing_exploited']);
+    assert.deepEqual(errorsOf(problem(await out({ decision: 'panel_referral', panel_id: randomUUID() }), 422, 'invalid-reference')), ['panel_id:not_found']);
+    // a practitioner records outcomes, but a panel referral is a lead's or a social worker's (the panels' rule)
+    assert.match(problem(await out({ decision: 'panel_referral', panel_id: north.id }, as.youthJustice), 403, 'forbidden').detail, /refers a child to it/);
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '0');
+    const done = await post(`/v1/screenings/${s.id}/outcome`, yjLead, { decision: 'panel_referral', note: 'To the North panel', panel_id: north.id }, 200);
+    assert.deepEqual([done.outcome.decision, done.outcome.note, done.outcome.decided_by], ['panel_referral', 'To the North panel', 'yj-lead']);
+    const ref = await request('GET', `/v1/panel-referrals/${done.outcome.panel_referral_id}`, { token: yjLead });
+    assert.equal(ref.status, 200, ref.text);
+    assert.deepEqual([ref.body.panel_id, ref.body.child_id, ref.body.screening_id, ref.body.risk_level, ref.body.reason, ref.body.referred_by],
+      [north.id, c.id, s.id, s.level, 'To the North panel', 'yj-lead']);
+    assert.deepEqual(ref.body.criteria, { exploitation_risk: true });
+    assert.match(problem(await out({ decision: 'none' }), 409, 'conflict').detail, /never changed/);
     assert.equal(audits('screening.outcome', s.id), '1');
+    assert.equal(audits('panel_referral.create', done.outcome.panel_referral_id), '1');
+    // a later screening's referral to the same panel links the open one
+    const again = await screen(c, tool, as.youthJustice, { supersedes: s.id });
+    const linked = await post(`/v1/screenings/${again.id}/outcome`, yjLead, { decision: 'panel_referral', panel_id: north.id }, 200);
+    assert.equal(linked.outcome.panel_referral_id, done.outcome.panel_referral_id);
+    assert.equal(audits('panel_referral.link', done.outcome.panel_referral_id), '1');
   });
 
   it('is seen by the child\'s network (CSC always), a draft by its agency only; 404 elsewhere; every read audited', async () => {
@@ -317,6 +338,7 @@ describe('screenings', () => {
 
 describe('the partnership\'s report', () => {
   it('counts screenings by month, area, level and outcome, without names, as JSON and CSV', async () => {
+    const north = await post('/v1/panels', as.admin, { type: 'missing_exploited', name: `ZE ${randomUUID().slice(0, 6)}`, area: 'Shetland', chair_agency: 'police', member_agencies: ['police', 'youth_justice'] });
     const tool = await newTool();
     await publish(tool, { sections: sections(), thresholds: thresholds(2, 5) });
     // counted as differences, so that the database's earlier screenings do not matter
@@ -324,7 +346,7 @@ describe('the partnership\'s report', () => {
     const before = counts((await request('GET', `/v1/screening-report?from=${utcDay(-40)}`, { token: as.admin })).body.items);
     const area = (c) => ({ postcode: 'ZE3 9JZ', ...c });
     const high = await screen(await newChild(area()), tool); // 6: high
-    await post(`/v1/screenings/${high.id}/outcome`, yjLead, { decision: 'panel_referral' }, 200);
+    await post(`/v1/screenings/${high.id}/outcome`, yjLead, { decision: 'panel_referral', panel_id: north.id }, 200);
     await screen(await newChild(area()), tool); // high, pending
     await screen(await newChild(area()), tool, as.youthJustice, { answers: { ...answers, missing_24h: 'no', found_away: 'no' } }); // 1: low
     await screen(await newChild({ postcode: null }), tool, as.police);

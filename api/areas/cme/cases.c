@@ -7,7 +7,8 @@
  * chair) works it: open -> enquiries (each logged with its date and outcome)
  * -> resolved (back on roll with a school, elective home education
  * confirmed, moved out of the area with the destination confirmed, referred
- * to the CME panel) -> closed.  Any other move is 409 naming the state.
+ * to the CME panel, which creates the panel's referral of the child, each
+ * naming the other) -> closed.  Any other move is 409 naming the state.
  *
  * School days missed are derived in the database from the school calendar
  * (calendar.c); a case is flagged past 20 school days, and at once for a
@@ -107,22 +108,33 @@ static const struct body_spec enquiry_body = {.fields = enquiry_fields,
 					      .read_only = enquiry_read_only,
 					      .check = check_enquiry};
 
+static const char *const risk_levels[] = {"low", "medium", "high", NULL};
+
 static void check_resolution(json_t *b, struct verrs *errs, struct arena *a)
 {
 	const char *res = kit_str(b, "resolution");
-	bool on_roll = res && !strcmp(res, "back_on_roll");
+	bool on_roll = res && !strcmp(res, "back_on_roll"), panel = res && !strcmp(res, "referred_to_cme_panel");
 
 	(void)a;
 	if (on_roll && !kit_str(b, "school_urn"))
 		verrs_add(errs, "school_urn", "required", "name the school the child is back on roll with");
 	else if (res && !on_roll && kit_str(b, "school_urn"))
 		verrs_add(errs, "school_urn", "not_allowed", "a school is named only when the child is back on roll");
+	if (panel && !kit_str(b, "risk_level"))
+		verrs_add(errs, "risk_level", "required", "a referral to the CME panel says how high the risk is");
+	if (res && !panel && kit_str(b, "risk_level"))
+		verrs_add(errs, "risk_level", "not_allowed", "a risk level goes only with a referral to the CME panel");
+	if (res && !panel && kit_str(b, "panel_id"))
+		verrs_add(errs, "panel_id", "not_allowed", "a panel is named only with a referral to the CME panel");
 }
 
 static const struct field_spec resolution_fields[] = {
 	{.name = "resolution", .type = FT_ENUM, .required = true, .enum_values = resolutions},
 	{.name = "school_urn", .type = FT_STRING, .nullable = true, .check = check_urn, .check_code = "invalid_urn"},
 	{.name = "note", .type = FT_STRING, .nullable = true, .min = 1, .max = 4000},
+	/* referred_to_cme_panel: the panel's referral (the partnership's one CME panel unless named) */
+	{.name = "panel_id", .type = FT_UUID, .nullable = true},
+	{.name = "risk_level", .type = FT_ENUM, .nullable = true, .enum_values = risk_levels},
 };
 static const struct body_spec resolution_body = {.fields = resolution_fields,
 						 .n = sizeof resolution_fields / sizeof resolution_fields[0],
@@ -188,9 +200,10 @@ DB_SQL(sql_case_enquired, 3,
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid");
 
-DB_SQL(sql_case_resolve, 4,
+DB_SQL(sql_case_resolve, 5,
        "update safeguard.cme_cases set status = 'resolved', resolution = $2, resolution_school_urn = $3,"
-       " resolution_note = $4, resolved_on = (now() at time zone 'UTC')::date, resolved_by = safeguard.app_sub(),"
+       " resolution_note = $4, panel_referral_id = $5::uuid,"
+       " resolved_on = (now() at time zone 'UTC')::date, resolved_by = safeguard.app_sub(),"
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid");
 
@@ -198,6 +211,19 @@ DB_SQL(sql_case_close, 1,
        "update safeguard.cme_cases set status = 'closed', closed_at = clock_timestamp(), closed_by = safeguard.app_sub(),"
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid");
+
+/* The CME panel named, or the partnership's CME panels (two at most, to
+ * tell one from several): (id, type, may the caller refer to it) */
+DB_SQL(sql_cme_panels, 1,
+       "select p.id, p.type, safeguard.panel_may_refer(p.id) from safeguard.panels p"
+       " where ($1::uuid is null and p.type = 'cme') or p.id = $1::uuid order by p.created_at, p.id limit 2");
+
+/* The panel's referral of the case's child, made as the officer (or the
+ * child's open one, linked): (referral, created) */
+DB_SQL(sql_cme_refer, 4,
+       "select f.referral_id, f.created from safeguard.cme_cases c, safeguard.panel_referral_from($1::uuid, c.child_id,"
+       " left(coalesce($3, format('Missing education since %s (%s). %s', c.missing_since, replace(c.reason, '_', ' '),"
+       " c.what_is_known)), 4000), $4, '{\"missing_education\": true}'::jsonb, c.id, null) f where c.id = $2::uuid");
 
 /* The officer's list: most school days missed first (then by id), computed,
  * sorted and paged in the database: (json, days, id, child). */
@@ -268,6 +294,55 @@ static int case_written(struct sg_req *r, int status, const char *id, const char
 static int case_lock(struct sg_req *r, PGresult **res)
 {
 	return kit_fetch_id(r, &sql_case_lock, r->params[0], "missing-education case", res);
+}
+
+/* 422 invalid-reference naming one field. */
+static int bad_reference(struct sg_req *r, const char *field, const char *code, const char *message)
+{
+	struct verrs errs = {0};
+
+	verrs_add(&errs, field, code, message);
+	return http_problem_errors(r, 422, "invalid-reference", "the resolution names a panel that cannot be used", &errs);
+}
+
+/* Refers the case's child to the CME panel (the one named, or the
+ * partnership's only one) and answers the referral's id in *referral:
+ * created as the officer, or the child's open referral to that panel,
+ * linked back to the case.  0, or 422 / 403 / the failure's answer. */
+static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **referral)
+{
+	const char *panel = kit_str(r->body, "panel_id");
+	const char *p[4] = {NULL, r->params[0], kit_str(r->body, "note"), kit_str(r->body, "risk_level")};
+	const char *details;
+	PGresult *res;
+	int rc;
+
+	if ((rc = kit_exec(r, &sql_cme_panels, &panel, 1, &res)))
+		return rc;
+	if (PQntuples(res) == 0)
+		return panel ? bad_reference(r, "panel_id", "not_found", "there is no panel with this id")
+			     : bad_reference(r, "panel_id", "required", "the partnership has no CME panel to refer to");
+	if (PQntuples(res) > 1)
+		return bad_reference(r, "panel_id", "required", "the partnership has several CME panels: name one");
+	if (strcmp(PQgetvalue(res, 0, 1), "cme"))
+		return bad_reference(r, "panel_id", "not_cme", "the panel named is not a CME panel");
+	if (PQgetvalue(res, 0, 2)[0] != 't')
+		return http_problem(r, 403, "forbidden",
+				    "a safeguarding lead of a member agency of the CME panel, or its chair, refers a child to it");
+	p[0] = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+	if ((rc = kit_exec(r, &sql_cme_refer, p, 4, &res)))
+		return rc;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return http_internal(r, "the CME panel referral was neither made nor found");
+	*referral = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+	details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"referral_id\":\"%s\",\"cme_case_id\":\"%s\"}", p[0],
+			       *referral, r->params[0]);
+	/* as the panels area records a referral: the referral, and the panel's access to the child */
+	if (PQgetvalue(res, 0, 1)[0] == 't')
+		return (rc = kit_audit(r, "panel_referral.create", "panel_referral", *referral, details))
+			       ? rc
+			       : kit_audit(r, "child.panel_access.start", "child", child, details);
+	return kit_audit(r, "panel_referral.link", "panel_referral", *referral, details);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -371,7 +446,7 @@ static int cases_enquire(struct sg_req *r)
 static int cases_resolve(struct sg_req *r)
 {
 	const char *resolution = kit_str(r->body, "resolution"), *school = kit_str(r->body, "school_urn");
-	const char *p[4] = {r->params[0], resolution, school, kit_str(r->body, "note")};
+	const char *p[5] = {r->params[0], resolution, school, kit_str(r->body, "note"), NULL};
 	const char *state, *child, *reason;
 	PGresult *res;
 	int rc;
@@ -392,15 +467,15 @@ static int cases_resolve(struct sg_req *r)
 					      "destination is confirmed: log an enquiry with the outcome destination_confirmed"
 					    : "the case cannot be resolved as moved out of the area until the destination is "
 					      "confirmed: log an enquiry with the outcome destination_confirmed");
-	if ((rc = kit_exec(r, &sql_case_resolve, p, 4, &res)))
+	if (!strcmp(resolution, "referred_to_cme_panel") && (rc = refer_to_cme_panel(r, child, &p[4])))
+		return rc;
+	if ((rc = kit_exec(r, &sql_case_resolve, p, 5, &res)))
 		return rc;
 	/* the register agrees: back on roll (with the school), or educated at home */
 	if (!strcmp(resolution, "back_on_roll"))
 		rc = set_child_status(r, child, r->params[0], "on_roll", NULL, school);
 	else if (!strcmp(resolution, "elective_home_education"))
 		rc = set_child_status(r, child, r->params[0], "elective_home_education", NULL, NULL);
-	/* referred_to_cme_panel: the panel referral is created and linked once the panels area is in
-	 * (panel_referral_id stays null until then) */
 	if (rc)
 		return rc;
 	return case_written(r, 200, r->params[0], child, "cme_case.resolve", "child.cme_case.resolve");

@@ -13,7 +13,9 @@
  *
  * A submitted screening is never edited: a new one of the same agency
  * supersedes it.  Its outcome, the decision taken (no further action, a
- * referral to the front door, a referral to a panel), is recorded once.  It
+ * referral to the front door, a referral to a missing and exploited panel,
+ * which creates the panel's referral of the child, each naming the other),
+ * is recorded once.  It
  * is seen by the child's network (CSC always), 404 elsewhere; it is an entry
  * of its agency in the child's chronology (category "screening"); every read
  * and write is audited on the child.
@@ -59,11 +61,24 @@ static const char *const draft_read_only[] = {
 	"version",    "created_at",   "updated_at",    "updated_by", "supersedes", "tool_id", "tool_version", NULL};
 static const struct body_spec draft_body = {.fields = draft_fields, .n = 2, .read_only = draft_read_only};
 
+static void check_outcome(json_t *b, struct verrs *errs, struct arena *a)
+{
+	const char *decision = kit_str(b, "decision");
+	bool panel = decision && !strcmp(decision, "panel_referral");
+
+	(void)a;
+	if (panel && !kit_str(b, "panel_id"))
+		verrs_add(errs, "panel_id", "required", "name the missing and exploited panel the child is referred to");
+	else if (decision && !panel && kit_str(b, "panel_id"))
+		verrs_add(errs, "panel_id", "not_allowed", "a panel is named only with a referral to a panel");
+}
+
 static const struct field_spec outcome_fields[] = {
 	{.name = "decision", .type = FT_ENUM, .required = true, .enum_values = decisions},
 	{.name = "note", .type = FT_STRING, .nullable = true, .min = 1, .max = 4000},
+	{.name = "panel_id", .type = FT_UUID, .nullable = true},
 };
-static const struct body_spec outcome_body = {.fields = outcome_fields, .n = 2};
+static const struct body_spec outcome_body = {.fields = outcome_fields, .n = 3, .check = check_outcome};
 
 enum { LQ_LIMIT, LQ_CURSOR };
 static const struct query_param list_params[] = {
@@ -147,11 +162,26 @@ DB_SQL(sql_entry_child, 2,
 DB_SQL(sql_entry_doc, 1,
        "update safeguard.chronology_entries e set doc = safeguard.entry_json(e)::text where id = $1::uuid");
 
-DB_SQL(sql_screening_decide, 3,
-       "update safeguard.screenings set decision = $2, decision_note = $3, decided_at = clock_timestamp(),"
+DB_SQL(sql_screening_decide, 4,
+       "update safeguard.screenings set decision = $2, decision_note = $3, panel_referral_id = $4::uuid,"
+       " decided_at = clock_timestamp(),"
        " decided_by = safeguard.app_sub(), version = version + 1, updated_at = clock_timestamp(),"
        " updated_by = safeguard.app_sub() where id = $1::uuid and status = 'submitted' and decision is null"
        " returning child_id");
+
+/* (type, may the caller refer to it) */
+DB_SQL(sql_panel_of, 1,
+       "select p.type, safeguard.panel_may_refer(p.id) from safeguard.panels p where p.id = $1::uuid");
+
+/* The panel's referral of the screening's child, made as the caller (or the
+ * child's open one, linked): (referral, created) */
+DB_SQL(sql_screening_refer, 3,
+       "select f.referral_id, f.created from safeguard.screenings s"
+       " join safeguard.screening_tool_versions v on v.id = s.tool_version_id"
+       " join safeguard.screening_tools t on t.id = v.tool_id,"
+       " safeguard.panel_referral_from($1::uuid, s.child_id, left(coalesce($3, format('Exploitation screening (%s,"
+       " version %s): score %s of %s, level %s', t.name, v.version, s.score, v.max_score, s.level)), 4000), s.level,"
+       " '{\"exploitation_risk\": true}'::jsonb, null, s.id) f where s.id = $2::uuid");
 
 DB_SQL(sql_screening_list, 4,
        "select safeguard.screening_json(s)::text, s.created_at::text, s.id from safeguard.screenings s"
@@ -252,6 +282,44 @@ static int screening_written(struct sg_req *r, int status, const char *id, const
 	    (rc = kit_fetch_id(r, &sql_screening_json, id, "screening", &res)))
 		return rc;
 	return kit_resource(r, status, res, 0);
+}
+
+/* Refers the screening's child to the missing and exploited panel named and
+ * answers the referral's id in *referral: created as the caller (the
+ * panels' rule says who may refer), or the child's open referral to that
+ * panel, linked back to the screening.  0, or 422 / 403 / the failure's
+ * answer. */
+static int refer_to_panel(struct sg_req *r, const char *child, const char **referral)
+{
+	const char *p[3] = {kit_str(r->body, "panel_id"), r->params[0], kit_str(r->body, "note")};
+	const char *details;
+	PGresult *res;
+	int rc;
+
+	if ((rc = kit_exec(r, &sql_panel_of, p, 1, &res)))
+		return rc;
+	if (PQntuples(res) == 0)
+		return bad_reference(r, "panel_id", "not_found", "there is no panel with this id");
+	if (strcmp(PQgetvalue(res, 0, 0), "missing_exploited"))
+		return bad_reference(r, "panel_id", "not_missing_exploited",
+				     "a screening refers a child to a missing and exploited panel");
+	if (PQgetvalue(res, 0, 1)[0] != 't')
+		return http_problem(r, 403, "forbidden",
+				    "a safeguarding lead or social worker of a member agency of the panel, or its chair, refers "
+				    "a child to it");
+	if ((rc = kit_exec(r, &sql_screening_refer, p, 3, &res)))
+		return rc;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return http_internal(r, "the panel referral was neither made nor found");
+	*referral = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+	details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"referral_id\":\"%s\",\"screening_id\":\"%s\"}", p[0],
+			       *referral, r->params[0]);
+	/* as the panels area records a referral: the referral, and the panel's access to the child */
+	if (PQgetvalue(res, 0, 1)[0] == 't')
+		return (rc = kit_audit(r, "panel_referral.create", "panel_referral", *referral, details))
+			       ? rc
+			       : kit_audit(r, "child.panel_access.start", "child", child, details);
+	return kit_audit(r, "panel_referral.link", "panel_referral", *referral, details);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -401,7 +469,7 @@ static int screenings_submit(struct sg_req *r)
 static int screenings_outcome(struct sg_req *r)
 {
 	const char *decision = kit_str(r->body, "decision");
-	const char *p[3] = {r->params[0], decision, kit_str(r->body, "note")};
+	const char *p[4] = {r->params[0], decision, kit_str(r->body, "note"), NULL};
 	PGresult *res;
 	int rc;
 
@@ -410,12 +478,13 @@ static int screenings_outcome(struct sg_req *r)
 		return rc;
 	if (!PQgetisnull(res, 0, 7))
 		return http_problem(r, 409, "conflict", "the screening's outcome is recorded: it is never changed");
-	if ((rc = kit_exec(r, &sql_screening_decide, p, 3, &res)))
+	if (!strcmp(decision, "panel_referral") &&
+	    (rc = refer_to_panel(r, arena_strdup(r->arena, PQgetvalue(res, 0, 2)), &p[3])))
+		return rc;
+	if ((rc = kit_exec(r, &sql_screening_decide, p, 4, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 409, "conflict", "the screening's outcome is recorded: it is never changed");
-	/* panel_referral: the panel referral is created and linked once the panels area is in
-	 * (panel_referral_id stays null until then) */
 	return screening_written(r, 200, r->params[0], PQgetvalue(res, 0, 0), "screening.outcome", "child.screening.outcome");
 }
 
