@@ -119,11 +119,13 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_TRAINING_OVERSIGHT] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
 	[PERM_TRAINING_MANAGE] = {{{ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
 	/* children missing education: admins keep the school calendar; any agency in the child's network
-	 * notifies; the CME officer (education's safeguarding lead, the CME panel's chair) works the case */
+	 * notifies; the CME officer (education's safeguarding lead) and the CME panel's chair work the case
+	 * (which panel_chair chairs a CME panel, the database says: safeguard.cme_officer) */
 	[PERM_CALENDAR_MANAGE] = {{{ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},
 	[PERM_CME_NOTIFY] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
 	[PERM_CME_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
-	[PERM_CME_WORK] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_PANEL_CHAIR), AGENCY_BIT(AGENCY_EDUCATION)}}},
+	[PERM_CME_WORK] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_EDUCATION)},
+			    {ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},
 	/* screening: the partnership's admins publish the tool; members of the child's network complete
 	 * screenings; the report (no names) for the partnership's admins and auditors and every lead */
 	[PERM_SCREENING_TOOL_READ] = {{{CASE_ROLES | ROLE_BIT(ROLE_ADMIN), AGENCIES_ALL}}},

@@ -102,7 +102,7 @@ enum sg_perm {
 	PERM_CALENDAR_MANAGE,         /* add or remove school terms, holidays, bank holidays */
 	PERM_CME_NOTIFY,              /* notify a child missing education (the network decides which) */
 	PERM_CME_READ,                /* CME cases: the child's network, and the CME officer */
-	PERM_CME_WORK,                /* enquiries, resolution, closure: the CME officer */
+	PERM_CME_WORK,                /* enquiries, resolution, closure: the CME officer, the CME panel's chair */
 	PERM_SCREENING_TOOL_READ,
 	PERM_SCREENING_TOOL_PUBLISH,  /* draft and publish tool versions */
 	PERM_SCREENING_READ,

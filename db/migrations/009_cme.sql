@@ -3,8 +3,8 @@
 -- officer with enquiries, and a child's "on a child protection plan" flag.
 --
 -- Who sees a case: the child's network (CSC always), exactly as for the
--- child, and the CME officer (education's safeguarding lead, and the chair of
--- the CME panel, a panel_chair of education: safeguard.cme_officer).  While a
+-- child, and the CME officer (education's safeguarding lead, and the chair
+-- of a CME panel, a panel_chair of its chair agency: safeguard.cme_officer).  While a
 -- case is not closed the CME officer also sees the child, derived from the
 -- live case (child_cme_case_live), never stored as a grant: closing the case
 -- ends it.  The tables have RLS enabled but not forced, as in 002: the API
@@ -180,13 +180,16 @@ create trigger cme_cases_closed_stay before update on safeguard.cme_cases
 	for each row execute function safeguard.cme_cases_closed();
 
 -- The CME officer: education's safeguarding lead, or the CME panel's chair
--- (a panel_chair of education).  The same rule as PERM_CME_WORK in access.c.
+-- (a panel_chair of the agency that chairs a CME panel, 007).  PERM_CME_WORK
+-- in access.c lets every panel_chair through; this says which.
 create function safeguard.cme_officer() returns boolean
 language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
 begin
-	return safeguard.app_agency() = 'education'
-	   and (safeguard.app_has_role('safeguarding_lead') or safeguard.app_has_role('panel_chair'));
+	return (safeguard.app_agency() = 'education' and safeguard.app_has_role('safeguarding_lead'))
+	    or (safeguard.app_has_role('panel_chair')
+	        and exists (select 1 from safeguard.panels p
+	                    where p.type = 'cme' and p.chair_agency = safeguard.app_agency()));
 end
 $$;
 

@@ -86,7 +86,9 @@ static const struct access_row rows[] = {
 	{PERM_CME_WORK, R(SAFEGUARDING_LEAD), AGENCY_EDUCATION, true},
 	{PERM_CME_WORK, R(SAFEGUARDING_LEAD), AGENCY_CSC, false},
 	{PERM_CME_WORK, R(PANEL_CHAIR), AGENCY_EDUCATION, true},
+	{PERM_CME_WORK, R(PANEL_CHAIR), AGENCY_CSC, true},
 	{PERM_CME_WORK, R(PRACTITIONER), AGENCY_EDUCATION, false},
+	{PERM_CME_WORK, R(PANEL_MEMBER), AGENCY_EDUCATION, false},
 	{PERM_SCREENING_TOOL_PUBLISH, R(ADMIN), AGENCY_PARTNERSHIP, true},
 	{PERM_SCREENING_TOOL_PUBLISH, R(ADMIN), AGENCY_CSC, false},
 	{PERM_SCREENING_REPORT, R(AUDITOR), AGENCY_POLICE, false},
@@ -182,8 +184,8 @@ static int want(int p, int role, int ag)
 		return practice;
 	case PERM_CME_READ:
 		return casework;
-	case PERM_CME_WORK:
-		return (role == ROLE_SAFEGUARDING_LEAD || role == ROLE_PANEL_CHAIR) && ag == AGENCY_EDUCATION;
+	case PERM_CME_WORK: /* which chair chairs a CME panel: per record */
+		return (role == ROLE_SAFEGUARDING_LEAD && ag == AGENCY_EDUCATION) || role == ROLE_PANEL_CHAIR;
 	/* screening: the partnership's admins publish; the network screens; the report without names */
 	case PERM_SCREENING_TOOL_READ:
 		return casework || role == ROLE_ADMIN;

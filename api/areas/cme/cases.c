@@ -3,8 +3,8 @@
  * network notifies that the child is missing education: why, since when,
  * the school, what is known.  A child has at most one open case (a partial
  * unique index settles it; a second notification is 409 naming the open
- * one).  The CME officer (education's safeguarding lead, the CME panel's
- * chair) works it: open -> enquiries (each logged with its date and outcome)
+ * one).  The CME officer (education's safeguarding lead, or the chair of a
+ * CME panel) works it: open -> enquiries (each logged with its date and outcome)
  * -> resolved (back on roll with a school, elective home education
  * confirmed, moved out of the area with the destination confirmed, referred
  * to the CME panel, which creates the panel's referral of the child, each
@@ -151,6 +151,10 @@ static const struct query_spec list_query = {list_params, sizeof list_params / s
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
+/* is the caller the CME officer, or a CME panel's chair? */
+DB_SQL(sql_cme_officer, 0,
+       "select safeguard.cme_officer()");
+
 /* the child, as the caller may see it (row-level security) */
 DB_SQL(sql_case_child, 1,
        "select date_of_birth::text from safeguard.children where id = $1::uuid");
@@ -289,10 +293,17 @@ static int case_written(struct sg_req *r, int status, const char *id, const char
 	return kit_resource(r, status, res, 0);
 }
 
-/* Locks the case of r->params[0] for the officer: 0 with the row in *res,
- * or 404. */
+/* Locks the case of r->params[0] for the officer: 0 with the row in *res;
+ * 403 for a panel chair who chairs no CME panel; 404. */
 static int case_lock(struct sg_req *r, PGresult **res)
 {
+	int rc;
+
+	if ((rc = kit_exec(r, &sql_cme_officer, NULL, 0, res)))
+		return rc;
+	if (PQgetvalue(*res, 0, 0)[0] != 't')
+		return http_problem(r, 403, "forbidden",
+				    "the CME officer (education's safeguarding lead) or a CME panel's chair works a case");
 	return kit_fetch_id(r, &sql_case_lock, r->params[0], "missing-education case", res);
 }
 
