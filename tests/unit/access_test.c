@@ -96,7 +96,8 @@ static const struct access_row rows[] = {
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
-	{31, ROLES_ALL, AGENCY_CSC, false},
+	{-1, ROLES_ALL, AGENCY_CSC, false}, /* (31 was out of range until the table grew past it) */
+	{1000, ROLES_ALL, AGENCY_CSC, false},
 };
 
 START_TEST(access_table)
