@@ -256,6 +256,20 @@ grant select, insert on safeguard.cme_enquiries to safeguard_api;
 -- row-level security (safeguard.panel_referral_from, 010).
 alter table safeguard.panel_referrals add column cme_case_id uuid references safeguard.cme_cases (id);
 
+-- What a referral is never changes (011 holds the panels' own columns): the
+-- case it came from is set when it is made, or never.
+create function safeguard.panel_referrals_cme_case_fixed() returns trigger language plpgsql
+as $$
+begin
+	if old.cme_case_id is distinct from new.cme_case_id then
+		raise exception 'panel_referrals.cme_case_id is never changed' using errcode = 'integrity_constraint_violation';
+	end if;
+	return new;
+end
+$$;
+create trigger panel_referrals_cme_case_fixed before update on safeguard.panel_referrals
+	for each row execute function safeguard.panel_referrals_cme_case_fixed();
+
 -- 007's referral as the API shows it, with the CME case it came from.
 create or replace function safeguard.panel_referral_json(r safeguard.panel_referrals) returns jsonb language sql stable
 as $$

@@ -305,47 +305,32 @@ $$;
 
 -- ---- referrals to panels ------------------------------------------------------------
 
--- The child's open referral to a panel, linked back to the CME case or the
--- screening that asked for it when it names none yet: the caller may not
--- otherwise change a referral (that is the panel chair's).  Checks that the
--- caller may refer to the panel and sees the child, and that what it links
--- is its own: the case as the CME officer, the screening as its agency.
-create function safeguard.panel_referral_link(p_panel uuid, p_child uuid, p_cme_case uuid, p_screening uuid)
-returns uuid
-language plpgsql volatile security definer set search_path = safeguard, pg_temp
+-- The child's open referral to a panel, for a CME case or a screening that
+-- asks for one when the child has it already: the case or screening names
+-- it, and the referral stays as it was made (what a referral is never
+-- changes, 011).  The caller may not read the panel's cases (a social
+-- worker refers but is no panel reader), so this reads across, after
+-- checking the caller may refer the child to the panel: the panels' rule
+-- (011), a referrer of a member agency in the child's network (or CSC).
+create function safeguard.panel_open_referral(p_panel uuid, p_child uuid) returns uuid
+language plpgsql stable security definer set search_path = safeguard, pg_temp
 as $$
-declare
-	rid uuid;
 begin
-	if not (safeguard.panel_may_refer(p_panel) and safeguard.child_visible(p_child)) then
+	if not (safeguard.panel_may_refer(p_panel)
+	        and (safeguard.app_agency() = 'csc' or safeguard.child_in_network(p_child))) then
 		return null;
 	end if;
-	select r.id into rid from safeguard.panel_referrals r
-	where r.panel_id = p_panel and r.child_id = p_child and r.status in ('submitted', 'accepted', 'reopened');
-	if rid is null then
-		return null;
-	end if;
-	if p_cme_case is not null and safeguard.cme_officer() then
-		update safeguard.panel_referrals r set cme_case_id = p_cme_case
-		where r.id = rid and r.cme_case_id is null
-		  and exists (select 1 from safeguard.cme_cases c where c.id = p_cme_case and c.child_id = p_child);
-	end if;
-	if p_screening is not null then
-		update safeguard.panel_referrals r set screening_id = p_screening
-		where r.id = rid and r.screening_id is null
-		  and exists (select 1 from safeguard.screenings s where s.id = p_screening and s.child_id = p_child
-		              and s.agency = safeguard.app_agency());
-	end if;
-	return rid;
+	return (select r.id from safeguard.panel_referrals r
+	        where r.panel_id = p_panel and r.child_id = p_child and r.status in ('submitted', 'accepted', 'reopened'));
 end
 $$;
 
 -- A referral of a child to a panel from a CME case (the CME officer
 -- resolving it) or a screening (its agency recording the outcome), naming
 -- where it came from: inserted as the caller, under the panels' row-level
--- security (007), so who may refer is the panels' rule; when the child
--- already has an open referral to the panel, that one is linked instead.
--- (referral id, whether it was created)
+-- security (007, 011), so who may refer is the panels' rule; when the
+-- child already has an open referral to the panel, that one is answered
+-- instead.  (referral id, whether it was created)
 create function safeguard.panel_referral_from(p_panel uuid, p_child uuid, p_reason text, p_risk text,
 	p_criteria jsonb, p_cme_case uuid, p_screening uuid)
 returns table (referral_id uuid, created boolean)
@@ -362,7 +347,7 @@ begin
 	if found then
 		return query select rid, true;
 	else
-		return query select safeguard.panel_referral_link(p_panel, p_child, p_cme_case, p_screening), false;
+		return query select safeguard.panel_open_referral(p_panel, p_child), false;
 	end if;
 end
 $$;

@@ -405,14 +405,16 @@ describe('missing-education cases: referral to the CME panel', () => {
     assert.equal(psql(`select education_status from safeguard.children where id = '${c.id}'`), 'missing_education');
   });
 
-  it('links the child\'s open referral to the CME panel instead of making a second one', async () => {
+  it('names the child\'s open referral to the CME panel instead of making a second one', async () => {
     const { c, k } = await underEnquiry();
     const existing = await post(`/v1/panels/${cme.id}/referrals`, as.cscSocialWorker, { child_id: c.id, reason: 'Excluded and not in any provision', risk_level: 'medium' });
     const res = await refer(k, { panel_id: cme.id, risk_level: 'high' });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.panel_referral_id, existing.id);
+    // the referral stays as it was made (what a referral is never changes)
     const ref = (await request('GET', `/v1/panel-referrals/${existing.id}`, { token: officer })).body;
-    assert.deepEqual([ref.cme_case_id, ref.risk_level, ref.referred_by], [k.id, 'medium', 'csc-sw']);
+    assert.deepEqual([ref.cme_case_id, ref.risk_level, ref.referred_by], [null, 'medium', 'csc-sw']);
+    assert.throws(() => psql(`update safeguard.panel_referrals set cme_case_id = '${k.id}' where id = '${existing.id}'`), /never changed/);
     assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '1');
     assert.equal(audits('panel_referral.link', existing.id), '1');
   });
@@ -434,6 +436,11 @@ describe('missing-education cases: referral to the CME panel', () => {
     assert.match(problem(res, 403, 'forbidden').detail, /refers a child to it/);
     assert.equal(psql(`select status from safeguard.cme_cases where id = '${k.id}'`), 'enquiries');
     assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '0');
+    // a child is referred from its network: the officer who sees it only through the case may not
+    const e = await newChild({}, as.health);
+    const ke = await post('/v1/cme-cases', as.health, notification(e.id));
+    await post(`/v1/cme-cases/${ke.id}/enquiries`, officer, enquiry());
+    assert.match(problem(await refer(ke, { panel_id: cme.id, risk_level: 'low' }), 403, 'forbidden').detail, /from its network/);
     // the CME panel's chair refers too
     res = await refer(k, { panel_id: cme.id, risk_level: 'medium' }, cmeChair);
     assert.equal(res.status, 200, res.text);

@@ -217,13 +217,15 @@ DB_SQL(sql_case_close, 1,
        " where id = $1::uuid");
 
 /* The CME panel named, or the partnership's CME panels (two at most, to
- * tell one from several): (id, type, may the caller refer to it) */
-DB_SQL(sql_cme_panels, 1,
-       "select p.id, p.type, safeguard.panel_may_refer(p.id) from safeguard.panels p"
+ * tell one from several): (id, type, may the caller refer to it, is the
+ * caller's agency in the child's network: the panels' rule for a referrer) */
+DB_SQL(sql_cme_panels, 2,
+       "select p.id, p.type, safeguard.panel_may_refer(p.id),"
+       " safeguard.app_agency() = 'csc' or safeguard.child_in_network($2::uuid) from safeguard.panels p"
        " where ($1::uuid is null and p.type = 'cme') or p.id = $1::uuid order by p.created_at, p.id limit 2");
 
 /* The panel's referral of the case's child, made as the officer (or the
- * child's open one, linked): (referral, created) */
+ * child's open one): (referral, created) */
 DB_SQL(sql_cme_refer, 4,
        "select f.referral_id, f.created from safeguard.cme_cases c, safeguard.panel_referral_from($1::uuid, c.child_id,"
        " left(coalesce($3, format('Missing education since %s (%s). %s', c.missing_since, replace(c.reason, '_', ' '),"
@@ -318,20 +320,20 @@ static int bad_reference(struct sg_req *r, const char *field, const char *code, 
 
 /* Refers the case's child to the CME panel (the one named, or the
  * partnership's only one) and answers the referral's id in *referral:
- * created as the officer, or the child's open referral to that panel,
- * linked back to the case.  0, or 422 / 403 / the failure's answer. */
+ * created as the officer, naming the case, or the child's open referral to
+ * that panel.  0, or 422 / 403 / the failure's answer. */
 static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **referral)
 {
-	const char *panel = kit_str(r->body, "panel_id");
+	const char *q[2] = {kit_str(r->body, "panel_id"), child};
 	const char *p[4] = {NULL, r->params[0], kit_str(r->body, "note"), kit_str(r->body, "risk_level")};
 	const char *details;
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_exec(r, &sql_cme_panels, &panel, 1, &res)))
+	if ((rc = kit_exec(r, &sql_cme_panels, q, 2, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
-		return panel ? bad_reference(r, "panel_id", "not_found", "there is no panel with this id")
+		return q[0] ? bad_reference(r, "panel_id", "not_found", "there is no panel with this id")
 			     : bad_reference(r, "panel_id", "required", "the partnership has no CME panel to refer to");
 	if (PQntuples(res) > 1)
 		return bad_reference(r, "panel_id", "required", "the partnership has several CME panels: name one");
@@ -340,6 +342,9 @@ static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **
 	if (PQgetvalue(res, 0, 2)[0] != 't')
 		return http_problem(r, 403, "forbidden",
 				    "a safeguarding lead of a member agency of the CME panel, or its chair, refers a child to it");
+	if (PQgetvalue(res, 0, 3)[0] != 't')
+		return http_problem(r, 403, "forbidden",
+				    "a child is referred to a panel from its network: declare your agency's involvement first");
 	p[0] = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	if ((rc = kit_exec(r, &sql_cme_refer, p, 4, &res)))
 		return rc;

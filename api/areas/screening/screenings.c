@@ -14,7 +14,8 @@
  * A submitted screening is never edited: a new one of the same agency
  * supersedes it.  Its outcome, the decision taken (no further action, a
  * referral to the front door, a referral to a missing and exploited panel,
- * which creates the panel's referral of the child, each naming the other),
+ * which creates the panel's referral of the child, each naming the other,
+ * or names the child's open referral to that panel),
  * is recorded once.  It
  * is seen by the child's network (CSC always), 404 elsewhere; it is an entry
  * of its agency in the child's chronology (category "screening"); every read
@@ -169,12 +170,15 @@ DB_SQL(sql_screening_decide, 4,
        " updated_by = safeguard.app_sub() where id = $1::uuid and status = 'submitted' and decision is null"
        " returning child_id");
 
-/* (type, may the caller refer to it) */
-DB_SQL(sql_panel_of, 1,
-       "select p.type, safeguard.panel_may_refer(p.id) from safeguard.panels p where p.id = $1::uuid");
+/* (type, may the caller refer to it, is the caller's agency in the
+ * child's network: the panels' rule for a referrer) */
+DB_SQL(sql_panel_of, 2,
+       "select p.type, safeguard.panel_may_refer(p.id),"
+       " safeguard.app_agency() = 'csc' or safeguard.child_in_network($2::uuid)"
+       " from safeguard.panels p where p.id = $1::uuid");
 
 /* The panel's referral of the screening's child, made as the caller (or the
- * child's open one, linked): (referral, created) */
+ * child's open one): (referral, created) */
 DB_SQL(sql_screening_refer, 3,
        "select f.referral_id, f.created from safeguard.screenings s"
        " join safeguard.screening_tool_versions v on v.id = s.tool_version_id"
@@ -285,18 +289,19 @@ static int screening_written(struct sg_req *r, int status, const char *id, const
 }
 
 /* Refers the screening's child to the missing and exploited panel named and
- * answers the referral's id in *referral: created as the caller (the
- * panels' rule says who may refer), or the child's open referral to that
- * panel, linked back to the screening.  0, or 422 / 403 / the failure's
+ * answers the referral's id in *referral: created as the caller, naming
+ * the screening (the panels' rule says who may refer), or the child's open
+ * referral to that panel.  0, or 422 / 403 / the failure's
  * answer. */
 static int refer_to_panel(struct sg_req *r, const char *child, const char **referral)
 {
 	const char *p[3] = {kit_str(r->body, "panel_id"), r->params[0], kit_str(r->body, "note")};
+	const char *q[2] = {p[0], child};
 	const char *details;
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_exec(r, &sql_panel_of, p, 1, &res)))
+	if ((rc = kit_exec(r, &sql_panel_of, q, 2, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
 		return bad_reference(r, "panel_id", "not_found", "there is no panel with this id");
@@ -307,6 +312,9 @@ static int refer_to_panel(struct sg_req *r, const char *child, const char **refe
 		return http_problem(r, 403, "forbidden",
 				    "a safeguarding lead or social worker of a member agency of the panel, or its chair, refers "
 				    "a child to it");
+	if (PQgetvalue(res, 0, 2)[0] != 't')
+		return http_problem(r, 403, "forbidden",
+				    "a child is referred to a panel from its network: declare your agency's involvement first");
 	if ((rc = kit_exec(r, &sql_screening_refer, p, 3, &res)))
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
