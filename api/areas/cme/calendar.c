@@ -63,10 +63,8 @@ static const struct body_spec entry_body = {.fields = entry_fields,
 
 enum { LQ_FROM, LQ_TO, LQ_KIND, LQ_LIMIT, LQ_CURSOR };
 static const struct query_param list_params[] = {
-	[LQ_FROM] = {"from", FT_DATE, 0, 0, NULL},
-	[LQ_TO] = {"to", FT_DATE, 0, 0, NULL},
-	[LQ_KIND] = {"kind", FT_ENUM, 0, 0, calendar_kinds},
-	[LQ_LIMIT] = {"limit", FT_INT, 1, 200, NULL},
+	[LQ_FROM] = {"from", FT_DATE, 0, 0, NULL},           [LQ_TO] = {"to", FT_DATE, 0, 0, NULL},
+	[LQ_KIND] = {"kind", FT_ENUM, 0, 0, calendar_kinds}, [LQ_LIMIT] = {"limit", FT_INT, 1, 200, NULL},
 	[LQ_CURSOR] = {"cursor", FT_STRING, 1, 1024, NULL},
 };
 static const struct query_spec list_query = {list_params, sizeof list_params / sizeof list_params[0]};

@@ -30,12 +30,13 @@
 
 /* ---- field specs ------------------------------------------------------- */
 
-static const char *const reasons[] = {"not_on_roll", "removed_from_roll", "not_attending", "moved_away_no_destination",
-				      "excluded_without_provision", NULL};
-static const char *const methods[] = {"home_visit", "phone", "letter", "email", "school", "other_local_authority",
-				      "police", "health", "other", NULL};
-static const char *const outcomes[] = {"no_contact", "contact_made", "destination_confirmed", "on_roll_confirmed",
-				       "ehe_confirmed", "other", NULL};
+static const char *const reasons[] = {
+	"not_on_roll", "removed_from_roll", "not_attending", "moved_away_no_destination", "excluded_without_provision",
+	NULL};
+static const char *const methods[] = {"home_visit", "phone",  "letter", "email", "school", "other_local_authority",
+				      "police",     "health", "other",  NULL};
+static const char *const outcomes[] = {
+	"no_contact", "contact_made", "destination_confirmed", "on_roll_confirmed", "ehe_confirmed", "other", NULL};
 static const char *const resolutions[] = {"back_on_roll", "elective_home_education", "moved_out_of_area",
 					  "referred_to_cme_panel", NULL};
 /* the list's filter: "open" is every case not yet resolved (open or enquiries) */
@@ -72,11 +73,17 @@ static const struct field_spec case_fields[] = {
 	{.name = "school_name", .type = FT_STRING, .nullable = true, .min = 1, .max = 200},
 	{.name = "what_is_known", .type = FT_STRING, .required = true, .min = 1, .max = 4000},
 };
-static const char *const case_read_only[] = {
-	"id",          "status",         "open",        "notifying_agency",         "notified_by",   "school_days_missed",
-	"flags",       "flagged",        "destination", "destination_confirmed_on", "resolution",    "resolved_on",
-	"resolved_by", "closed_at",      "closed_by",   "panel_referral_id",        "enquiries",     "version",
-	"created_at",  "updated_at",     "updated_by",  NULL};
+static const char *const case_read_only[] = {"id",          "status",
+					     "open",        "notifying_agency",
+					     "notified_by", "school_days_missed",
+					     "flags",       "flagged",
+					     "destination", "destination_confirmed_on",
+					     "resolution",  "resolved_on",
+					     "resolved_by", "closed_at",
+					     "closed_by",   "panel_referral_id",
+					     "enquiries",   "version",
+					     "created_at",  "updated_at",
+					     "updated_by",  NULL};
 static const struct body_spec case_body = {.fields = case_fields,
 					   .n = sizeof case_fields / sizeof case_fields[0],
 					   .read_only = case_read_only,
@@ -89,7 +96,8 @@ static void check_enquiry(json_t *b, struct verrs *errs, struct arena *a)
 
 	not_future(b, "enquiry_date", errs, a);
 	if (confirmed && !kit_str(b, "destination"))
-		verrs_add(errs, "destination", "required", "say where the child went when the destination is confirmed");
+		verrs_add(errs, "destination", "required",
+			  "say where the child went when the destination is confirmed");
 	else if (outcome && !confirmed && kit_str(b, "destination"))
 		verrs_add(errs, "destination", "not_allowed",
 			  "a destination is recorded only with the outcome destination_confirmed");
@@ -152,12 +160,10 @@ static const struct query_spec list_query = {list_params, sizeof list_params / s
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
 /* is the caller the CME officer, or a CME panel's chair? */
-DB_SQL(sql_cme_officer, 0,
-       "select safeguard.cme_officer()");
+DB_SQL(sql_cme_officer, 0, "select safeguard.cme_officer()");
 
 /* the child, as the caller may see it (row-level security) */
-DB_SQL(sql_case_child, 1,
-       "select date_of_birth::text from safeguard.children where id = $1::uuid");
+DB_SQL(sql_case_child, 1, "select date_of_birth::text from safeguard.children where id = $1::uuid");
 
 /* at most one open case per child: the partial unique index answers, also
  * between concurrent notifications (the second waits, then inserts nothing) */
@@ -181,8 +187,9 @@ DB_SQL(sql_child_status, 4,
 /* a read: the child's audit row is written as the case is read */
 DB_SQL(sql_case_get, 1,
        "with c as (select safeguard.cme_case_json(c)::text as j, c.version, c.child_id from safeguard.cme_cases c"
-       " where c.id = $1::uuid), a as (" AUDIT_FROM("'child.cme_case.read'", "child_id::text") " from c)"
-       " select j, version from c");
+       " where c.id = $1::uuid), a as (" AUDIT_FROM("'child.cme_case.read'",
+						    "child_id::text") " from c)"
+								      " select j, version from c");
 
 /* after a write (audited as the write) */
 DB_SQL(sql_case_json, 1,
@@ -200,7 +207,8 @@ DB_SQL(sql_enquiry_insert, 3,
 
 DB_SQL(sql_case_enquired, 3,
        "update safeguard.cme_cases set status = 'enquiries',"
-       " destination = coalesce($2, destination), destination_confirmed_on = coalesce($3::date, destination_confirmed_on),"
+       " destination = coalesce($2, destination), destination_confirmed_on = coalesce($3::date, "
+       "destination_confirmed_on),"
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid");
 
@@ -212,7 +220,8 @@ DB_SQL(sql_case_resolve, 5,
        " where id = $1::uuid");
 
 DB_SQL(sql_case_close, 1,
-       "update safeguard.cme_cases set status = 'closed', closed_at = clock_timestamp(), closed_by = safeguard.app_sub(),"
+       "update safeguard.cme_cases set status = 'closed', closed_at = clock_timestamp(), closed_by = "
+       "safeguard.app_sub(),"
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid");
 
@@ -241,8 +250,10 @@ DB_SQL(sql_case_list, 5,
        " and ($3::int is null or m.days < $3::int or (m.days = $3::int and c.id > $4::uuid))"
        " order by m.days desc, c.id limit $5::int),"
        " a as (" AUDIT_FROM("'child.cme_case.read'", "child_id::text") " from (select child_id from page"
-       " order by days desc, id limit $5::int - 1) kept)" /* the look-ahead row is not returned: not audited */
-       " select j, days::text, id from page order by page.days desc, page.id"); /* the number, not its text */
+								       " order by days desc, id limit $5::int - 1) "
+								       "kept)" /* the look-ahead row is not returned: not audited */
+								       " select j, days::text, id from page order by "
+								       "page.days desc, page.id"); /* the number, not its text */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -277,8 +288,9 @@ static int set_child_status(struct sg_req *r, const char *child, const char *cas
 		return rc;
 	if (PQntuples(res) != 1)
 		return http_internal(r, "the case's child could not be updated");
-	return kit_audit(r, "child.education_status.update", "child", child,
-			 arena_printf(r->arena, "{\"cme_case_id\":\"%s\",\"education_status\":\"%s\"}", case_id, status));
+	return kit_audit(
+		r, "child.education_status.update", "child", child,
+		arena_printf(r->arena, "{\"cme_case_id\":\"%s\",\"education_status\":\"%s\"}", case_id, status));
 }
 
 /* The case after a write, with its ETag: its audit rows (the case's, and
@@ -289,7 +301,8 @@ static int case_written(struct sg_req *r, int status, const char *id, const char
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_audit(r, action, "cme_case", id, NULL)) || (rc = kit_audit(r, child_action, "child", child, NULL)) ||
+	if ((rc = kit_audit(r, action, "cme_case", id, NULL)) ||
+	    (rc = kit_audit(r, child_action, "child", child, NULL)) ||
 	    (rc = kit_fetch_id(r, &sql_case_json, id, "missing-education case", &res)))
 		return rc;
 	return kit_resource(r, status, res, 0);
@@ -304,8 +317,9 @@ static int case_lock(struct sg_req *r, PGresult **res)
 	if ((rc = kit_exec(r, &sql_cme_officer, NULL, 0, res)))
 		return rc;
 	if (PQgetvalue(*res, 0, 0)[0] != 't')
-		return http_problem(r, 403, "forbidden",
-				    "the CME officer (education's safeguarding lead) or a CME panel's chair works a case");
+		return http_problem(
+			r, 403, "forbidden",
+			"the CME officer (education's safeguarding lead) or a CME panel's chair works a case");
 	return kit_fetch_id(r, &sql_case_lock, r->params[0], "missing-education case", res);
 }
 
@@ -315,7 +329,8 @@ static int bad_reference(struct sg_req *r, const char *field, const char *code, 
 	struct verrs errs = {0};
 
 	verrs_add(&errs, field, code, message);
-	return http_problem_errors(r, 422, "invalid-reference", "the resolution names a panel that cannot be used", &errs);
+	return http_problem_errors(r, 422, "invalid-reference", "the resolution names a panel that cannot be used",
+				   &errs);
 }
 
 /* Refers the case's child to the CME panel (the one named, or the
@@ -334,17 +349,19 @@ static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **
 		return rc;
 	if (PQntuples(res) == 0)
 		return q[0] ? bad_reference(r, "panel_id", "not_found", "there is no panel with this id")
-			     : bad_reference(r, "panel_id", "required", "the partnership has no CME panel to refer to");
+			    : bad_reference(r, "panel_id", "required", "the partnership has no CME panel to refer to");
 	if (PQntuples(res) > 1)
 		return bad_reference(r, "panel_id", "required", "the partnership has several CME panels: name one");
 	if (strcmp(PQgetvalue(res, 0, 1), "cme"))
 		return bad_reference(r, "panel_id", "not_cme", "the panel named is not a CME panel");
 	if (PQgetvalue(res, 0, 2)[0] != 't')
-		return http_problem(r, 403, "forbidden",
-				    "a safeguarding lead of a member agency of the CME panel, or its chair, refers a child to it");
+		return http_problem(
+			r, 403, "forbidden",
+			"a safeguarding lead of a member agency of the CME panel, or its chair, refers a child to it");
 	if (PQgetvalue(res, 0, 3)[0] != 't')
-		return http_problem(r, 403, "forbidden",
-				    "a child is referred to a panel from its network: declare your agency's involvement first");
+		return http_problem(
+			r, 403, "forbidden",
+			"a child is referred to a panel from its network: declare your agency's involvement first");
 	p[0] = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	if ((rc = kit_exec(r, &sql_cme_refer, p, 4, &res)))
 		return rc;
@@ -477,12 +494,13 @@ static int cases_resolve(struct sg_req *r)
 	if (strcmp(state, "enquiries"))
 		return wrong_state(r, state, "only a case under enquiry is resolved");
 	if (!strcmp(resolution, "moved_out_of_area") && PQgetvalue(res, 0, 5)[0] != 't')
-		return http_problem(r, 422, "destination-not-confirmed",
-				    !strcmp(reason, "removed_from_roll")
-					    ? "a child removed from roll cannot be resolved as moved away until the "
-					      "destination is confirmed: log an enquiry with the outcome destination_confirmed"
-					    : "the case cannot be resolved as moved out of the area until the destination is "
-					      "confirmed: log an enquiry with the outcome destination_confirmed");
+		return http_problem(
+			r, 422, "destination-not-confirmed",
+			!strcmp(reason, "removed_from_roll")
+				? "a child removed from roll cannot be resolved as moved away until the "
+				  "destination is confirmed: log an enquiry with the outcome destination_confirmed"
+				: "the case cannot be resolved as moved out of the area until the destination is "
+				  "confirmed: log an enquiry with the outcome destination_confirmed");
 	if (!strcmp(resolution, "referred_to_cme_panel") && (rc = refer_to_cme_panel(r, child, &p[4])))
 		return rc;
 	if ((rc = kit_exec(r, &sql_case_resolve, p, 5, &res)))
@@ -515,7 +533,8 @@ static int cases_close(struct sg_req *r)
 }
 
 static const struct route cme_cases_route_list[] = {
-	{"POST", "/v1/cme-cases", PERM_CME_NOTIFY, &case_body, NULL, cases_create, "cme_cases.create", ROUTE_IDEMPOTENT},
+	{"POST", "/v1/cme-cases", PERM_CME_NOTIFY, &case_body, NULL, cases_create, "cme_cases.create",
+	 ROUTE_IDEMPOTENT},
 	{"GET", "/v1/cme-cases", PERM_CME_READ, NULL, &list_query, cases_list, "cme_cases.list", 0},
 	{"GET", "/v1/cme-cases/{id}", PERM_CME_READ, NULL, NULL, cases_show, "cme_cases.show", 0},
 	{"POST", "/v1/cme-cases/{id}/enquiries", PERM_CME_WORK, &enquiry_body, NULL, cases_enquire,

@@ -95,15 +95,16 @@ static int screening_report(struct sg_req *r)
 	}
 	items = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:i}", "month", PQgetvalue(res, i, 0), "area",
-						       PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2), "outcome",
-						       PQgetvalue(res, i, 3), "screenings", atoi(PQgetvalue(res, i, 4))));
+		json_array_append_new(items,
+				      json_pack("{s:s, s:s, s:s, s:s, s:i}", "month", PQgetvalue(res, i, 0), "area",
+						PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2), "outcome",
+						PQgetvalue(res, i, 3), "screenings", atoi(PQgetvalue(res, i, 4))));
 	return http_json(r, 200, json_pack("{s:s, s:s, s:o}", "from", p[0], "to", p[1], "items", items));
 }
 
 static const struct route screening_report_route_list[] = {
-	{"GET", "/v1/screening-report", PERM_SCREENING_REPORT, NULL, &report_query, screening_report, "screening_report.show",
-	 0},
+	{"GET", "/v1/screening-report", PERM_SCREENING_REPORT, NULL, &report_query, screening_report,
+	 "screening_report.show", 0},
 };
 
 const struct sg_area screening_report_area = SG_AREA("screening_report", screening_report_route_list);

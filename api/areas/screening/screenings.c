@@ -33,11 +33,27 @@ const char *const screening_answers[] = {"yes", "no", "not_known", NULL};
 
 static const char *const decisions[] = {"none", "front_door_referral", "panel_referral", NULL};
 
-static const char *const screening_read_only[] = {
-	"id",         "child_id",     "tool",          "agency",     "author",  "status",
-	"score",      "level",        "max_score",     "recommended_next_step", "submitted_at",
-	"submitted_by", "superseded_by", "superseded_at", "outcome",  "chronology_entry_id",
-	"version",    "created_at",   "updated_at",    "updated_by", NULL};
+static const char *const screening_read_only[] = {"id",
+						  "child_id",
+						  "tool",
+						  "agency",
+						  "author",
+						  "status",
+						  "score",
+						  "level",
+						  "max_score",
+						  "recommended_next_step",
+						  "submitted_at",
+						  "submitted_by",
+						  "superseded_by",
+						  "superseded_at",
+						  "outcome",
+						  "chronology_entry_id",
+						  "version",
+						  "created_at",
+						  "updated_at",
+						  "updated_by",
+						  NULL};
 
 static const struct field_spec screening_fields[] = {
 	{.name = "tool_id", .type = FT_UUID, .required = true},
@@ -55,11 +71,30 @@ static const struct field_spec draft_fields[] = {
 	{.name = "answers", .type = FT_OBJECT},
 	{.name = "notes", .type = FT_STRING, .nullable = true, .min = 1, .max = 4000},
 };
-static const char *const draft_read_only[] = {
-	"id",         "child_id",     "tool",          "agency",     "author",  "status",
-	"score",      "level",        "max_score",     "recommended_next_step", "submitted_at",
-	"submitted_by", "superseded_by", "superseded_at", "outcome",  "chronology_entry_id",
-	"version",    "created_at",   "updated_at",    "updated_by", "supersedes", "tool_id", "tool_version", NULL};
+static const char *const draft_read_only[] = {"id",
+					      "child_id",
+					      "tool",
+					      "agency",
+					      "author",
+					      "status",
+					      "score",
+					      "level",
+					      "max_score",
+					      "recommended_next_step",
+					      "submitted_at",
+					      "submitted_by",
+					      "superseded_by",
+					      "superseded_at",
+					      "outcome",
+					      "chronology_entry_id",
+					      "version",
+					      "created_at",
+					      "updated_at",
+					      "updated_by",
+					      "supersedes",
+					      "tool_id",
+					      "tool_version",
+					      NULL};
 static const struct body_spec draft_body = {.fields = draft_fields, .n = 2, .read_only = draft_read_only};
 
 static void check_outcome(json_t *b, struct verrs *errs, struct arena *a)
@@ -69,7 +104,8 @@ static void check_outcome(json_t *b, struct verrs *errs, struct arena *a)
 
 	(void)a;
 	if (panel && !kit_str(b, "panel_id"))
-		verrs_add(errs, "panel_id", "required", "name the missing and exploited panel the child is referred to");
+		verrs_add(errs, "panel_id", "required",
+			  "name the missing and exploited panel the child is referred to");
 	else if (decision && !panel && kit_str(b, "panel_id"))
 		verrs_add(errs, "panel_id", "not_allowed", "a panel is named only with a referral to a panel");
 }
@@ -96,9 +132,9 @@ DB_SQL(sql_published_version, 1,
 
 /* (status, agency, child, sections, answers, supersedes, version, decision,
  * notes): as the caller may see it */
-#define SCREENING_ROW                                                                                   \
-	"select s.status, s.agency, s.child_id, v.sections::text, s.answers::text, s.supersedes, s.version," \
-	" s.decision, s.notes from safeguard.screenings s"                                                  \
+#define SCREENING_ROW                                                                                                  \
+	"select s.status, s.agency, s.child_id, v.sections::text, s.answers::text, s.supersedes, s.version,"           \
+	" s.decision, s.notes from safeguard.screenings s"                                                             \
 	" join safeguard.screening_tool_versions v on v.id = s.tool_version_id where s.id = $1::uuid"
 
 DB_SQL(sql_screening_row, 1, SCREENING_ROW);
@@ -113,8 +149,9 @@ DB_SQL(sql_screening_insert, 4,
 /* a read: the child's audit row is written as it is read */
 DB_SQL(sql_screening_get, 1,
        "with s as (select safeguard.screening_json(s)::text as j, s.version, s.child_id from safeguard.screenings s"
-       " where s.id = $1::uuid), a as (" AUDIT_FROM("'child.screening.read'", "child_id::text") " from s)"
-       " select j, version from s");
+       " where s.id = $1::uuid), a as (" AUDIT_FROM("'child.screening.read'",
+						    "child_id::text") " from s)"
+								      " select j, version from s");
 
 /* after a write (audited as the write) */
 DB_SQL(sql_screening_json, 1,
@@ -148,7 +185,8 @@ DB_SQL(sql_screening_supersede, 1,
 DB_SQL(sql_screening_entry, 2,
        "insert into safeguard.chronology_entries (id, agency, author_sub, updated_by, event_date, date_precision,"
        " category, summary, details, impact, significance, action_taken)"
-       " select $2::uuid, s.agency, safeguard.app_sub(), safeguard.app_sub(), (s.submitted_at at time zone 'UTC')::date,"
+       " select $2::uuid, s.agency, safeguard.app_sub(), safeguard.app_sub(), (s.submitted_at at time zone "
+       "'UTC')::date,"
        " 'day', 'screening', format('Exploitation screening (%s, version %s): score %s of %s, level %s',"
        " t.name, v.version, s.score, v.max_score, s.level), s.notes, 'unknown', s.level,"
        " 'Recommended next step: ' || case s.recommended_next_step when 'no_further_action' then 'no further action'"
@@ -189,7 +227,8 @@ DB_SQL(sql_screening_refer, 3,
 
 DB_SQL(sql_screening_list, 4,
        "select safeguard.screening_json(s)::text, s.created_at::text, s.id from safeguard.screenings s"
-       " where s.child_id = $1::uuid and ($2::timestamptz is null or (s.created_at, s.id) > ($2::timestamptz, $3::uuid))"
+       " where s.child_id = $1::uuid and ($2::timestamptz is null or (s.created_at, s.id) > ($2::timestamptz, "
+       "$3::uuid))"
        " order by s.created_at, s.id limit $4::int");
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -224,7 +263,8 @@ static void check_answers(struct arena *a, json_t *answers, const char *sections
 			verrs_add(errs, arena_printf(a, "answers.%s", key), "unknown_indicator",
 				  "is not an indicator of this tool version");
 		else if (!is_answer(json_string_value(v)))
-			verrs_add(errs, arena_printf(a, "answers.%s", key), "invalid_value", "must be yes, no or not_known");
+			verrs_add(errs, arena_printf(a, "answers.%s", key), "invalid_value",
+				  "must be yes, no or not_known");
 	}
 	if (!complete)
 		return;
@@ -282,7 +322,8 @@ static int screening_written(struct sg_req *r, int status, const char *id, const
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_audit(r, action, "screening", id, NULL)) || (rc = kit_audit(r, child_action, "child", child, NULL)) ||
+	if ((rc = kit_audit(r, action, "screening", id, NULL)) ||
+	    (rc = kit_audit(r, child_action, "child", child, NULL)) ||
 	    (rc = kit_fetch_id(r, &sql_screening_json, id, "screening", &res)))
 		return rc;
 	return kit_resource(r, status, res, 0);
@@ -309,12 +350,14 @@ static int refer_to_panel(struct sg_req *r, const char *child, const char **refe
 		return bad_reference(r, "panel_id", "not_missing_exploited",
 				     "a screening refers a child to a missing and exploited panel");
 	if (PQgetvalue(res, 0, 1)[0] != 't')
-		return http_problem(r, 403, "forbidden",
-				    "a safeguarding lead or social worker of a member agency of the panel, or its chair, refers "
-				    "a child to it");
+		return http_problem(
+			r, 403, "forbidden",
+			"a safeguarding lead or social worker of a member agency of the panel, or its chair, refers "
+			"a child to it");
 	if (PQgetvalue(res, 0, 2)[0] != 't')
-		return http_problem(r, 403, "forbidden",
-				    "a child is referred to a panel from its network: declare your agency's involvement first");
+		return http_problem(
+			r, 403, "forbidden",
+			"a child is referred to a panel from its network: declare your agency's involvement first");
 	if ((rc = kit_exec(r, &sql_screening_refer, p, 3, &res)))
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
@@ -345,11 +388,14 @@ static int screenings_create(struct sg_req *r)
 	if ((rc = kit_child_visible(r, child)) || (rc = kit_exec(r, &sql_published_version, &tool, 1, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
-		return bad_reference(r, "tool_id", "not_published", "there is no published version of this screening tool");
+		return bad_reference(r, "tool_id", "not_published",
+				     "there is no published version of this screening tool");
 	if (want && json_integer_value(want) != atoll(PQgetvalue(res, 0, 1)))
 		return bad_reference(r, "tool_version", "not_published",
-				     arena_printf(r->arena, "version %lld is not the tool's published version: screen "
-						  "against version %s", (long long)json_integer_value(want), PQgetvalue(res, 0, 1)));
+				     arena_printf(r->arena,
+						  "version %lld is not the tool's published version: screen "
+						  "against version %s",
+						  (long long)json_integer_value(want), PQgetvalue(res, 0, 1)));
 	check_answers(r->arena, answers, PQgetvalue(res, 0, 2), false, &errs);
 	if (errs.n)
 		return invalid_answers(r, &errs);
@@ -363,9 +409,10 @@ static int screenings_create(struct sg_req *r)
 			return bad_reference(r, "supersedes", "other_agency",
 					     "a screening is superseded only by a screening of its own agency");
 		if (strcmp(PQgetvalue(prev, 0, 0), "submitted"))
-			return bad_reference(r, "supersedes", "not_submitted",
-					     arena_printf(r->arena, "the screening is %s: only a submitted screening is superseded",
-							  PQgetvalue(prev, 0, 0)));
+			return bad_reference(
+				r, "supersedes", "not_submitted",
+				arena_printf(r->arena, "the screening is %s: only a submitted screening is superseded",
+					     PQgetvalue(prev, 0, 0)));
 	}
 	if ((rc = kit_exec(r, &sql_screening_insert, p, 4, &res)))
 		return rc;
@@ -414,13 +461,16 @@ static int screenings_update(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = screening_load_for_change(r, "draft", "a submitted screening is never edited: complete a new one "
-				      "that supersedes it", &res)) ||
+	if ((rc = screening_load_for_change(r, "draft",
+					    "a submitted screening is never edited: complete a new one "
+					    "that supersedes it",
+					    &res)) ||
 	    (rc = kit_if_match(r, PQgetvalue(res, 0, 6))))
 		return rc;
 	/* the draft as it stays: answers replaced as a whole when sent, notes when sent (null clears) */
 	merged = arena_json(r->arena, json_object());
-	json_object_set_new(merged, "answers", answers ? json_incref(answers) : json_loads(PQgetvalue(res, 0, 4), 0, NULL));
+	json_object_set_new(merged, "answers",
+			    answers ? json_incref(answers) : json_loads(PQgetvalue(res, 0, 4), 0, NULL));
 	if (notes)
 		json_object_set(merged, "notes", notes);
 	else if (!PQgetisnull(res, 0, 8))
@@ -434,7 +484,8 @@ static int screenings_update(struct sg_req *r)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 412, "precondition-failed", "the screening changed while you were changing it");
-	return screening_written(r, 200, r->params[0], PQgetvalue(res, 0, 0), "screening.update", "child.screening.update");
+	return screening_written(r, 200, r->params[0], PQgetvalue(res, 0, 0), "screening.update",
+				 "child.screening.update");
 }
 
 /* Submission: every required indicator answered, the score computed, the
@@ -459,8 +510,9 @@ static int screenings_submit(struct sg_req *r)
 		if ((rc = kit_exec(r, &sql_screening_supersede, &old, 1, &done)))
 			return rc;
 		if (PQntuples(done) == 0)
-			return http_problem(r, 409, "conflict",
-					    "the screening this one supersedes is superseded already: it is superseded once");
+			return http_problem(
+				r, 409, "conflict",
+				"the screening this one supersedes is superseded already: it is superseded once");
 	}
 	if ((rc = kit_exec(r, &sql_screening_submit, p, 2, &done)) ||
 	    (rc = kit_exec(r, &sql_screening_entry, p, 2, &done)))
@@ -481,8 +533,10 @@ static int screenings_outcome(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = screening_load_for_change(r, "submitted", "the outcome is recorded on a submitted screening that "
-				      "nothing supersedes", &res)))
+	if ((rc = screening_load_for_change(r, "submitted",
+					    "the outcome is recorded on a submitted screening that "
+					    "nothing supersedes",
+					    &res)))
 		return rc;
 	if (!PQgetisnull(res, 0, 7))
 		return http_problem(r, 409, "conflict", "the screening's outcome is recorded: it is never changed");
@@ -493,17 +547,18 @@ static int screenings_outcome(struct sg_req *r)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 409, "conflict", "the screening's outcome is recorded: it is never changed");
-	return screening_written(r, 200, r->params[0], PQgetvalue(res, 0, 0), "screening.outcome", "child.screening.outcome");
+	return screening_written(r, 200, r->params[0], PQgetvalue(res, 0, 0), "screening.outcome",
+				 "child.screening.outcome");
 }
 
 static const struct route screenings_route_list[] = {
 	{"POST", "/v1/children/{id}/screenings", PERM_SCREENING_WRITE, &screening_body, NULL, screenings_create,
 	 "screenings.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/children/{id}/screenings", PERM_SCREENING_READ, NULL, &list_query, screenings_list, "screenings.list",
-	 0},
+	{"GET", "/v1/children/{id}/screenings", PERM_SCREENING_READ, NULL, &list_query, screenings_list,
+	 "screenings.list", 0},
 	{"GET", "/v1/screenings/{id}", PERM_SCREENING_READ, NULL, NULL, screenings_show, "screenings.show", 0},
-	{"PATCH", "/v1/screenings/{id}", PERM_SCREENING_WRITE, &draft_body, NULL, screenings_update, "screenings.update",
-	 ROUTE_PATCH},
+	{"PATCH", "/v1/screenings/{id}", PERM_SCREENING_WRITE, &draft_body, NULL, screenings_update,
+	 "screenings.update", ROUTE_PATCH},
 	{"POST", "/v1/screenings/{id}/submission", PERM_SCREENING_WRITE, NULL, NULL, screenings_submit,
 	 "screenings.submit", ROUTE_IDEMPOTENT},
 	{"POST", "/v1/screenings/{id}/outcome", PERM_SCREENING_WRITE, &outcome_body, NULL, screenings_outcome,

@@ -26,7 +26,7 @@ static const char *const levels[] = {"low", "medium", "high", NULL};
 static const char *const next_steps[] = {"no_further_action", "front_door_referral", "panel_referral", NULL};
 
 #define MAX_SECTIONS 20
-#define MAX_INDICATORS 50   /* per section */
+#define MAX_INDICATORS 50 /* per section */
 #define MAX_THRESHOLDS 10
 #define MAX_WEIGHT 100
 #define MAX_SCORE_BOUND 100000
@@ -35,15 +35,16 @@ static const struct field_spec tool_fields[] = {
 	{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 200},
 	{.name = "description", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},
 };
-static const char *const tool_read_only[] = {"id",      "published_version", "versions",   "version",
-					     "created_by", "created_at",     "updated_at", NULL};
+static const char *const tool_read_only[] = {"id",         "published_version", "versions",   "version",
+					     "created_by", "created_at",        "updated_at", NULL};
 static const struct body_spec tool_body = {.fields = tool_fields, .n = 2, .read_only = tool_read_only};
 
 static bool id_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	return n >= 1 && n <= 50 && s[0] >= 'a' && s[0] <= 'z' && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return n >= 1 && n <= 50 && s[0] >= 'a' && s[0] <= 'z' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 static bool in(const char *const *set, const char *s)
@@ -114,7 +115,8 @@ static void check_indicator(json_t *ind, const char *where, long *max_score, str
 			for (size_t j = 0; j < k; j++)
 				twice = twice || json_equal(v, json_array_get(counts, j));
 			if (!in(screening_answers, json_string_value(v)) || twice)
-				verrs_add(errs, arena_printf(a, "%s.counts[%zu]", where, k), twice ? "duplicate" : "invalid_value",
+				verrs_add(errs, arena_printf(a, "%s.counts[%zu]", where, k),
+					  twice ? "duplicate" : "invalid_value",
 					  twice ? "is listed twice" : "must be one of yes, no, not_known");
 		}
 	}
@@ -163,11 +165,13 @@ static void check_thresholds(json_t *ths, long max_score, struct verrs *errs, st
 		if (mx && !json_is_null(mx) &&
 		    (!json_is_integer(mx) || json_integer_value(mx) < 0 || json_integer_value(mx) > MAX_SCORE_BOUND))
 			verrs_add(errs, arena_printf(a, "%s.max", where), "out_of_range",
-				  arena_printf(a, "must be an integer from 0 to %d, or null for no upper bound", MAX_SCORE_BOUND));
+				  arena_printf(a, "must be an integer from 0 to %d, or null for no upper bound",
+					       MAX_SCORE_BOUND));
 		else if (json_is_integer(mn) && json_is_integer(mx) && json_integer_value(mx) < json_integer_value(mn))
 			verrs_add(errs, arena_printf(a, "%s.max", where), "below_min", "must not be below min");
 		if (!in(levels, json_string_value(json_object_get(t, "level"))))
-			verrs_add(errs, arena_printf(a, "%s.level", where), "invalid_value", "must be one of low, medium, high");
+			verrs_add(errs, arena_printf(a, "%s.level", where), "invalid_value",
+				  "must be one of low, medium, high");
 		if (!in(next_steps, json_string_value(json_object_get(t, "next_step"))))
 			verrs_add(errs, arena_printf(a, "%s.next_step", where), "invalid_value",
 				  "must be one of no_further_action, front_door_referral, panel_referral");
@@ -194,8 +198,10 @@ static void check_thresholds(json_t *ths, long max_score, struct verrs *errs, st
 			long hi = x->max < 0 ? y->max : y->max < 0 ? x->max : x->max < y->max ? x->max : y->max;
 
 			verrs_add(errs, arena_printf(a, "thresholds[%zu]", y->at), "overlap",
-				  hi < 0 ? arena_printf(a, "overlaps thresholds[%zu] at every score from %ld", x->at, y->min)
-					 : arena_printf(a, "overlaps thresholds[%zu] at the scores %ld to %ld", x->at, y->min, hi));
+				  hi < 0 ? arena_printf(a, "overlaps thresholds[%zu] at every score from %ld", x->at,
+							y->min)
+					 : arena_printf(a, "overlaps thresholds[%zu] at the scores %ld to %ld", x->at,
+							y->min, hi));
 		} else if (y->min > x->max + 1)
 			verrs_add(errs, arena_printf(a, "thresholds[%zu].min", y->at), "gap",
 				  arena_printf(a, "no threshold holds the scores %ld to %ld", x->max + 1, y->min - 1));
@@ -228,10 +234,12 @@ static void check_version(json_t *b, struct verrs *errs, struct arena *a)
 	long max_score = 0;
 
 	if (json_is_array(sections) && (json_array_size(sections) < 1 || json_array_size(sections) > MAX_SECTIONS)) {
-		verrs_add(errs, "sections", "invalid_value", arena_printf(a, "must have 1 to %d sections", MAX_SECTIONS));
+		verrs_add(errs, "sections", "invalid_value",
+			  arena_printf(a, "must have 1 to %d sections", MAX_SECTIONS));
 		sections = NULL;
 	}
-	json_array_foreach(sections, i, s) cap += 1 + json_array_size(json_object_get(s, "indicators"));
+	json_array_foreach(sections, i, s)
+		cap += 1 + json_array_size(json_object_get(s, "indicators"));
 	ids = arena_alloc(a, (cap + 1) * sizeof *ids);
 	where = arena_alloc(a, (cap + 1) * sizeof *where);
 	json_array_foreach(sections, i, s) {
@@ -274,7 +282,8 @@ static void check_version(json_t *b, struct verrs *errs, struct arena *a)
 		}
 	}
 	if (json_is_array(ths) && (json_array_size(ths) < 1 || json_array_size(ths) > MAX_THRESHOLDS))
-		verrs_add(errs, "thresholds", "invalid_value", arena_printf(a, "must have 1 to %d thresholds", MAX_THRESHOLDS));
+		verrs_add(errs, "thresholds", "invalid_value",
+			  arena_printf(a, "must have 1 to %d thresholds", MAX_THRESHOLDS));
 	else if (json_is_array(ths))
 		check_thresholds(ths, max_score, errs, a);
 	json_object_set_new(b, "max_score", json_integer(max_score));
@@ -286,7 +295,7 @@ static const struct field_spec version_fields[] = {
 	{.name = "notes", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},
 };
 static const char *const version_read_only[] = {
-	"id",          "tool_id",      "tool_name",  "version",    "status",     "max_score", "revision",
+	"id",           "tool_id",      "tool_name",     "version",    "status",     "max_score",  "revision",
 	"published_at", "published_by", "superseded_at", "created_by", "created_at", "updated_at", NULL};
 static const struct body_spec version_body = {.fields = version_fields,
 					      .n = sizeof version_fields / sizeof version_fields[0],
@@ -312,11 +321,11 @@ DB_SQL(sql_tool_insert, 3,
        " returning safeguard.screening_tool_json(screening_tools)::text, version");
 
 DB_SQL(sql_tool_get, 1,
-       "select safeguard.screening_tool_json(t)::text, t.version from safeguard.screening_tools t where t.id = $1::uuid");
+       "select safeguard.screening_tool_json(t)::text, t.version from safeguard.screening_tools t where t.id = "
+       "$1::uuid");
 
 /* serialises every change to a tool's versions */
-DB_SQL(sql_tool_lock, 1,
-       "select id from safeguard.screening_tools where id = $1::uuid for update");
+DB_SQL(sql_tool_lock, 1, "select id from safeguard.screening_tools where id = $1::uuid for update");
 
 DB_SQL(sql_tool_bump, 1,
        "update safeguard.screening_tools set version = version + 1, updated_at = clock_timestamp()"
@@ -329,7 +338,8 @@ DB_SQL(sql_tool_list, 3,
 
 DB_SQL(sql_version_insert, 4,
        "insert into safeguard.screening_tool_versions (id, tool_id, version, sections, thresholds, max_score, notes,"
-       " created_by) select $1::uuid, $2::uuid, coalesce((select max(v.version) from safeguard.screening_tool_versions v"
+       " created_by) select $1::uuid, $2::uuid, coalesce((select max(v.version) from safeguard.screening_tool_versions "
+       "v"
        " where v.tool_id = $2::uuid), 0) + 1, b->'sections', b->'thresholds', $4::int, b->>'notes', safeguard.app_sub()"
        " from (select $3::jsonb as b) s"
        " returning safeguard.screening_version_json(screening_tool_versions)::text, revision, version");
@@ -403,7 +413,8 @@ static int tools_create(struct sg_req *r)
 
 	rc = kit_exec_constraint(r, &sql_tool_insert, p, 3, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT)
-		return http_problem(r, 409, "conflict", "a screening tool of that name exists: draft a new version of it");
+		return http_problem(r, 409, "conflict",
+				    "a screening tool of that name exists: draft a new version of it");
 	if (rc || (rc = kit_audit(r, "screening_tool.create", "screening_tool", id, NULL)))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/screening-tools/%s", id));
@@ -453,7 +464,8 @@ static int versions_create(struct sg_req *r)
 	p[2] = arena_json_dump(r->arena, r->body);
 	rc = kit_exec_constraint(r, &sql_version_insert, p, 4, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT)
-		return http_problem(r, 409, "conflict", "the tool has a draft version already: change it or publish it");
+		return http_problem(r, 409, "conflict",
+				    "the tool has a draft version already: change it or publish it");
 	if (rc || (rc = kit_exec(r, &sql_tool_bump, &p[1], 1, &bumped)) ||
 	    (rc = kit_audit(r, "screening_tool.version.create", "screening_tool", r->params[0],
 			    arena_printf(r->arena, "{\"version\":%s}", PQgetvalue(res, 0, 2)))))
@@ -484,8 +496,10 @@ static int versions_update(struct sg_req *r)
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 2), "draft"))
 		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "the version is %s; a published version is immutable: draft a new "
-						 "version", PQgetvalue(res, 0, 2)));
+				    arena_printf(r->arena,
+						 "the version is %s; a published version is immutable: draft a new "
+						 "version",
+						 PQgetvalue(res, 0, 2)));
 	if ((rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
 	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &version_body, &merged)))
 		return rc;
@@ -514,8 +528,9 @@ static int versions_publish(struct sg_req *r)
 	if ((rc = tool_lock(r)) || (rc = version_load(r, &res)))
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 2), "draft"))
-		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "the version is %s; only a draft is published", PQgetvalue(res, 0, 2)));
+		return http_problem(
+			r, 409, "conflict",
+			arena_printf(r->arena, "the version is %s; only a draft is published", PQgetvalue(res, 0, 2)));
 	vid = PQgetvalue(res, 0, 3);
 	if ((rc = kit_exec(r, &sql_version_supersede, r->params, 1, &old)) ||
 	    (rc = kit_fetch(r, &sql_version_publish, &vid, 1, "screening tool version", &res)) ||
@@ -530,8 +545,10 @@ static int versions_publish(struct sg_req *r)
 static const struct route screening_tools_route_list[] = {
 	{"POST", "/v1/screening-tools", PERM_SCREENING_TOOL_PUBLISH, &tool_body, NULL, tools_create,
 	 "screening_tools.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/screening-tools", PERM_SCREENING_TOOL_READ, NULL, &list_query, tools_list, "screening_tools.list", 0},
-	{"GET", "/v1/screening-tools/{id}", PERM_SCREENING_TOOL_READ, NULL, NULL, tools_show, "screening_tools.show", 0},
+	{"GET", "/v1/screening-tools", PERM_SCREENING_TOOL_READ, NULL, &list_query, tools_list, "screening_tools.list",
+	 0},
+	{"GET", "/v1/screening-tools/{id}", PERM_SCREENING_TOOL_READ, NULL, NULL, tools_show, "screening_tools.show",
+	 0},
 	{"POST", "/v1/screening-tools/{id}/versions", PERM_SCREENING_TOOL_PUBLISH, &version_body, NULL, versions_create,
 	 "screening_tools.versions.create", ROUTE_IDEMPOTENT},
 	{"GET", "/v1/screening-tools/{id}/versions/{version}", PERM_SCREENING_TOOL_READ, NULL, NULL, versions_show,
