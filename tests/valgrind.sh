@@ -16,7 +16,8 @@ CK_FORK=no $VG var/build/unit-tests || exit 1
 
 echo "== the pool under valgrind (token and request suites)"
 bash nginx/stack.sh reset test >/dev/null 2>&1
-export SG_REQUEST_TIMEOUT=30 SG_WORKERS=2
+# under memcheck a SCRAM login alone takes seconds: give connecting time
+export SG_REQUEST_TIMEOUT=30 SG_WORKERS=2 SG_DB_CONNECT_TIMEOUT_MS=10000
 export SG_RATE_PER_TOKEN=100 SG_RATE_BURST_TOKEN=400 SG_RATE_PER_ADDRESS=2000 SG_RATE_BURST_ADDRESS=4000
 export SG_WRAPPER="$VG --log-file=$LOGS/%p.log"
 bash nginx/stack.sh up test || exit 1
