@@ -23,7 +23,7 @@ RUN make build
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 libcairo2 fonts-dejavu-core nginx-light postgresql-client postgresql \
-      openssl curl procps ca-certificates && rm -rf /var/lib/apt/lists/* \
+      openssl curl procps ca-certificates tzdata && rm -rf /var/lib/apt/lists/* \
  && useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin safeguard
 WORKDIR /app
 COPY --from=build /src/var/build/safeguard-api /src/var/build/safeguard-token var/build/

@@ -7,8 +7,9 @@
  * typ "at+jwt", fail as if badly signed).  So libjwt is not used here at all:
  * the token is checked before any key is used (its size, exactly three
  * segments of base64url characters, a header we decode ourselves with
- * duplicates rejected, no jku/x5u/jwk/x5c/crit, typ JWT or at+jwt, a kid we
- * know and an alg equal to the one pinned to that kid's key), the signature
+ * duplicates rejected, no jku/x5u/jwk/x5c/crit, no enc/zip (a JWE), typ JWT
+ * or at+jwt, a kid we know and an alg equal to the one pinned to that kid's
+ * key), the signature
  * is verified with OpenSSL using that key only (RS256: PKCS #1 v1.5 with
  * SHA-256; ES256: R || S on P-256; HS256: HMAC-SHA-256 compared in constant time), and
  * the claims are validated from our own strict decoding of the payload.
@@ -347,6 +348,12 @@ bool auth_precheck(const char *token, size_t len, struct auth_header *h, const c
 		if (!strcmp(key, "jku") || !strcmp(key, "x5u") || !strcmp(key, "jwk") || !strcmp(key, "x5c") ||
 		    !strcmp(key, "crit") || !strcmp(key, "b64")) {
 			*why = "token header parameter not allowed";
+			goto out;
+		}
+		/* enc (and zip, which only JWE uses) mark an encrypted token: a
+		 * token is accepted only as a signed JWS */
+		if (!strcmp(key, "enc") || !strcmp(key, "zip")) {
+			*why = "token header has enc or zip: encrypted tokens (JWE) are not accepted";
 			goto out;
 		}
 	}

@@ -19,6 +19,10 @@ DB_SQL(sql_child_exists, 1,
 DB_SQL(sql_child_visible, 1,
        "select exists (select 1 from safeguard.children where id = $1::uuid)");
 
+/* (visible, writable): the row under the read policy, and the write rule (013) */
+DB_SQL(sql_child_access, 1,
+       "select exists (select 1 from safeguard.children where id = $1::uuid), safeguard.child_writable($1::uuid)");
+
 DB_SQL(sql_audit_children, 2,
        "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"
        " resource_type, resource_id, outcome) select current_setting('app.request_id'),"
@@ -91,6 +95,34 @@ int kit_child_visible(struct sg_req *r, const char *id)
 int kit_child_exists(struct sg_req *r, const char *id)
 {
 	return kit_check_true(r, &sql_child_exists, id, "child");
+}
+
+int kit_child_access(struct sg_req *r, const char *id, bool *visible, bool *writable)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	int rc;
+
+	*visible = *writable = false;
+	if (!id || !validate_uuid(id))
+		return 0;
+	if ((rc = kit_exec(r, &sql_child_access, p, 1, &res)))
+		return rc;
+	*visible = PQgetvalue(res, 0, 0)[0] == 't';
+	*writable = *visible && PQgetvalue(res, 0, 1)[0] == 't';
+	return 0;
+}
+
+int kit_child_writable(struct sg_req *r, const char *id)
+{
+	bool visible, writable;
+	int rc = kit_child_access(r, id, &visible, &writable);
+
+	if (rc)
+		return rc;
+	if (!visible)
+		return http_not_found(r, "child");
+	return writable ? 0 : http_problem(r, 403, "forbidden", KIT_CHILD_READ_ONLY);
 }
 
 /* ---- single resources ---------------------------------------------------- */
@@ -255,8 +287,39 @@ const char *kit_today(struct arena *a)
 	time_t t = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
+	localtime_r(&t, &tm);
 	return arena_printf(a, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+bool kit_time_zone(const char *zone, char *err, size_t errlen)
+{
+	size_t n = zone ? strlen(zone) : 0;
+	char path[256], magic[4];
+	FILE *f;
+	bool ok;
+
+	/* a name below the zone directory: letters, digits, _ + - and /, no
+	 * dots (so no way out of it), not absolute */
+	ok = n > 0 && n < 128 && zone[0] != '/' &&
+	     strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/") == n;
+	if (ok) {
+		snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
+		/* a compiled zone file (not a directory, not the tables beside them) */
+		f = fopen(path, "rb");
+		ok = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+		if (f)
+			fclose(f);
+	}
+	if (!ok) {
+		snprintf(err, errlen, "SG_TIME_ZONE must name a time zone under /usr/share/zoneinfo, such as Europe/London");
+		return false;
+	}
+	if (setenv("TZ", zone, 1) != 0) {
+		snprintf(err, errlen, "cannot set TZ");
+		return false;
+	}
+	tzset();
+	return true;
 }
 
 const char *kit_pg_array(struct arena *a, json_t *arr)

@@ -34,6 +34,17 @@ int kit_fetch_id(struct sg_req *r, struct db_statement *st, const char *id, cons
 /* 0 when the caller may see the child (the network, CSC, an open invitation
  * or referral), else 404 or the failure's answer. */
 int kit_child_visible(struct sg_req *r, const char *id);
+/* Whether the caller may see and may change the child (*visible,
+ * *writable; an id that is not a UUID is neither): changing is CSC's and
+ * the network's only, since an invitation or a panel referral is a read.
+ * 0, or the failure's answer. */
+int kit_child_access(struct sg_req *r, const char *id, bool *visible, bool *writable);
+/* 0 when the caller may change the child; 404 when it may not see it; 403
+ * (KIT_CHILD_READ_ONLY) when it sees it but may not change it. */
+int kit_child_writable(struct sg_req *r, const char *id);
+#define KIT_CHILD_READ_ONLY                                                                            \
+	"your agency sees this child through a chronology request or a panel referral, which lets it read" \
+	" but not change the record: children's social care and the agencies in the child's network do"
 /* 0 when the child exists at all (for declaring involvement), else 404. */
 int kit_child_exists(struct sg_req *r, const char *id);
 
@@ -80,7 +91,13 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 
 /* Small helpers of bodies. */
 const char *kit_str(json_t *o, const char *name); /* a string member or NULL */
-const char *kit_today(struct arena *a);            /* today's date (UTC) */
+/* Today's date in the deployment's time zone (kit_time_zone), so that "not
+ * in the future" means what the people entering dates mean by it. */
+const char *kit_today(struct arena *a);
+/* Sets the process's time zone (TZ) to zone, an IANA name such as
+ * Europe/London: false, with the reason in err, for a name that is not a
+ * zone file under /usr/share/zoneinfo.  Called once, before the workers fork. */
+bool kit_time_zone(const char *zone, char *err, size_t errlen);
 /* A PostgreSQL array literal of the strings of a JSON array (UUIDs and
  * codes that the field specs already checked); NULL when an item is not a
  * string. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "http.h"
+#include "kit.h"
 #include "pool.h"
 
 
@@ -66,6 +67,10 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_MAX_SHARE_DAYS", 90, 1, 3650, &v, err, errlen))
 		return false;
 	sg_cfg.max_share_days = (int)v;
+	/* dates such as "not in the future" are the deployment's dates, not
+	 * UTC's: set here, before the workers fork, and inherited by them */
+	if (!kit_time_zone(env_str("SG_TIME_ZONE", "Europe/London"), err, errlen))
+		return false;
 
 	sg_cfg.db.url = env_str("SG_DATABASE_URL", env_str("DATABASE_URL", NULL));
 	sg_cfg.db.user = env_str("SG_DB_USER", NULL);

@@ -263,7 +263,10 @@ describe('the consolidated timeline', () => {
     const own = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker });
     assert.equal(own.status, 200);
     assert.equal(own.body.request.status, 'expired');
-    assert.equal((await request('POST', `/v1/chronology-requests/${r.id}/contributions`, { token: as.health, body: { no_involvement: true } })).status, 409);
+    // the request itself is no longer the invited agency's to see (013): 404 like any unknown request
+    const late = await request('POST', `/v1/chronology-requests/${r.id}/contributions`, { token: as.health, body: { no_involvement: true } });
+    assert.equal(late.status, 404);
+    assert.equal(late.body.type, '/problems/not-found');
   });
 
   it('closes to invited agencies at closure by the requester', async () => {

@@ -70,6 +70,7 @@ static void arena_teardown(void) { arena_free(a); }
 #define P_ALG "token header has no valid alg"
 #define P_KID "token header has no valid kid"
 #define P_TYP "token header typ must be JWT or at+jwt"
+#define P_JWE "token header has enc or zip: encrypted tokens (JWE) are not accepted"
 
 struct precheck_row {
 	const char *header; /* JSON (' for "), made into header.e30.c2ln; or NULL */
@@ -117,6 +118,11 @@ static const struct precheck_row precheck_rows[] = {
 	{"{'alg':'RS256','kid':'k1','x5c':['MIIB']}", NULL, P_PARAM},
 	{"{'alg':'RS256','kid':'k1','crit':['exp']}", NULL, P_PARAM},
 	{"{'alg':'RS256','kid':'k1','b64':false}", NULL, P_PARAM},
+	/* a JWE's header: an encrypted token is never taken for a signed one */
+	{"{'alg':'RS256','kid':'k1','enc':'A256GCM'}", NULL, P_JWE},
+	{"{'alg':'RSA-OAEP','kid':'k1','enc':'A128CBC-HS256','typ':'JWT'}", NULL, P_JWE},
+	{"{'alg':'RS256','kid':'k1','enc':null}", NULL, P_JWE},
+	{"{'alg':'RS256','kid':'k1','zip':'DEF'}", NULL, P_JWE},
 	/* alg and kid */
 	{"{'kid':'k1'}", NULL, P_ALG},
 	{"{'alg':null,'kid':'k1'}", NULL, P_ALG},

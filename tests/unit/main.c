@@ -13,7 +13,7 @@ int main(void)
 	Suite *(*const suites[])(void) = {
 		patterns_suite, ident_suite, router_suite, validate_suite, query_suite, cursor_suite,
 		b64_suite,      jsonx_suite, auth_suite,   access_suite,   http_suite,     schema_suite,
-		csv_suite,      ics_suite,
+		csv_suite,      ics_suite,   kit_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

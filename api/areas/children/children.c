@@ -7,6 +7,11 @@
  * to).  A child outside the caller's network is
  * a 404 on every route, and row-level security says the same again.  Every
  * read and write of a child is an audit event in the same transaction.
+ *
+ * Seeing is not changing: an invitation or a panel referral lets an agency
+ * read the child while it lasts, but only CSC and the network change the
+ * record (DESIGN.md 4); anyone else who sees it is answered 403 saying so
+ * (kit_child_writable), and the update policy (013) holds the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,12 +89,13 @@ static const struct query_spec log_query = {log_query_params, 2};
 
 /* ---- rules across fields ------------------------------------------------ */
 
+/* Today (years_back years ago) in the deployment's time zone, as kit_today. */
 static const char *today(struct arena *a, int years_back)
 {
 	time_t t = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
+	localtime_r(&t, &tm);
 	return arena_printf(a, "%04d-%02d-%02d", tm.tm_year + 1900 - years_back, tm.tm_mon + 1, tm.tm_mday);
 }
 
@@ -293,7 +299,9 @@ static int children_update(struct sg_req *r)
 	char sqlstate[6];
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_child_lock, p[0], "child", &res)) ||
+	/* before the lock, which goes through the update policy: a child the
+	 * caller only reads would be a 404 there */
+	if ((rc = kit_child_writable(r, p[0])) || (rc = kit_fetch_id(r, &sql_child_lock, p[0], "child", &res)) ||
 	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
 	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &child_body, &merged)) ||
 	    (rc = check_duplicate(r, merged, p[0])))

@@ -10,6 +10,13 @@
  * opens the family (its carers, their contacts) to the child's network, so
  * only those who answer for the family may do it.  Anyone else who can see
  * the family gets 403 saying so; row-level security (006) holds the same.
+ *
+ * Its name and carers are changed by CSC, its creator and the agencies in
+ * the network of one of its members (DESIGN.md 4).  An agency invited to a
+ * chronology request about the family, or sitting on a panel with an open
+ * referral about it, reads the family it is about (that family only, not
+ * one a child moves to: migration 013) but does not change it: 403 saying
+ * so, and the update policy holds the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +109,13 @@ DB_SQL(sql_family_update, 4,
        " version = version + 1, updated_at = now() where id = $1::uuid and version = $4::int"
        " returning safeguard.family_json(families)::text, " FAMILY_TAG("families"));
 
+/* (creator, whether the caller may change the family), for a family the
+ * caller may see; no lock, so it is asked before the lock, which goes
+ * through the update policy */
+DB_SQL(sql_family_access, 1,
+       "select f.created_by_agency, safeguard.family_writable(f.id, f.created_by_agency)"
+       " from safeguard.families f where f.id = $1::uuid");
+
 DB_SQL(sql_family_lock, 1,
        "select safeguard.family_json(f)::text, " FAMILY_TAG("f") ", f.created_by_agency, f.version"
        " from safeguard.families f"
@@ -135,19 +149,35 @@ static int family_answer(struct sg_req *r, int status, PGresult *res, const char
 	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
 }
 
+/* The caller's standing on the family in the path: 404 when it may not
+ * see it; else its creator (*creator, owned by the arena) and whether the
+ * caller may change its name and carers (*writable). */
+static int family_access(struct sg_req *r, const char **creator, bool *writable)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = kit_fetch_id(r, &sql_family_access, r->params[0], "family", &res)))
+		return rc;
+	*creator = PQgetvalue(res, 0, 0);
+	*writable = PQgetvalue(res, 0, 1)[0] == 't';
+	return 0;
+}
+
 /* Locks the family for a change of its members: 404 when the caller may not
  * see it, 403 when it may see it but may not change who is in it. */
 static int family_lock_members(struct sg_req *r, PGresult **res)
 {
+	const char *creator;
+	bool writable;
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_family_lock, r->params[0], "family", res)))
+	if ((rc = family_access(r, &creator, &writable)))
 		return rc;
-	if (!access_allows(PERM_FAMILY_MANAGE_ANY, &r->id) &&
-	    strcmp(PQgetvalue(*res, 0, 2), sg_agency_names[r->id.agency]) != 0)
+	if (!access_allows(PERM_FAMILY_MANAGE_ANY, &r->id) && strcmp(creator, sg_agency_names[r->id.agency]) != 0)
 		return http_problem(r, 403, "forbidden",
 				    "only children's social care or the agency that created this family may change its members");
-	return 0;
+	return kit_fetch_id(r, &sql_family_lock, r->params[0], "family", res);
 }
 
 /* The carers as a JSON text for the database: NULL keeps what is there,
@@ -188,11 +218,19 @@ static int families_show(struct sg_req *r)
 
 static int families_update(struct sg_req *r)
 {
-	const char *p[4] = {r->params[0], NULL, NULL, NULL};
+	const char *p[4] = {r->params[0], NULL, NULL, NULL}, *creator;
 	json_t *merged;
 	PGresult *res;
+	bool writable;
 	int rc;
 
+	if ((rc = family_access(r, &creator, &writable)))
+		return rc;
+	if (!writable)
+		return http_problem(r, 403, "forbidden",
+				    "your agency sees this family through a chronology request or a panel referral, which lets"
+				    " it read but not change it: children's social care, the agency that created it and the"
+				    " agencies in its children's networks do");
 	if ((rc = kit_fetch_id(r, &sql_family_lock, p[0], "family", &res)) ||
 	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
 	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &family_body, &merged)))
@@ -211,15 +249,22 @@ static int families_add_member(struct sg_req *r)
 {
 	const char *child = kit_str(r->body, "child_id");
 	const char *p[3] = {r->params[0], child, kit_str(r->body, "relationship")};
+	bool visible, writable;
 	PGresult *res;
 	int rc;
 
-	if ((rc = family_lock_members(r, &res)))
+	if ((rc = family_lock_members(r, &res)) || (rc = kit_child_access(r, child, &visible, &writable)))
 		return rc;
-	if (kit_child_visible(r, child)) {
+	if (!writable) {
 		struct verrs errs = {0};
 
-		verrs_add(&errs, "child_id", "not_found", "there is no child with this id that you may see");
+		/* joining a family changes the child's record: the network's */
+		if (!visible)
+			verrs_add(&errs, "child_id", "not_found", "there is no child with this id that you may see");
+		else
+			verrs_add(&errs, "child_id", "not_in_network",
+				  "your agency reads this child through a chronology request or a panel referral"
+				  " but may not change its record");
 		return http_problem_errors(r, 422, "invalid-reference", "the child cannot be added", &errs);
 	}
 	if ((rc = kit_exec(r, &sql_family_member_add, p, 3, &res)))
@@ -235,6 +280,7 @@ static int families_add_member(struct sg_req *r)
 static int families_remove_member(struct sg_req *r)
 {
 	const char *p[2] = {r->params[0], r->params[1]};
+	bool visible, writable;
 	PGresult *res;
 	int rc;
 
@@ -242,6 +288,11 @@ static int families_remove_member(struct sg_req *r)
 		return rc;
 	if (!validate_uuid(p[1]))
 		return http_problem(r, 404, "not-found", "this child is not a member of the family");
+	/* leaving a family changes the child's record: the network's */
+	if ((rc = kit_child_access(r, p[1], &visible, &writable)))
+		return rc;
+	if (visible && !writable)
+		return http_problem(r, 403, "forbidden", KIT_CHILD_READ_ONLY);
 	if ((rc = kit_exec(r, &sql_family_member_remove, p, 2, &res)))
 		return rc;
 	if (strcmp(PQcmdTuples(res), "1") != 0)

@@ -14,13 +14,15 @@ struct chronology_request {
 	bool open;      /* not closed, share window not passed */
 	bool requester; /* the caller's agency opened it */
 	bool invited;   /* the caller's agency was asked to contribute */
-	bool readable;  /* may read the consolidated view (request_readable) */
+	bool readable;  /* may read the request and its consolidated view: the
+			 * requester, or invited while open (request_readable) */
 	const char *json;     /* the request as the API shows it (arena) */
 	const char *children; /* its subject children, an array literal */
 };
 
 /* Loads request r->params[0]: 0, or 404 when the caller's agency neither
- * made it nor was invited (exactly like a request that does not exist). */
+ * made it nor is invited to it while it is open and in its window (exactly
+ * like a request that does not exist). */
 int chronology_request_load(struct sg_req *r, struct chronology_request *rq);
 
 /* One child audit row (action) for every child named in column col of the

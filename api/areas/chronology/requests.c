@@ -5,12 +5,19 @@
  * window; each agency sees its own entries pre-filled (the draft) and shares
  * them or says it has no involvement; the requester closes the request.
  *
- * An invitation is not a grant: an invited agency sees the request's
- * children (and their family) only while the request is open and its share
- * window has not passed, which the database derives from the request itself
- * (safeguard.child_visible, migration 005).  Closing or expiry ends that
- * access at once, with nothing to clean up.  The window is bounded by the
- * deployment (SG_MAX_SHARE_DAYS).
+ * An invitation is not a grant: an invited agency sees the request itself,
+ * its children and the family it is about only while the request is open
+ * and its share window has not passed, which the database derives from the
+ * request (safeguard.child_visible, migration 005; request_visible_to_me and
+ * family_visible, 013).  Closing or expiry ends that access at once, with
+ * nothing to clean up; the requester always reads its request.  It is read
+ * access only: an invited agency does not change the children or their
+ * family.  The window is bounded by the deployment (SG_MAX_SHARE_DAYS).
+ *
+ * The family a request is about is fixed when it opens: the family it names,
+ * or the named child's family at that moment (subject_family_id, set by the
+ * database), so moving a child to another family while the request is open
+ * does not open that family to the invited agencies.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +236,8 @@ int chronology_request_load(struct sg_req *r, struct chronology_request *rq)
 	rq->readable = PQgetvalue(res, 0, 3)[0] == 't';
 	rq->json = PQgetvalue(res, 0, 4); /* the arena owns the result */
 	rq->children = PQgetvalue(res, 0, 5);
-	return rq->requester || rq->invited ? 0 : http_not_found(r, "chronology request");
+	/* the requester always; an invited agency while the request is live */
+	return rq->readable ? 0 : http_not_found(r, "chronology request");
 }
 
 /* Takes the request's lock (sql_req_serialise) before its state is read,

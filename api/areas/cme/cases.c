@@ -394,7 +394,10 @@ static int cases_create(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_case_child, child, "child", &res)))
+	/* notifying is the network's (DESIGN.md 4) and sets the child's register
+	 * entry: an agency that only reads the child (an invitation, a panel
+	 * referral) is refused, as the policies of 013 refuse it */
+	if ((rc = kit_fetch_id(r, &sql_case_child, child, "child", &res)) || (rc = kit_child_writable(r, child)))
 		return rc;
 	if (strcmp(since, PQgetvalue(res, 0, 0)) < 0) {
 		struct verrs errs = {0};
