@@ -227,6 +227,29 @@ describe('children: updates and preconditions', () => {
   });
 });
 
+describe('children: reading is not changing', () => {
+  // An invitation to a chronology request (or a seat on a panel with an open
+  // referral) shows the child; changing it is CSC's and the network's (013).
+  it('an invited agency reads the child, a PATCH is 403 saying why and changes nothing; after closure it is 404', async () => {
+    const child = await createChild(as.cscSocialWorker);
+    const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+    const r = await request('POST', '/v1/chronology-requests', json(as.cscSocialWorker, {
+      child_id: child.id, agencies: ['health'], purpose: 'strategy discussion', lawful_basis: 'children_act_1989_s47',
+      period_from: day(-30), period_to: day(0), respond_by: day(7), share_until: new Date(Date.now() + 3600000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    }));
+    assert.equal(r.status, 201);
+    assert.equal((await request('GET', `/v1/children/${child.id}`, { token: as.health })).status, 200);
+    const res = await request('PATCH', `/v1/children/${child.id}`, { token: as.health, body: { gender: 'x' }, headers: { 'If-Match': '"v1"' } });
+    problem(res, 403, 'forbidden');
+    assert.match(res.body.detail, /chronology request or a panel referral/);
+    assert.equal(psql(`select coalesce(gender, '-') || ':' || version from safeguard.children where id = '${child.id}'`), '-:1');
+    assert.equal((await request('POST', `/v1/chronology-requests/${r.body.id}/closure`, { token: as.cscSocialWorker })).status, 200);
+    problem(await request('PATCH', `/v1/children/${child.id}`, { token: as.health, body: { gender: 'x' }, headers: { 'If-Match': '"v1"' } }), 404, 'not-found');
+    // CSC changes it whatever the network
+    assert.equal((await request('PATCH', `/v1/children/${child.id}`, { token: as.cscPractitioner, body: { gender: 'x' }, headers: { 'If-Match': '"v1"' } })).status, 200);
+  });
+});
+
 describe('children: search, involvement and the network', () => {
   it('answers a visible match in full and an invisible one as its id only, auditing no identifier', async () => {
     const nhs = nhsNumber();

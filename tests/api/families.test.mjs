@@ -99,6 +99,28 @@ describe('families', () => {
 // issue 13, a correctness bug: a family embeds its members' names and dates
 // of birth, so a change to a member must change the family's ETag, or a
 // caching client keeps showing the old name after a 304.
+describe('families: reading is not changing', () => {
+  it('an agency invited to a request about the family reads it; a PATCH is 403 saying why and changes nothing', async () => {
+    const fam = (await family(as.cscSocialWorker)).body;
+    const kid = await child(as.cscSocialWorker, 'Inv');
+    assert.equal((await request('POST', `/v1/families/${fam.id}/members`, { token: as.cscSocialWorker, body: { child_id: kid.id, relationship: 'child' } })).status, 201);
+    const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+    const r = await request('POST', '/v1/chronology-requests', { token: as.cscSocialWorker, body: {
+      family_id: fam.id, agencies: ['education'], purpose: 'strategy discussion', lawful_basis: 'children_act_1989_s47',
+      period_from: day(-30), period_to: day(0), respond_by: day(7), share_until: new Date(Date.now() + 3600000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    } });
+    assert.equal(r.status, 201);
+    const seen = await request('GET', `/v1/families/${fam.id}`, { token: as.education });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body.carers[0].contact, '07700 900999');
+    const res = await request('PATCH', `/v1/families/${fam.id}`, { token: as.education, body: { carers: null }, headers: { 'If-Match': seen.headers.get('etag') } });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.type, '/problems/forbidden');
+    assert.match(res.body.detail, /read but not change it/);
+    assert.equal(psql(`select jsonb_array_length(carers) || ':' || version from safeguard.families where id = '${fam.id}'`), '1:2');
+  });
+});
+
 describe('the family ETag follows its members', () => {
   it('changes when a member child changes, so If-None-Match answers 200 with the new name', async () => {
     const c = await child(as.cscSocialWorker, 'Etta');
