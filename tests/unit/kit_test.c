@@ -44,7 +44,8 @@ static void utc_date(long offset, char out[40])
 	snprintf(out, 40, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-static const char *const good_zones[] = {"Europe/London", "Pacific/Kiritimati", "UTC", "Etc/GMT+5", "America/Port-au-Prince"};
+static const char *const good_zones[] = {"Europe/London", "Pacific/Kiritimati", "UTC", "Etc/GMT+5",
+					 "America/Port-au-Prince"};
 
 START_TEST(zone_accepted)
 {
