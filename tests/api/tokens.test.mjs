@@ -312,7 +312,8 @@ describe('the per-token rate limit: one token, one bucket', () => {
       'three spaces': `Bearer   ${tok}`,
       'a tab (refused by the API: only spaces follow the scheme)': `Bearer\t${tok}`,
       'the high-S twin signature': `Bearer ${segments(h, p, twinS(Buffer.from(s, 'base64url')).toString('base64url'))}`,
-      'another signature': `Bearer ${segments(h, p, `${s.slice(0, -2)}AA`)}`,
+      // never the signature itself: when it already ends in AA, end it in BA
+      'another signature': `Bearer ${segments(h, p, `${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`)}`,
     };
   };
 
