@@ -415,3 +415,24 @@ describe('the demo data', () => {
     })();
   });
 });
+
+// Completing a screening is for the child's network (DESIGN.md section 4):
+// an agency that reads the child only through an invitation to a live
+// chronology request gets 403, in the API and in row-level security (016).
+describe('screenings are completed by the network, not by readers', () => {
+  it('an invited agency reads the child but may not screen it', async () => {
+    const tool = await newTool();
+    await publish(tool, { sections: sections(), thresholds: thresholds(3, 6) });
+    const child = await post('/v1/children', as.cscSocialWorker, { first_name: 'Inv', last_name: 'Ited', date_of_birth: '2011-03-03' });
+    const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+    await post('/v1/chronology-requests', as.cscSocialWorker, {
+      child_id: child.id, agencies: ['mental_health'], purpose: 'strategy discussion', lawful_basis: 'children_act_1989_s47',
+      period_from: day(-400), period_to: day(0), respond_by: day(7), share_until: new Date(Date.now() + 3600e3).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+    const reader = tokenFor('mental_health', 'practitioner', 'mh-reader');
+    assert.equal((await request('GET', `/v1/children/${child.id}`, { token: reader })).status, 200, 'the invitation reads the child');
+    const res = await request('POST', `/v1/children/${child.id}/screenings`, { token: reader, body: { tool_id: tool.id, answers } });
+    problem(res, 403, 'forbidden');
+    assert.equal(psql(`select count(*) from safeguard.screenings where child_id = '${child.id}'`), '0');
+  });
+});

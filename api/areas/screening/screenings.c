@@ -385,7 +385,7 @@ static int screenings_create(struct sg_req *r)
 	PGresult *res, *prev;
 	int rc;
 
-	if ((rc = kit_child_visible(r, child)) || (rc = kit_exec(r, &sql_published_version, &tool, 1, &res)))
+	if ((rc = kit_child_writable(r, child)) || (rc = kit_exec(r, &sql_published_version, &tool, 1, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
 		return bad_reference(r, "tool_id", "not_published",
