@@ -1,0 +1,94 @@
+// Hostile partners on children missing education and the screening tool
+// (issue 12): forged cursors, calendar dates at the edges, the database's
+// row-level security on its own, and what the partnership's report shows.
+// Each test states what must hold; they were written as attacks.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { request, psql } from './lib/client.mjs';
+import { as, tokenFor } from './lib/people.mjs';
+
+const officer = tokenFor('education', 'safeguarding_lead', 'a4-cme-officer');
+
+const utcDay = (offset = 0) => {
+  const d = new Date();
+  d.setUTCDate(d.getUTCDate() + offset);
+  return d.toISOString().slice(0, 10);
+};
+function problem(res, status, type) {
+  assert.equal(res.status, status, `expected ${status} ${type}, got ${res.status}: ${res.text.slice(0, 400)}`);
+  assert.equal(res.body.type, `/problems/${type}`);
+  return res.body;
+}
+const errorsOf = (body) => (body.errors ?? []).map((e) => `${e.field}:${e.code}`).sort();
+async function post(path, token, body, status = 201) {
+  const res = await request('POST', path, { token, body });
+  assert.equal(res.status, status, `${path}: ${res.text.slice(0, 400)}`);
+  return res.body;
+}
+const cursorOf = (parts) => `c1.${Buffer.from(JSON.stringify(parts)).toString('base64url')}`;
+async function newChild(fields = {}, token = as.cscSocialWorker) {
+  return post('/v1/children', token, { first_name: 'Attack', last_name: 'Four', date_of_birth: '2012-03-03', ...fields });
+}
+const notification = (childId, fields = {}) => ({
+  child_id: childId, reason: 'not_attending', since: utcDay(-10), what_is_known: 'Not seen in school.', ...fields,
+});
+
+// SQL run as the API's own role with a caller's app.* settings: row-level
+// security alone, as if the API had a hole.
+function asApi(agency, roles, sub, sql) {
+  const url = process.env.DATABASE_URL_ADMIN;
+  const script = `set role safeguard_api; select set_config('app.agency', '${agency}', false),
+    set_config('app.roles', '${roles}', false), set_config('app.sub', '${sub}', false); ${sql}`;
+  try {
+    return { ok: true, out: execFileSync('psql', [url, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() };
+  } catch (e) {
+    return { ok: false, out: String(e.stderr || e.message) };
+  }
+}
+const lastLine = (r) => r.out.split('\n').filter(Boolean).pop();
+
+describe('the officer list and forged cursors', () => {
+  it('refuses a forged cursor whose school-day count does not fit, never 500', async () => {
+    // a cursor is base64url JSON, unsigned: anyone can write one; the days key
+    // passes as 18 digits and then overflowed the statement's int
+    for (const days of ['99999999999', '2147483648', '999999999999999999']) {
+      const res = await request('GET', `/v1/cme-cases?status=open&cursor=${cursorOf([days, randomUUID()])}`, { token: officer });
+      assert.ok(res.status === 200 || res.status === 400, `cursor days ${days}: ${res.status} ${res.text.slice(0, 200)}`);
+      if (res.status === 400) assert.equal(res.body.type, '/problems/invalid-cursor');
+    }
+  });
+  it('a forged cursor only moves the position: a page after it is still the caller\'s own cases', async () => {
+    const child = await newChild();
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    // voluntary has nothing to do with the child: no cursor shows it the case
+    for (const cur of [cursorOf(['2147483647', '00000000-0000-0000-0000-000000000000']), cursorOf(['0', 'ffffffff-ffff-ffff-ffff-ffffffffffff'])]) {
+      const res = await request('GET', `/v1/cme-cases?limit=200&cursor=${cur}`, { token: as.voluntary });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(!res.body.items.some((x) => x.id === c.id));
+    }
+  });
+});
+
+describe('the school calendar at the edges', () => {
+  it('holds a term before 1970 to a year, with the field named, not a conflict', async () => {
+    const res = await request('POST', '/v1/school-calendar', { token: as.admin, body: { kind: 'term', name: 'A long old term', starts_on: '1950-01-02', ends_on: '1969-06-30' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['ends_on:too_long']);
+    assert.equal(psql(`select count(*) from safeguard.school_calendar where name = 'A long old term'`), '0');
+  });
+  it('holds a bank holiday before 1970 to one day, and an old entry to its start', async () => {
+    let res = await request('POST', '/v1/school-calendar', { token: as.admin, body: { kind: 'bank_holiday', name: 'Old bank holiday', starts_on: '1960-05-02', ends_on: '1960-05-03' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['ends_on:one_day']);
+    res = await request('POST', '/v1/school-calendar', { token: as.admin, body: { kind: 'holiday', name: 'Backwards holiday', starts_on: '1960-05-10', ends_on: '1960-05-03' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['ends_on:before_start']);
+    // straddling the epoch too
+    res = await request('POST', '/v1/school-calendar', { token: as.admin, body: { kind: 'holiday', name: 'Epoch holiday', starts_on: '1969-12-31', ends_on: '1969-12-01' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['ends_on:before_start']);
+  });
+  it('counts school days over a span that ends before 1970 like any other', async () => {
+    const res = await request('GET', '/v1/school-calendar/school-days?from=1969-12-29&to=1969-12-31', { token: as.police });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.weekdays, 3);
+  });
+});
