@@ -9,6 +9,7 @@
  * The calendar holds no personal data: any authenticated caller reads it;
  * its changes are audited.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,15 @@
 
 static const char *const calendar_kinds[] = {"term", "holiday", "bank_holiday", NULL};
 
-/* Days since the epoch of a date the field specs already checked; -1 for none. */
+/* Days since the epoch of a date the field specs already checked; NO_DAY for
+ * none.  Dates before 1970 are negative, so none is not -1. */
+#define NO_DAY LONG_MIN
 static long day_of(const char *ymd)
 {
 	struct tm tm = {0};
 
 	if (!ymd || !validate_date(ymd))
-		return -1;
+		return NO_DAY;
 	tm.tm_year = atoi(ymd) - 1900;
 	tm.tm_mon = atoi(ymd + 5) - 1;
 	tm.tm_mday = atoi(ymd + 8);
@@ -39,7 +42,7 @@ static void check_entry(json_t *b, struct verrs *errs, struct arena *a)
 	long f = day_of(from), t = day_of(to);
 
 	(void)a;
-	if (f < 0 || t < 0)
+	if (f == NO_DAY || t == NO_DAY)
 		return;
 	if (t < f)
 		verrs_add(errs, "ends_on", "before_start", "must not be before starts_on");

@@ -241,13 +241,15 @@ DB_SQL(sql_cme_refer, 4,
        " c.what_is_known)), 4000), $4, '{\"missing_education\": true}'::jsonb, c.id, null) f where c.id = $2::uuid");
 
 /* The officer's list: most school days missed first (then by id), computed,
- * sorted and paged in the database: (json, days, id, child). */
+ * sorted and paged in the database: (json, days, id, child).  The cursor's
+ * days are compared as a bigint: a cursor is unsigned, and any 18 digits
+ * pass its check, so a forged one must not overflow an int into a 500. */
 DB_SQL(sql_case_list, 5,
        "with page as (select safeguard.cme_case_json_with(c, m.days)::text as j, m.days, c.id, c.child_id"
        " from safeguard.cme_cases c, lateral (select safeguard.cme_school_days(c) as days) m"
        " where ($1::text is null or c.status = $1 or ($1 = 'open' and c.status = 'enquiries'))"
        " and ($2::uuid is null or c.child_id = $2::uuid)"
-       " and ($3::int is null or m.days < $3::int or (m.days = $3::int and c.id > $4::uuid))"
+       " and ($3::bigint is null or m.days < $3::bigint or (m.days = $3::bigint and c.id > $4::uuid))"
        " order by m.days desc, c.id limit $5::int),"
        " a as (" AUDIT_FROM("'child.cme_case.read'", "child_id::text") " from (select child_id from page"
 								       " order by days desc, id limit $5::int - 1) "
