@@ -92,3 +92,76 @@ describe('the school calendar at the edges', () => {
     assert.equal(res.body.weekdays, 3);
   });
 });
+
+// A tool of two indicators (weights 1 and 9) whose published version says
+// low below 5 and high from 5.
+const toolBody = {
+  sections: [{ id: 'only', title: 'Only', indicators: [
+    { id: 'small', text: 'A small sign', weight: 1, counts: ['yes'] },
+    { id: 'big', text: 'A big sign', weight: 9, counts: ['yes'] }] }],
+  thresholds: [{ min: 0, max: 4, level: 'low', next_step: 'no_further_action' },
+    { min: 5, max: null, level: 'high', next_step: 'panel_referral' }],
+};
+async function publishedTool() {
+  const tool = await post('/v1/screening-tools', as.admin, { name: `Attack tool ${randomUUID().slice(0, 8)}` });
+  const v = await post(`/v1/screening-tools/${tool.id}/versions`, as.admin, toolBody);
+  await post(`/v1/screening-tools/${tool.id}/versions/${v.version}/publication`, as.admin, undefined, 200);
+  return tool;
+}
+
+describe('row-level security alone, as the API role with a caller\'s settings', () => {
+  it('the CME officer cannot re-point a case at a child to gain that child', async () => {
+    const mine = await newChild();
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(mine.id));
+    // a child only police knows: no route of the officer's reaches it
+    const other = await newChild({ first_name: 'Hidden' }, as.police);
+    const see = () => lastLine(asApi('education', 'safeguarding_lead', 'a4-cme-officer', `select count(*) from safeguard.children where id = '${other.id}'`));
+    assert.equal(see(), '0');
+    const moved = asApi('education', 'safeguarding_lead', 'a4-cme-officer', `update safeguard.cme_cases set child_id = '${other.id}' where id = '${c.id}'`);
+    assert.equal(moved.ok, false, 'the case moved to another child');
+    assert.equal(psql(`select child_id from safeguard.cme_cases where id = '${c.id}'`), mine.id);
+    assert.equal(see(), '0');
+  });
+  it('the CME officer cannot rewrite who notified a case or what they said', async () => {
+    const child = await newChild();
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    const r = asApi('education', 'safeguarding_lead', 'a4-cme-officer',
+      `update safeguard.cme_cases set notifying_agency = 'education', notified_by = 'a4-cme-officer', what_is_known = 'nothing', missing_since = current_date where id = '${c.id}'`);
+    assert.equal(r.ok, false, 'the notification was rewritten');
+    assert.equal(psql(`select notifying_agency || ' ' || what_is_known from safeguard.cme_cases where id = '${c.id}'`), 'csc Not seen in school.');
+  });
+  it('nobody adds an enquiry to a closed case', async () => {
+    const child = await newChild();
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    await post(`/v1/cme-cases/${c.id}/enquiries`, officer, { enquiry_date: utcDay(0), method: 'phone', outcome: 'ehe_confirmed' });
+    await post(`/v1/cme-cases/${c.id}/resolution`, officer, { resolution: 'elective_home_education' }, 200);
+    await post(`/v1/cme-cases/${c.id}/closure`, officer, undefined, 200);
+    const r = asApi('education', 'safeguarding_lead', 'a4-cme-officer',
+      `insert into safeguard.cme_enquiries (id, case_id, enquiry_date, method, outcome, recorded_by, recorded_agency)
+       values (gen_random_uuid(), '${c.id}', current_date, 'phone', 'no_contact', 'a4-cme-officer', 'education')`);
+    assert.equal(r.ok, false, 'a closed case gained an enquiry');
+    assert.equal(psql(`select count(*) from safeguard.cme_enquiries where case_id = '${c.id}'`), '1');
+  });
+  it('an agency cannot move its draft screening to a child outside its network', async () => {
+    const tool = await publishedTool();
+    const child = await newChild();
+    await post(`/v1/children/${child.id}/involvements`, as.youthJustice, { reason: 'working with the child' });
+    const draft = await post(`/v1/children/${child.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers: { small: 'yes' } });
+    const other = await newChild({ first_name: 'Elsewhere' }, as.police);
+    const r = asApi('youth_justice', 'practitioner', 'yj-yan', `update safeguard.screenings set child_id = '${other.id}' where id = '${draft.id}'`);
+    assert.equal(r.ok, false, 'the draft moved to a child youth justice cannot see');
+    assert.equal(psql(`select child_id from safeguard.screenings where id = '${draft.id}'`), child.id);
+  });
+  it('a draft is not submitted with a score of the client\'s choosing', async () => {
+    const tool = await publishedTool();
+    const child = await newChild();
+    await post(`/v1/children/${child.id}/involvements`, as.youthJustice, { reason: 'working with the child' });
+    const draft = await post(`/v1/children/${child.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers: { small: 'yes', big: 'yes' } });
+    // the answers score 10, high; the forged row says 0, low
+    const r = asApi('youth_justice', 'practitioner', 'yj-yan',
+      `update safeguard.screenings set status = 'submitted', score = 0, level = 'low', recommended_next_step = 'no_further_action',
+       submitted_at = now(), submitted_by = 'yj-yan' where id = '${draft.id}'`);
+    const row = psql(`select status || ' ' || coalesce(score::text, '-') || ' ' || coalesce(level, '-') from safeguard.screenings where id = '${draft.id}'`);
+    assert.ok(!r.ok || row === 'submitted 10 high', `a submitted screening reads ${row}`);
+  });
+});
