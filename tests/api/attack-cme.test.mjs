@@ -165,3 +165,74 @@ describe('row-level security alone, as the API role with a caller\'s settings', 
     assert.ok(!r.ok || row === 'submitted 10 high', `a submitted screening reads ${row}`);
   });
 });
+
+describe('cases and screenings across agencies', () => {
+  it('a case for a child outside the caller\'s network is 404, as is reading another agency\'s case or screening', async () => {
+    const child = await newChild();
+    let res = await request('POST', '/v1/cme-cases', { token: as.voluntary, body: notification(child.id) });
+    problem(res, 404, 'not-found');
+    assert.equal(psql(`select count(*) from safeguard.cme_cases where child_id = '${child.id}'`), '0');
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    problem(await request('GET', `/v1/cme-cases/${c.id}`, { token: as.voluntary }), 404, 'not-found');
+    // a panel chair of an agency that chairs no CME panel: the route, then the database, say no
+    problem(await request('POST', `/v1/cme-cases/${c.id}/enquiries`, { token: tokenFor('voluntary', 'panel_chair', 'a4-vchair'), body: { enquiry_date: utcDay(0), method: 'phone', outcome: 'no_contact' } }), 403, 'forbidden');
+    const tool = await publishedTool();
+    await post(`/v1/children/${child.id}/involvements`, as.youthJustice, { reason: 'working with the child' });
+    const s = await post(`/v1/children/${child.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers: { small: 'yes', big: 'no' } });
+    await post(`/v1/screenings/${s.id}/submission`, as.youthJustice, undefined, 200);
+    for (const token of [as.voluntary, as.mentalHealth, tokenFor('police', 'panel_chair', 'a4-pchair')]) {
+      problem(await request('GET', `/v1/screenings/${s.id}`, { token }), 404, 'not-found');
+      problem(await request('GET', `/v1/children/${child.id}/screenings`, { token }), 404, 'not-found');
+    }
+  });
+  it('the CME officer\'s route into the child lasts while the case is not closed, and ends with it', async () => {
+    const child = await newChild();
+    const seen = async () => (await request('GET', `/v1/children/${child.id}`, { token: officer })).status;
+    assert.equal(await seen(), 404);
+    const c = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    assert.equal(await seen(), 200);
+    await post(`/v1/cme-cases/${c.id}/enquiries`, officer, { enquiry_date: utcDay(0), method: 'phone', outcome: 'on_roll_confirmed' });
+    await post(`/v1/cme-cases/${c.id}/resolution`, officer, { resolution: 'back_on_roll', school_urn: '123456' }, 200);
+    assert.equal(await seen(), 200);
+    await post(`/v1/cme-cases/${c.id}/closure`, officer, undefined, 200);
+    assert.equal(await seen(), 404);
+    // the case stays the officer's to read, without the child's name or flags
+    const k = (await request('GET', `/v1/cme-cases/${c.id}`, { token: officer })).body;
+    assert.deepEqual([k.status, k.child, k.flags], ['closed', null, []]);
+    // and a closed case is not worked again
+    problem(await request('POST', `/v1/cme-cases/${c.id}/closure`, { token: officer }), 409, 'conflict');
+    problem(await request('POST', `/v1/cme-cases/${c.id}/enquiries`, { token: officer, body: { enquiry_date: utcDay(0), method: 'phone', outcome: 'no_contact' } }), 409, 'conflict');
+  });
+  it('answers for another version\'s indicators, and a client\'s score, are refused', async () => {
+    const tool = await publishedTool();
+    const child = await newChild();
+    await post(`/v1/children/${child.id}/involvements`, as.youthJustice, { reason: 'working with the child' });
+    let res = await request('POST', `/v1/children/${child.id}/screenings`, { token: as.youthJustice, body: { tool_id: tool.id, answers: { small: 'yes', missing_24h: 'yes', big: 'maybe' } } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['answers.big:invalid_value', 'answers.missing_24h:unknown_indicator']);
+    res = await request('POST', `/v1/children/${child.id}/screenings`, { token: as.youthJustice, body: { tool_id: tool.id, answers: { small: 'yes' }, score: 0, level: 'low' } });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(psql(`select count(*) from safeguard.screenings where child_id = '${child.id}'`), '0');
+  });
+});
+
+describe('tool versions at the limits', () => {
+  it('takes the most indicators at the heaviest weight, and refuses one more', async () => {
+    const tool = await post('/v1/screening-tools', as.admin, { name: `Big tool ${randomUUID().slice(0, 8)}` });
+    const sections = Array.from({ length: 20 }, (_, s) => ({ id: `s${s}`, title: `Section ${s}`, indicators:
+      Array.from({ length: 50 }, (_, i) => ({ id: `s${s}_i${i}`, text: 'x', weight: 100, counts: ['yes'] })) }));
+    const thresholds = [{ min: 0, max: 99999, level: 'low', next_step: 'no_further_action' }, { min: 100000, max: 100000, level: 'high', next_step: 'panel_referral' }];
+    const v = await post(`/v1/screening-tools/${tool.id}/versions`, as.admin, { sections, thresholds });
+    assert.equal(v.max_score, 100000);
+    const more = structuredClone(sections);
+    more[0].indicators.push({ id: 'one_more', text: 'x', weight: 101, counts: ['yes'] });
+    const res = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { sections: more }, headers: { 'If-Match': '"v1"' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['sections[0].indicators:invalid_value']);
+    await post(`/v1/screening-tools/${tool.id}/versions/1/publication`, as.admin, undefined, 200);
+    const child = await newChild();
+    await post(`/v1/children/${child.id}/involvements`, as.youthJustice, { reason: 'working with the child' });
+    const all = Object.fromEntries(sections.flatMap((s) => s.indicators.map((i) => [i.id, 'yes'])));
+    const d = await post(`/v1/children/${child.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers: all });
+    const done = await post(`/v1/screenings/${d.id}/submission`, as.youthJustice, undefined, 200);
+    assert.deepEqual([done.score, done.level], [100000, 'high']);
+  });
+});
