@@ -236,3 +236,26 @@ describe('tool versions at the limits', () => {
     assert.deepEqual([done.score, done.level], [100000, 'high']);
   });
 });
+
+describe('reading a child is not screening it', () => {
+  // The CME officer sees a child with a live case (009) without education
+  // being in its network; a screening is the network's (DESIGN.md 4), and
+  // becomes an entry of the officer's agency in the child's chronology.
+  it('the CME officer, seeing the child only through a case, does not complete a screening of it', async () => {
+    const tool = await publishedTool();
+    const child = await newChild();
+    await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    assert.equal((await request('GET', `/v1/children/${child.id}`, { token: officer })).status, 200);
+    const res = await request('POST', `/v1/children/${child.id}/screenings`, { token: officer, body: { tool_id: tool.id, answers: { small: 'yes' } } });
+    problem(res, 403, 'forbidden');
+    const r = asApi('education', 'safeguarding_lead', 'a4-cme-officer',
+      `insert into safeguard.screenings (id, child_id, tool_version_id, agency, author_sub, updated_by)
+       select gen_random_uuid(), '${child.id}', v.id, 'education', 'a4-cme-officer', 'a4-cme-officer'
+       from safeguard.screening_tool_versions v where v.tool_id = '${tool.id}'`);
+    assert.equal(r.ok, false, 'row-level security let the officer write a screening');
+    assert.equal(psql(`select count(*) from safeguard.screenings where child_id = '${child.id}'`), '0');
+    // education joining the network makes it the network's work like any other
+    await post(`/v1/children/${child.id}/involvements`, officer, { reason: 'the CME officer working with the family' });
+    await post(`/v1/children/${child.id}/screenings`, officer, { tool_id: tool.id, answers: { small: 'yes' } });
+  });
+});
