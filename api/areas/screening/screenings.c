@@ -300,7 +300,7 @@ static int wrong_state(struct sg_req *r, const char *state, const char *rule)
 
 /* The screening of r->params[0] for a change by its agency: the row as seen
  * (404), in the state wanted (409 naming it), of the caller's agency (403),
- * then locked. */
+ * which is in the child's network (403), then locked. */
 static int screening_load_for_change(struct sg_req *r, const char *state, const char *rule, PGresult **res)
 {
 	int rc;
@@ -311,6 +311,9 @@ static int screening_load_for_change(struct sg_req *r, const char *state, const 
 		return wrong_state(r, PQgetvalue(*res, 0, 0), rule);
 	if (strcmp(PQgetvalue(*res, 0, 1), sg_agency_names[r->id.agency]))
 		return http_problem(r, 403, "forbidden", "only the screening's own agency changes it");
+	/* and only while the agency is in the child's network (015's policies say the same) */
+	if ((rc = kit_child_writable(r, PQgetvalue(*res, 0, 2))))
+		return rc;
 	return kit_fetch_id(r, &sql_screening_lock, r->params[0], "screening", res);
 }
 
