@@ -58,6 +58,14 @@ static const char *year_ago(struct arena *a)
 	return arena_printf(a, "%04d-%02d-01", tm.tm_year + 1900, tm.tm_mon + 1);
 }
 
+/* Small-number suppression: a count under 5 in one month, postcode
+ * district, level and outcome could point to one child, so it is withheld. */
+#define REPORT_SMALLEST 5
+static bool report_small(PGresult *res, int row)
+{
+	return strtol(PQgetvalue(res, row, 4), NULL, 10) < REPORT_SMALLEST;
+}
+
 static bool wants_csv(const char *accept)
 {
 	return accept && strstr(accept, "text/csv") && !strstr(accept, "application/json");
@@ -90,15 +98,20 @@ static int screening_report(struct sg_req *r)
 			csv_cell(&c, report_columns[col], !report_columns[col + 1]);
 		for (int i = 0; i < PQntuples(res); i++)
 			for (int col = 0; report_columns[col]; col++)
-				csv_cell(&c, PQgetvalue(res, i, col), !report_columns[col + 1]);
+				csv_cell(&c, col == 4 && report_small(res, i) ? "<5" : PQgetvalue(res, i, col),
+					 !report_columns[col + 1]);
 		return csv_answer(r, &c, arena_printf(r->arena, "screenings-%s-%s.csv", p[0], p[1]));
 	}
 	items = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items,
-				      json_pack("{s:s, s:s, s:s, s:s, s:i}", "month", PQgetvalue(res, i, 0), "area",
-						PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2), "outcome",
-						PQgetvalue(res, i, 3), "screenings", atoi(PQgetvalue(res, i, 4))));
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool small = report_small(res, i);
+
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "month", PQgetvalue(res, i, 0),
+						       "area", PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2),
+						       "outcome", PQgetvalue(res, i, 3), "screenings",
+						       small ? json_null() : json_integer(strtol(PQgetvalue(res, i, 4), NULL, 10)),
+						       "suppressed", small));
+	}
 	return http_json(r, 200, json_pack("{s:s, s:s, s:o}", "from", p[0], "to", p[1], "items", items));
 }
 
