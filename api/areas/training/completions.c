@@ -16,7 +16,11 @@
 static const struct field_spec completion_fields[] = {
 	{.name = "completed_at", .type = FT_INSTANT},
 };
-static const struct body_spec completion_body = {.fields = completion_fields, .n = 1};
+/* the delegate is the token's, the course the path's */
+static const char *const completion_read_only[] = {"id",    "course_id", "course_title", "delegate", "delegate_sub",
+						   "delegate_name", "delegate_email", "delegate_agency", "sub",
+						   "name",  "email",     "agency",       "created_at", NULL};
+static const struct body_spec completion_body = {.fields = completion_fields, .n = 1, .read_only = completion_read_only};
 
 enum { XQ_LIMIT, XQ_CURSOR, XQ_COURSE, XQ_AGENCY };
 static const struct query_param completion_query_params[] = {

@@ -20,7 +20,10 @@ static const struct field_spec evaluation_fields[] = {
 	{.name = "rating", .type = FT_INT, .required = true, .min = 1, .max = 5},
 	{.name = "comments", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},
 };
-static const struct body_spec evaluation_body = {.fields = evaluation_fields, .n = 3};
+/* the respondent is the token's, the booking the path's */
+static const char *const evaluation_read_only[] = {"id", "booking_id", "respondent_sub", "sub", "email", "agency",
+						   "submitted_at", NULL};
+static const struct body_spec evaluation_body = {.fields = evaluation_fields, .n = 3, .read_only = evaluation_read_only};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
