@@ -27,17 +27,17 @@ static const struct {
 	{"\r\n=1+1", "\"'\r\n=1+1\","},
 	{" \t-2", "\"' \t-2\","},
 	{"\v\f+1", "\"'\v\f+1\","},
-	{"\xc2\xa0=1", "\"'\xc2\xa0=1\","},         /* no-break space */
-	{"\xe3\x80\x80=1", "\"'\xe3\x80\x80=1\","}, /* ideographic space */
-	{"\xef\xbb\xbf=1", "\"'\xef\xbb\xbf=1\","}, /* a byte-order mark */
-	{"\xe2\x80\x8b@x", "\"'\xe2\x80\x8b@x\","}, /* zero-width space */
-	{"\xef\xbc\x9d" "1+1", "\"'\xef\xbc\x9d" "1+1\","}, /* full-width = */
-	{" \xef\xbc\xa0x", "\"' \xef\xbc\xa0x\","},  /* full-width @ behind a space */
+	{"\xc2\xa0=1", "\"'\xc2\xa0=1\","},           /* no-break space */
+	{"\xe3\x80\x80=1", "\"'\xe3\x80\x80=1\","},   /* ideographic space */
+	{"\xef\xbb\xbf=1", "\"'\xef\xbb\xbf=1\","},   /* a byte-order mark */
+	{"\xe2\x80\x8b@x", "\"'\xe2\x80\x8b@x\","},   /* zero-width space */
+	{"\357\274\2351+1", "\"'\357\274\2351+1\","}, /* full-width = (octal: a hex escape would take the 1) */
+	{" \xef\xbc\xa0x", "\"' \xef\xbc\xa0x\","},   /* full-width @ behind a space */
 	{"\n", "\"'\n\","},
 	/* blanks before anything else are left alone */
 	{" plain", "\" plain\","},
 	{"  ", "\"  \","},
-	{"\xc2\xa0" "Zo\xc3\xab", "\"\xc2\xa0" "Zo\xc3\xab\","},
+	{"\302\240Zo\303\253", "\"\302\240Zo\303\253\","},
 	{"\xc2", "\"\xc2\","}, /* a cut sequence is not read past its end */
 	{"\xe2\x80", "\"\xe2\x80\","},
 	{"x =1", "\"x =1\","},

@@ -153,7 +153,8 @@ static double pdf_centred(cairo_t *cr, struct arena *a, const char *text, double
 	char **lines;
 	int n;
 
-	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
 	for (;;) {
 		cairo_set_font_size(cr, size);
 		n = pdf_wrap(cr, a, clean, width, &lines);

@@ -17,10 +17,22 @@ static const struct field_spec completion_fields[] = {
 	{.name = "completed_at", .type = FT_INSTANT},
 };
 /* the delegate is the token's, the course the path's */
-static const char *const completion_read_only[] = {"id",    "course_id", "course_title", "delegate", "delegate_sub",
-						   "delegate_name", "delegate_email", "delegate_agency", "sub",
-						   "name",  "email",     "agency",       "created_at", NULL};
-static const struct body_spec completion_body = {.fields = completion_fields, .n = 1, .read_only = completion_read_only};
+static const char *const completion_read_only[] = {"id",
+						   "course_id",
+						   "course_title",
+						   "delegate",
+						   "delegate_sub",
+						   "delegate_name",
+						   "delegate_email",
+						   "delegate_agency",
+						   "sub",
+						   "name",
+						   "email",
+						   "agency",
+						   "created_at",
+						   NULL};
+static const struct body_spec completion_body = {
+	.fields = completion_fields, .n = 1, .read_only = completion_read_only};
 
 enum { XQ_LIMIT, XQ_CURSOR, XQ_COURSE, XQ_AGENCY };
 static const struct query_param completion_query_params[] = {
@@ -101,7 +113,8 @@ static int completions_create(struct sg_req *r)
 		if ((rc = kit_exec(r, &sql_completion_existing, cp, 1, &res)))
 			return rc;
 		if (PQntuples(res) == 0) /* the course changed between the checks and the insert */
-			return http_problem(r, 409, "conflict", "the course changed while you were recording it; try again");
+			return http_problem(r, 409, "conflict",
+					    "the course changed while you were recording it; try again");
 		return training_problem_existing(r, 409, "already-completed", "you have already recorded completing this course",
 						 PQgetvalue(res, 0, 0));
 	}

@@ -21,9 +21,10 @@ static const struct field_spec evaluation_fields[] = {
 	{.name = "comments", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},
 };
 /* the respondent is the token's, the booking the path's */
-static const char *const evaluation_read_only[] = {"id", "booking_id", "respondent_sub", "sub", "email", "agency",
-						   "submitted_at", NULL};
-static const struct body_spec evaluation_body = {.fields = evaluation_fields, .n = 3, .read_only = evaluation_read_only};
+static const char *const evaluation_read_only[] = {"id",    "booking_id", "respondent_sub", "sub",
+						   "email", "agency",     "submitted_at",   NULL};
+static const struct body_spec evaluation_body = {
+	.fields = evaluation_fields, .n = 3, .read_only = evaluation_read_only};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
@@ -45,8 +46,7 @@ DB_SQL(sql_evaluation_insert, 5,
        " on conflict (booking_id, respondent) do nothing"
        " returning safeguard.training_evaluation_json(training_evaluations)::text");
 
-DB_SQL(sql_evaluation_may, 2,
-       "select safeguard.training_may_evaluate($1::uuid, $2)");
+DB_SQL(sql_evaluation_may, 2, "select safeguard.training_may_evaluate($1::uuid, $2)");
 
 DB_SQL(sql_evaluation_list, 1,
        "select safeguard.training_evaluation_json(e)::text from safeguard.training_evaluations e"
@@ -133,7 +133,8 @@ static int evaluations_create(struct sg_req *r)
 		if ((rc = kit_exec(r, &sql_evaluation_may, mp, 2, &res)))
 			return rc;
 		if (PQgetvalue(res, 0, 0)[0] != 't') /* the register changed between the checks and the insert */
-			return http_problem(r, 409, "conflict", "the booking changed while you were evaluating it; try again");
+			return http_problem(r, 409, "conflict",
+					    "the booking changed while you were evaluating it; try again");
 		return http_problem(r, 409, "conflict",
 				    arena_printf(r->arena, "the %s's evaluation of this booking is already in", respondent));
 	}
