@@ -2,8 +2,11 @@
  * csv.h - CSV answers (RFC 4180) that are safe to open in a spreadsheet.
  *
  * Every cell is quoted with its quotes doubled, and a cell that a
- * spreadsheet would run as a formula (one starting with = + - @, a TAB or a
- * CR) gets a leading apostrophe, so exported case records never execute.
+ * spreadsheet would run as a formula gets a leading apostrophe, so exported
+ * case records never execute: one starting with = + - @ (or their
+ * full-width forms), also behind leading spaces, line breaks or Unicode
+ * blanks (which LibreOffice's "trim spaces", Google Sheets and converters
+ * drop first), and one starting with a TAB, CR or LF.
  * Any area that exports CSV builds it here:
  *
  *	struct csv c;

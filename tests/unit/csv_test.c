@@ -20,7 +20,27 @@ static const struct {
 	{"\rcmd", "\"'\rcmd\","},
 	{"=\"x\"", "\"'=\"\"x\"\"\","},
 	{"a=b", "\"a=b\","}, /* only a leading character counts */
-	{" =x", "\" =x\","},
+	/* behind blanks a spreadsheet may trim first, a formula is still one */
+	{" =x", "\"' =x\","},
+	{"   @SUM(A1)", "\"'   @SUM(A1)\","},
+	{"\n=1+1", "\"'\n=1+1\","},
+	{"\r\n=1+1", "\"'\r\n=1+1\","},
+	{" \t-2", "\"' \t-2\","},
+	{"\v\f+1", "\"'\v\f+1\","},
+	{"\xc2\xa0=1", "\"'\xc2\xa0=1\","},           /* no-break space */
+	{"\xe3\x80\x80=1", "\"'\xe3\x80\x80=1\","},   /* ideographic space */
+	{"\xef\xbb\xbf=1", "\"'\xef\xbb\xbf=1\","},   /* a byte-order mark */
+	{"\xe2\x80\x8b@x", "\"'\xe2\x80\x8b@x\","},   /* zero-width space */
+	{"\357\274\2351+1", "\"'\357\274\2351+1\","}, /* full-width = (octal: a hex escape would take the 1) */
+	{" \xef\xbc\xa0x", "\"' \xef\xbc\xa0x\","},   /* full-width @ behind a space */
+	{"\n", "\"'\n\","},
+	/* blanks before anything else are left alone */
+	{" plain", "\" plain\","},
+	{"  ", "\"  \","},
+	{"\302\240Zo\303\253", "\"\302\240Zo\303\253\","},
+	{"\xc2", "\"\xc2\","}, /* a cut sequence is not read past its end */
+	{"\xe2\x80", "\"\xe2\x80\","},
+	{"x =1", "\"x =1\","},
 };
 
 START_TEST(one_cell)
@@ -65,6 +85,11 @@ START_TEST(formula_like)
 	ck_assert(!csv_formula_like(NULL));
 	ck_assert(!csv_formula_like("'=A1"));
 	ck_assert(!csv_formula_like("1=1"));
+	ck_assert(csv_formula_like("  =A1"));
+	ck_assert(csv_formula_like("\n"));
+	ck_assert(csv_formula_like("\r\n-1"));
+	ck_assert(!csv_formula_like("   "));
+	ck_assert(!csv_formula_like(" 'x"));
 }
 END_TEST
 

@@ -27,7 +27,37 @@ static const struct field_spec booking_fields[] = {
 	{.name = "line_manager_email", .type = FT_STRING, .required = true, .max = 200, .check = training_check_email,
 	 .check_code = "invalid_email"},
 };
-static const struct body_spec booking_body = {.fields = booking_fields, .n = 2};
+/* The delegate is the token's: a body that names anyone (or any booking
+ * fact) is refused field by field as read-only, never quietly ignored. */
+static const char *const booking_read_only[] = {"id",
+						"session_id",
+						"session",
+						"delegate",
+						"delegate_sub",
+						"delegate_name",
+						"delegate_email",
+						"delegate_agency",
+						"sub",
+						"name",
+						"email",
+						"agency",
+						"roles",
+						"status",
+						"waitlist_position",
+						"queue_seq",
+						"promoted",
+						"promoted_at",
+						"cancelled_at",
+						"cancelled_by",
+						"cancellation_reason",
+						"attendance_marked_at",
+						"charge",
+						"certificate_number",
+						"version",
+						"created_at",
+						"updated_at",
+						NULL};
+static const struct body_spec booking_body = {.fields = booking_fields, .n = 2, .read_only = booking_read_only};
 
 static const struct field_spec cancellation_fields[] = {
 	{.name = "reason", .type = FT_STRING, .nullable = true, .min = 1, .max = 1000},

@@ -64,41 +64,108 @@ static cairo_status_t pdf_write(void *closure, const unsigned char *data, unsign
 	return CAIRO_STATUS_SUCCESS;
 }
 
-/* Draws text centred at y, wrapped at word boundaries to fit width, at
- * most max_lines lines; returns the y below the last line. */
-static double pdf_centred(cairo_t *cr, struct arena *a, const char *text, double size, bool bold, double y,
-			  double width, int max_lines)
+/* The text with every control character (C0, DEL, C1) a space: a name is
+ * one line of words on a certificate, and a control has no glyph to draw. */
+static char *pdf_clean(struct arena *a, const char *text)
 {
-	char *copy = arena_strdup(a, text), *line = arena_alloc(a, strlen(text) + 1), *word, *save = NULL;
+	char *s = arena_strdup(a, text ? text : "");
+
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if (*p < ' ' || *p == 0x7f)
+			*p = ' ';
+		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			p[0] = p[1] = ' ', p++;
+	}
+	return s;
+}
+
+static double pdf_width(cairo_t *cr, const char *s)
+{
 	cairo_text_extents_t ext;
-	int lines = 0;
 
-	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, size);
-	line[0] = '\0';
-	for (word = strtok_r(copy, " ", &save);; word = strtok_r(NULL, " ", &save)) {
-		char *trial = word ? arena_printf(a, "%s%s%s", line, *line ? " " : "", word) : line;
+	cairo_text_extents(cr, s, &ext);
+	return ext.x_advance;
+}
 
-		cairo_text_extents(cr, trial, &ext);
-		if (word && (ext.x_advance <= width || !*line)) {
+/* Where a too-wide word may be cut: not inside a UTF-8 sequence and not
+ * before a combining mark (U+0300..U+036F), which belongs to the letter
+ * before it. */
+static bool pdf_cut_ok(const unsigned char *p)
+{
+	return (*p & 0xC0) != 0x80 && !(*p == 0xCC || (*p == 0xCD && p[1] <= 0xAF));
+}
+
+/* Splits text into lines no wider than width at the current font: at
+ * spaces, and inside a word that is wider than a line on its own (a long
+ * name with no spaces is still printed whole).  Returns the number of
+ * lines, in *out (arena strings). */
+static int pdf_wrap(cairo_t *cr, struct arena *a, const char *text, double width, char ***out)
+{
+	char *copy = arena_strdup(a, text), *line = "", *word, *save = NULL;
+	char **lines = arena_alloc(a, (strlen(text) + 2) * sizeof *lines);
+	int n = 0;
+
+	for (word = strtok_r(copy, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+		char *trial = *line ? arena_printf(a, "%s %s", line, word) : word;
+
+		if (pdf_width(cr, trial) <= width) {
 			line = trial;
 			continue;
 		}
-		if (*line) {
-			bool last = lines + 1 == max_lines && word;
+		if (*line)
+			lines[n++] = line;
+		/* the word alone, cut into pieces that fit when it is too wide */
+		while (pdf_width(cr, word) > width) {
+			size_t len = strlen(word), cut = 0;
 
-			if (last)
-				line = arena_printf(a, "%s ...", line);
-			cairo_text_extents(cr, line, &ext);
-			cairo_move_to(cr, (PAGE_W - ext.x_advance) / 2, y);
-			cairo_show_text(cr, line);
-			y += size * 1.35;
-			if (last || ++lines == max_lines)
+			for (size_t k = 1; k < len; k++) {
+				if (!pdf_cut_ok((const unsigned char *)word + k))
+					continue;
+				if (pdf_width(cr, arena_printf(a, "%.*s", (int)k, word)) > width)
+					break;
+				cut = k;
+			}
+			if (cut == 0) /* one character wider than the line: it goes alone */
+				for (cut = 1; cut < len && !pdf_cut_ok((const unsigned char *)word + cut); cut++)
+					;
+			if (cut >= len)
 				break;
+			lines[n++] = arena_printf(a, "%.*s", (int)cut, word);
+			word += cut;
 		}
-		if (!word)
-			break;
 		line = word;
+	}
+	if (*line)
+		lines[n++] = line;
+	*out = lines;
+	return n;
+}
+
+/* Draws text centred at y, wrapped to fit width in max_lines lines at size
+ * or, when it needs more, at a smaller size down to half of it (the whole
+ * text always: a certificate never cuts a name short, and at the smallest
+ * size it takes the lines it needs).  Returns the y below the last line. */
+static double pdf_centred(cairo_t *cr, struct arena *a, const char *text, double size, bool bold, double y,
+			  double width, int max_lines)
+{
+	const char *clean = pdf_clean(a, text);
+	double min = size / 2 > 9 ? size / 2 : 9;
+	char **lines;
+	int n;
+
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	for (;;) {
+		cairo_set_font_size(cr, size);
+		n = pdf_wrap(cr, a, clean, width, &lines);
+		if (n <= max_lines || size <= min)
+			break;
+		size = size * 0.9 > min ? size * 0.9 : min;
+	}
+	for (int i = 0; i < n; i++) {
+		cairo_move_to(cr, (PAGE_W - pdf_width(cr, lines[i])) / 2, y);
+		cairo_show_text(cr, lines[i]);
+		y += size * 1.35;
 	}
 	return y;
 }

@@ -16,7 +16,23 @@
 static const struct field_spec completion_fields[] = {
 	{.name = "completed_at", .type = FT_INSTANT},
 };
-static const struct body_spec completion_body = {.fields = completion_fields, .n = 1};
+/* the delegate is the token's, the course the path's */
+static const char *const completion_read_only[] = {"id",
+						   "course_id",
+						   "course_title",
+						   "delegate",
+						   "delegate_sub",
+						   "delegate_name",
+						   "delegate_email",
+						   "delegate_agency",
+						   "sub",
+						   "name",
+						   "email",
+						   "agency",
+						   "created_at",
+						   NULL};
+static const struct body_spec completion_body = {
+	.fields = completion_fields, .n = 1, .read_only = completion_read_only};
 
 enum { XQ_LIMIT, XQ_CURSOR, XQ_COURSE, XQ_AGENCY };
 static const struct query_param completion_query_params[] = {
@@ -34,10 +50,14 @@ DB_SQL(sql_course_for_completion, 2,
        " c.created_at <= coalesce($2::timestamptz, now()) + interval '1 minute'" /* clocks differ a little */
        " from safeguard.training_courses c where c.id = $1::uuid");
 
+/* The row-level policy's own test (014) in the statement's snapshot: a
+ * course changed since the checks above inserts nothing, never fails the
+ * policy. */
 DB_SQL(sql_completion_insert, 5,
        "insert into safeguard.training_completions (id, course_id, delegate_sub, delegate_name, delegate_email,"
-       " delegate_agency, completed_at) values ($1::uuid, $2::uuid, safeguard.app_sub(), $3, $4,"
-       " safeguard.app_agency(), coalesce($5::timestamptz, clock_timestamp()))"
+       " delegate_agency, completed_at) select $1::uuid, $2::uuid, safeguard.app_sub(), $3, $4,"
+       " safeguard.app_agency(), t.at from (select coalesce($5::timestamptz, clock_timestamp()) as at) t"
+       " where safeguard.training_may_complete($2::uuid, t.at)"
        " on conflict (course_id, delegate_sub) do nothing"
        " returning safeguard.training_completion_json(training_completions)::text");
 
@@ -90,8 +110,11 @@ static int completions_create(struct sg_req *r)
 	if ((rc = kit_exec(r, &sql_completion_insert, p, 5, &res)))
 		return rc;
 	if (PQntuples(res) == 0) {
-		if ((rc = kit_fetch(r, &sql_completion_existing, cp, 1, "completion", &res)))
+		if ((rc = kit_exec(r, &sql_completion_existing, cp, 1, &res)))
 			return rc;
+		if (PQntuples(res) == 0) /* the course changed between the checks and the insert */
+			return http_problem(r, 409, "conflict",
+					    "the course changed while you were recording it; try again");
 		return training_problem_existing(r, 409, "already-completed", "you have already recorded completing this course",
 						 PQgetvalue(res, 0, 0));
 	}

@@ -20,7 +20,11 @@ static const struct field_spec evaluation_fields[] = {
 	{.name = "rating", .type = FT_INT, .required = true, .min = 1, .max = 5},
 	{.name = "comments", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},
 };
-static const struct body_spec evaluation_body = {.fields = evaluation_fields, .n = 3};
+/* the respondent is the token's, the booking the path's */
+static const char *const evaluation_read_only[] = {"id",    "booking_id", "respondent_sub", "sub",
+						   "email", "agency",     "submitted_at",   NULL};
+static const struct body_spec evaluation_body = {
+	.fields = evaluation_fields, .n = 3, .read_only = evaluation_read_only};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
@@ -32,11 +36,17 @@ DB_SQL(sql_booking_of_caller, 1,
 DB_SQL(sql_booking_managed, 2,
        "select status, due, due_from from safeguard.training_managed_booking($1::uuid, $2)");
 
+/* The row-level policy's own test (014) in the statement's snapshot: a
+ * register corrected since the checks inserts nothing, never fails the
+ * policy. */
 DB_SQL(sql_evaluation_insert, 5,
        "insert into safeguard.training_evaluations (id, booking_id, respondent, respondent_sub, rating, comments)"
-       " values ($1::uuid, $2::uuid, $3, safeguard.app_sub(), $4::integer, $5)"
+       " select $1::uuid, $2::uuid, $3, safeguard.app_sub(), $4::integer, $5"
+       " where safeguard.training_may_evaluate($2::uuid, $3)"
        " on conflict (booking_id, respondent) do nothing"
        " returning safeguard.training_evaluation_json(training_evaluations)::text");
+
+DB_SQL(sql_evaluation_may, 2, "select safeguard.training_may_evaluate($1::uuid, $2)");
 
 DB_SQL(sql_evaluation_list, 1,
        "select safeguard.training_evaluation_json(e)::text from safeguard.training_evaluations e"
@@ -117,9 +127,17 @@ static int evaluations_create(struct sg_req *r)
 	rc = !strcmp(respondent, "manager") ? manager_may_evaluate(r, id) : delegate_may_evaluate(r, id);
 	if (rc || (rc = kit_exec(r, &sql_evaluation_insert, p, 5, &res)))
 		return rc;
-	if (PQntuples(res) == 0)
+	if (PQntuples(res) == 0) {
+		const char *mp[2] = {id, respondent};
+
+		if ((rc = kit_exec(r, &sql_evaluation_may, mp, 2, &res)))
+			return rc;
+		if (PQgetvalue(res, 0, 0)[0] != 't') /* the register changed between the checks and the insert */
+			return http_problem(r, 409, "conflict",
+					    "the booking changed while you were evaluating it; try again");
 		return http_problem(r, 409, "conflict",
 				    arena_printf(r->arena, "the %s's evaluation of this booking is already in", respondent));
+	}
 	return kit_json_text(r, 201, PQgetvalue(res, 0, 0));
 }
 

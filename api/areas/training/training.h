@@ -16,8 +16,9 @@
  * string).  roles and agencies are PostgreSQL array texts ("{a,b}"); an
  * empty array admits everyone. */
 const char *training_audience_refusal(struct sg_req *r, const char *roles, const char *agencies);
-/* 0 when the token carries the name and email a booking or completion
- * records, else 422 incomplete-identity answered. */
+/* 0 when the token carries the name (with a visible character, not only
+ * blanks) and the email a booking or completion records, else 422
+ * incomplete-identity answered. */
 int training_identity_check(struct sg_req *r);
 /* True when the Accept header asks for type (e.g. "text/calendar") at
  * least as much as for JSON. */
