@@ -8,15 +8,16 @@
 //   const result = await inBrowser(pages[0].origin, async (api, token) => { ... }, API, token);
 //   await stopPages(pages);
 //
-// chromiumPath() is null when Debian's chromium is not installed (the caller
-// skips and says so).  Every launch uses a fresh profile directory, removed
+// chromiumPath() is null when chromium is not installed (the caller skips
+// and says so).  Every launch uses a fresh profile directory, removed
 // afterwards.
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium (make deps installs it); SG_CHROMIUM names another.
+const CHROMIUM = process.env.SG_CHROMIUM || '/usr/bin/chromium';
 
 export const chromiumPath = () => (existsSync(CHROMIUM) ? CHROMIUM : null);
 
