@@ -51,11 +51,15 @@ function problem(res, status, type) {
 }
 
 // Brings the test instance's nginx (and, if it is down, the pool) up again
-// with extra settings, e.g. SG_CORS_ORIGINS.
-function restack(env = {}) {
+// with extra settings, e.g. SG_CORS_ORIGINS.  nginx's reload closes the
+// idle keep-alive connections of its old workers while this process is
+// blocked; the pause lets fetch's pool see that before its next request
+// (else that request may go out on a closed socket: "fetch failed").
+async function restack(env = {}) {
   execFileSync('bash', ['nginx/stack.sh', 'up', 'test'], {
     cwd: process.env.SG_ROOT, env: { ...process.env, SG_CORS_ORIGINS: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
+  await sleep(300);
 }
 
 async function newChild(token, fields = {}) {
@@ -264,7 +268,7 @@ describe('retry guidance', () => {
       problem(res, 502, 'bad-gateway');
       assert.equal(res.headers.get('retry-after'), '2');
     } finally {
-      restack();
+      await restack();
     }
     assert.equal((await request('GET', '/v1/me', { token: as.police })).status, 200);
   });
@@ -363,18 +367,18 @@ describe('CORS', () => {
   before(async () => {
     pages = await startPages(2);
     [allowed, other] = pages.map((p) => p.origin);
-    restack({ SG_CORS_ORIGINS: `https://app.example.org, ${allowed}` });
+    await restack({ SG_CORS_ORIGINS: `https://app.example.org, ${allowed}` });
   });
   after(async () => {
-    restack();
+    await restack();
     await stopPages(pages);
   });
 
-  it('refuses a wildcard or a malformed origin in SG_CORS_ORIGINS', () => {
+  it('refuses a wildcard or a malformed origin in SG_CORS_ORIGINS', async () => {
     for (const bad of ['*', 'null', 'https://*.example.org', 'https://app.example.org/path', 'app.example.org']) {
-      assert.throws(() => restack({ SG_CORS_ORIGINS: bad }), (e) => /SG_CORS_ORIGINS/.test(String(e.stderr)), bad);
+      await assert.rejects(restack({ SG_CORS_ORIGINS: bad }), (e) => /SG_CORS_ORIGINS/.test(String(e.stderr)), bad);
     }
-    restack({ SG_CORS_ORIGINS: `https://app.example.org, ${allowed}` });
+    await restack({ SG_CORS_ORIGINS: `https://app.example.org, ${allowed}` });
   });
 
   it('answers a preflight from a listed origin with the methods and headers the API takes', async () => {
