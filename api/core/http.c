@@ -136,6 +136,7 @@ static json_t *problem_body(struct sg_req *r, int status, const char *slug, cons
 /* Answers that a retry can cure say when to retry (Retry-After, seconds).
  * One table, so that no 503 or in-progress 409 can go out without it; a
  * handler that set its own Retry-After keeps it. */
+/* clang-format off */
 static const struct {
 	int status;
 	const char *slug; /* NULL: any problem with this status */
@@ -147,6 +148,7 @@ static const struct {
 	{503, NULL, "2"},
 	{504, NULL, "5"},
 };
+/* clang-format on */
 
 static void retry_after(struct sg_req *r, int status, const char *slug)
 {
