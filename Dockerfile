@@ -2,11 +2,14 @@
 # variables and started by the same script as `make run` (nginx/stack.sh), so
 # the two cannot drift.  Point DATABASE_URL at the PostgreSQL server (a role
 # that may create roles and schemas: the script migrates it on start) and
-# mount the identity provider's public keys at /keys (<kid>.pem).
+# mount the identity provider's public keys at /keys (<kid>.pem).  Every
+# setting a deployment gives: README "Running the image"; a compose file:
+# deploy/compose.yaml.
 #
-#   docker build -t safeguard .
+#   make image              (docker or podman, whichever is there)
 #   docker run -p 8080:8080 -e DATABASE_URL=postgresql://... \
-#     -e SG_JWT_ISSUER=https://idp.example -v /path/to/keys:/keys:ro safeguard
+#     -e SG_JWT_ISSUER=https://idp.example -e SG_JWT_AUDIENCE=safeguard-api \
+#     -v /path/to/keys:/keys:ro -v /path/to/secrets:/app/var/dev/secrets safeguard
 
 FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
@@ -15,6 +18,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY tests/package.json tests/package-lock.json tests/
 RUN cd tests && npm ci --no-audit --no-fund --omit=optional
+# the Makefile builds every .c under api/ (core/, input/, areas/<area>/);
+# the schema version it compiles in comes from db/migrations
 COPY Makefile ./
 COPY api api
 COPY db db
@@ -32,7 +37,7 @@ COPY db db
 COPY nginx nginx
 COPY openapi openapi
 ENV PORT=8080 LISTEN_ADDR=0.0.0.0 SG_JWT_KEY_DIR=/keys SG_WORKERS=8 SG_DEMO_DATA=0
-EXPOSE 8080
+EXPOSE 8080 8443
 HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 STOPSIGNAL SIGTERM
 CMD ["bash", "nginx/stack.sh", "serve", "dev"]

@@ -4,7 +4,8 @@
 # development keys, the pool and nginx.  `make run`, `make test`, `make bench`
 # and the Dockerfile all go through here so they cannot drift apart.
 #
-#   stack.sh deps                 install missing Debian packages and npm modules
+#   stack.sh deps                 install missing Debian packages (chromium too,
+#                                 for the browser test) and npm modules
 #   stack.sh up INSTANCE          start everything, return once /readyz answers
 #   stack.sh down INSTANCE        stop everything that `up` started
 #   stack.sh status|logs INSTANCE
@@ -51,6 +52,15 @@ deps() {
 		say "installing Debian packages: ${missing[*]}"
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# A headless browser for the CORS test (tests/browser/).  On its own and
+	# not fatal: without it only that test is skipped, and says so.
+	if ! command -v chromium >/dev/null; then
+		say "installing Debian package: chromium (the browser CORS test)"
+		if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
+			say "chromium could not be installed: the browser CORS test will be skipped"
+		fi
 	fi
 	# Debian's nginx package starts a system nginx on port 80; ours runs on
 	# its own, so leave the system one alone.
@@ -384,6 +394,27 @@ pool_stop() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
+# The CORS allow-list (SG_CORS_ORIGINS: origins separated by commas or
+# spaces, e.g. "https://app.example.org, http://localhost:5173") as the
+# lines of nginx's $sg_cors_origin map.  Each must be an exact origin,
+# scheme://host[:port] with nothing after it; "*" and "null" are refused,
+# so an answer never goes to every page or to sandboxed and file: pages.
+# Empty: no CORS headers at all.
+cors_origins() { # cors_origins FILE
+	local o list=() out=""
+	read -r -a list <<<"$(printf '%s' "${SG_CORS_ORIGINS:-}" | tr ',' ' ')"
+	for o in "${list[@]}"; do
+		o=${o,,}
+		[[ "$o" =~ ^https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$ ]] ||
+			die "SG_CORS_ORIGINS: \"$o\" is not an origin (scheme://host[:port], no path, no wildcard)"
+		out+="\"$o\" \"$o\";"$'\n'
+	done
+	printf '%s' "$out" >"$1"
+	CORS_VARY=""
+	[ -n "$out" ] && CORS_VARY=Origin
+	return 0
+}
+
 render() { # render SRC DST: fill the placeholders of an nginx file
 	local user_directive=""
 	[ ${#RUN_AS[@]} -gt 0 ] && user_directive="user $SERVICE_USER;"
@@ -395,12 +426,14 @@ render() { # render SRC DST: fill the placeholders of an nginx file
 		-e "s|@BURST_ADDR@|${SG_RATE_BURST_ADDRESS:-$((rate_addr * 2))}|g; s|@BURST_TOKEN@|${SG_RATE_BURST_TOKEN:-$((rate_token * 2))}|g;" \
 		-e "s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
 		-e "s|@SOCKET@|$SOCKET|g; s|@TIMEOUT@|${SG_REQUEST_TIMEOUT:-30}|g; s|@USER_DIRECTIVE@|$user_directive|g" \
+		-e "s|@CORS_VARY@|${CORS_VARY:-}|g" \
 		"$1" >"$2"
 }
 
 nginx_start() {
 	mkdir -p "$VAR/conf" "$STATE/nginx" "$STATE/www/docs"
 	local f
+	cors_origins "$VAR/conf/cors-origins"
 	for f in "$ROOT"/nginx/*.conf; do render "$f" "$VAR/conf/$(basename "$f")"; done
 	render "$ROOT/nginx/nginx.conf.in" "$VAR/conf/nginx.conf"
 	# what nginx serves itself, where its workers can read it

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 #include "http.h"
 #include "db.h"
 
@@ -34,6 +37,32 @@ const char *http_reason(int status)
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
 	}
+}
+
+bool http_request_id_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	return n >= 1 && n <= 64 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+const char *http_request_id_new(struct arena *a)
+{
+	static unsigned long serial;
+	unsigned char b[16];
+	char *hex = arena_alloc(a, 2 * sizeof b + 1);
+
+	/* getrandom() only fails before the kernel's pool is ready or on a
+	 * signal; an id need not be secret, only unlikely to repeat */
+	if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+		unsigned long v[2] = {(unsigned long)time(NULL) ^ ((unsigned long)getpid() << 32), ++serial};
+
+		memcpy(b, v, sizeof b);
+	}
+	for (size_t i = 0; i < sizeof b; i++)
+		sprintf(hex + 2 * i, "%02x", b[i]);
+	return hex;
 }
 
 void http_header(struct sg_req *r, const char *name, const char *value)
@@ -71,8 +100,8 @@ static int http_json_failed(struct sg_req *r)
 	const char *rid = r->request_id ? r->request_id : "";
 	const char *body;
 
-	if (strlen(rid) > 64 || strspn(rid, "0123456789abcdefABCDEF-") != strlen(rid))
-		rid = ""; /* nginx's ids are hex; anything else is not written into JSON by hand */
+	if (!http_request_id_ok(rid))
+		rid = ""; /* ids are A-Z a-z 0-9 . _ - (worker.c); nothing else is written into JSON by hand */
 	log_error("internal error", "sss", "request_id", r->request_id, "route", r->route ? r->route->name : "-", "reason",
 		  "response body could not be built");
 	r->nhdr = 0;
@@ -104,6 +133,36 @@ static json_t *problem_body(struct sg_req *r, int status, const char *slug, cons
 			 r->request_id ? r->request_id : "");
 }
 
+/* Answers that a retry can cure say when to retry (Retry-After, seconds).
+ * One table, so that no 503 or in-progress 409 can go out without it; a
+ * handler that set its own Retry-After keeps it. */
+/* clang-format off */
+static const struct {
+	int status;
+	const char *slug; /* NULL: any problem with this status */
+	const char *seconds;
+} http_retry_rules[] = {
+	{409, "idempotency-in-progress", "1"},
+	{429, NULL, "1"},
+	{502, NULL, "2"},
+	{503, NULL, "2"},
+	{504, NULL, "5"},
+};
+/* clang-format on */
+
+static void retry_after(struct sg_req *r, int status, const char *slug)
+{
+	for (size_t i = 0; i < r->nhdr; i++)
+		if (!strcmp(r->hdr_names[i], "Retry-After"))
+			return;
+	for (size_t i = 0; i < sizeof http_retry_rules / sizeof http_retry_rules[0]; i++)
+		if (http_retry_rules[i].status == status &&
+		    (!http_retry_rules[i].slug || !strcmp(http_retry_rules[i].slug, slug))) {
+			http_header(r, "Retry-After", http_retry_rules[i].seconds);
+			return;
+		}
+}
+
 static int problem_send(struct sg_req *r, int status, json_t *body)
 {
 	int rc = http_json(r, status, body);
@@ -114,6 +173,7 @@ static int problem_send(struct sg_req *r, int status, json_t *body)
 
 int http_problem(struct sg_req *r, int status, const char *slug, const char *detail)
 {
+	retry_after(r, status, slug);
 	return problem_send(r, status, problem_body(r, status, slug, detail));
 }
 
@@ -121,6 +181,8 @@ int http_problem_errors(struct sg_req *r, int status, const char *slug, const ch
 {
 	json_t *body = problem_body(r, status, slug, detail);
 	json_t *list = json_array();
+
+	retry_after(r, status, slug);
 
 	for (size_t i = 0; i < errs->n; i++) {
 		/* a field named by the client may not be text: never drop the error */
@@ -137,8 +199,7 @@ int http_problem_errors(struct sg_req *r, int status, const char *slug, const ch
 
 int http_unavailable(struct sg_req *r)
 {
-	r->nhdr = 0;
-	http_header(r, "Retry-After", "2");
+	r->nhdr = 0; /* Retry-After: http_retry_rules */
 	return http_problem(r, 503, "service-unavailable", "the service cannot reach its database; retry shortly");
 }
 

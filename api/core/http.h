@@ -88,6 +88,11 @@ int http_unavailable(struct sg_req *r);
 /* 500; the reason goes to the log only */
 int http_internal(struct sg_req *r, const char *why);
 const char *http_reason(int status);
+/* A request id the API keeps and echoes: 1-64 characters of A-Z a-z 0-9 . _ -
+ * (a client's X-Request-Id, or nginx's own 32 hex digits). */
+bool http_request_id_ok(const char *id);
+/* A fresh request id: 32 random hex digits (arena string). */
+const char *http_request_id_new(struct arena *a);
 /* Adds a list envelope {items, next_cursor} and the Link header. Steals items. */
 int http_list(struct sg_req *r, json_t *items, const char *next_cursor);
 /* The same from JSON texts in column col of the first n rows, passed through

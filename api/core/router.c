@@ -3,7 +3,9 @@
  * area (areas.c lists them; the router names none).  A path that matches no
  * pattern is 404; a path that matches with
  * another method is 405 with the methods that would work.  Path parameters
- * ("{id}") match one non-empty segment.
+ * ("{id}") match one non-empty segment.  HEAD is GET without the body (RFC
+ * 9110 9.3.2): it matches every GET route, runs the same handler, and the
+ * worker writes the same status and headers with no body.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +64,7 @@ enum router_result router_match(struct arena *a, const char *method, const char 
 	size_t n = router_count();
 	char methods[128] = "";
 	bool path_known = false;
+	const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct route *rt = router_at(i);
@@ -69,7 +72,7 @@ enum router_result router_match(struct arena *a, const char *method, const char 
 		if (!pattern_match(a, rt->pattern, path, NULL))
 			continue;
 		path_known = true;
-		if (strcmp(rt->method, method) == 0) {
+		if (strcmp(rt->method, want) == 0) {
 			pattern_match(a, rt->pattern, path, params);
 			*out = rt;
 			*index = (int)i;
@@ -79,11 +82,13 @@ enum router_result router_match(struct arena *a, const char *method, const char 
 			if (*methods)
 				strcat(methods, ", ");
 			strcat(methods, rt->method);
+			/* every GET route answers HEAD too */
+			if (strcmp(rt->method, "GET") == 0)
+				strcat(methods, ", HEAD");
 		}
 	}
 	if (!path_known)
 		return ROUTER_NOT_FOUND;
-	/* HEAD is answered like GET by nothing here: list only what we route */
 	*allow = arena_strdup(a, methods);
 	return ROUTER_BAD_METHOD;
 }

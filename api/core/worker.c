@@ -386,7 +386,8 @@ static void respond(struct sg_req *r, FCGX_Request *f)
 	HEAD("\r\n");
 #undef HEAD
 	FCGX_PutStr(head, (int)o, f->out);
-	if (r->status != 304 && r->body_out)
+	/* HEAD: the same status and headers as GET, Content-Length included */
+	if (r->status != 304 && r->body_out && strcmp(r->method, "HEAD") != 0)
 		FCGX_PutStr(r->body_out, (int)r->body_out_len, f->out);
 }
 
@@ -401,7 +402,11 @@ static void handle(struct arena *a, FCGX_Request *f)
 	r.method = param(f, "REQUEST_METHOD");
 	r.path = param(f, "DOCUMENT_URI");
 	r.query_string = param(f, "QUERY_STRING");
+	/* nginx passes the client's X-Request-Id when well-formed, else its own
+	 * id; anything else (or none) gets a fresh one here */
 	r.request_id = param(f, "REQUEST_ID");
+	if (!http_request_id_ok(r.request_id))
+		r.request_id = http_request_id_new(a);
 	r.content_type = param(f, "CONTENT_TYPE");
 	r.authorization = param(f, "HTTP_AUTHORIZATION");
 	r.accept = param(f, "HTTP_ACCEPT");

@@ -283,7 +283,7 @@ describe('decisions: never edited, superseded', () => {
     const d = await ok('POST', `/v1/panel-meetings/${meeting.id}/decisions`, chair(), { text: 'Final' }, 201);
     for (const method of ['PATCH', 'DELETE', 'PUT']) {
       const res = problem(await call(method, `/v1/panel-decisions/${d.body.id}`, chair(), method === 'DELETE' ? undefined : { text: 'edited' }), 405, 'method-not-allowed');
-      assert.equal(res.headers.get('allow'), 'GET');
+      assert.equal(res.headers.get('allow'), 'GET, HEAD'); // HEAD comes with every GET
     }
     assert.throws(() => psql(`update safeguard.panel_decisions set text = 'edited' where id = '${d.body.id}'`), /never edited/);
     assert.equal(psql(`select text from safeguard.panel_decisions where id = '${d.body.id}'`), 'Final');

@@ -147,7 +147,8 @@ describe('screening tools', () => {
     assert.deepEqual(errorsOf(problem(p, 400, 'validation-failed')), ['thresholds[1]:overlap']);
     p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'first, reviewed' }, headers: { 'If-Match': '"v1"' } });
     assert.equal(p.status, 200, p.text);
-    assert.deepEqual([p.body.revision, p.body.notes, p.headers.get('etag')], [2, 'first, reviewed', '"v2"']);
+    // a tool version is over 1 KB, so nginx compresses it and marks the ETag weak (W/"v2"): the same version
+    assert.deepEqual([p.body.revision, p.body.notes, p.headers.get('etag').replace(/^W\//, '')], [2, 'first, reviewed', '"v2"']);
     problem(await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'y' }, headers: { 'If-Match': '"v1"' } }), 412, 'precondition-failed');
     // publication
     const v1 = await post(`/v1/screening-tools/${tool.id}/versions/1/publication`, as.admin, undefined, 200);

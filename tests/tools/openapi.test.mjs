@@ -99,7 +99,8 @@ describe('validateResponse rejects what the document does not describe', () => {
   });
   it('a missing or malformed required header', () => {
     bad(getMe({ headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } }), /required header X-Request-Id is missing/);
-    bad(getMe({ headers: { ...json, 'x-request-id': 'r' } }), /header X-Request-Id: "r" does not match/);
+    bad(getMe({ headers: { ...json, 'x-request-id': 'r r' } }), /header X-Request-Id: "r r" does not match/);
+    bad(getMe({ headers: { ...json, 'x-request-id': 'r'.repeat(65) } }), /header X-Request-Id: "r+" does not match/);
     bad(getMe({ headers: { ...json, 'cache-control': undefined } }), /required header Cache-Control is missing/);
     bad(getMe({ headers: { ...json, 'cache-control': 'private' } }), /header Cache-Control: "private" does not match/);
     bad(getMe({ status: 401, headers: problemHeaders, body: problem('unauthorized', 401) }), /required header WWW-Authenticate is missing/);
@@ -107,6 +108,15 @@ describe('validateResponse rejects what the document does not describe', () => {
     bad({ method: 'DELETE', path: '/v1/token-revocations', status: 405, headers: problemHeaders, body: problem('method-not-allowed', 405) }, /required header Allow is missing/);
     bad({ method: 'DELETE', path: '/v1/token-revocations', status: 405, headers: { ...problemHeaders, allow: 'GET, POST' }, body: problem('method-not-allowed', 405) }, /Allow "GET, POST" is not the documented methods POST/);
     bad({ method: 'POST', path: '/v1/token-revocations', status: 201, headers: { ...json, 'idempotent-replayed': 'yes' }, body: { jti: 'j', revoked_at: '2026-11-22T10:00:00Z', revoked_by: 'r' } }, /Idempotent-Replayed/);
+  });
+  it('HEAD as GET without a body, and HEAD in the Allow of a path with GET', () => {
+    ok({ method: 'HEAD', path: '/v1/me', status: 200, headers: json });
+    ok({ method: 'HEAD', path: '/v1/children/x', status: 304, headers: { 'x-request-id': RID, 'cache-control': 'no-store', etag: '"v1"' } });
+    bad({ method: 'HEAD', path: '/v1/me', status: 200, headers: json, body: me }, /a HEAD answer has a body/);
+    bad({ method: 'HEAD', path: '/v1/me', status: 200, headers: { ...json, 'x-request-id': undefined } }, /required header X-Request-Id is missing/);
+    bad({ method: 'HEAD', path: '/v1/token-revocations', status: 200, headers: json }, /no such operation/);
+    ok({ method: 'DELETE', path: '/v1/me', status: 405, headers: { ...problemHeaders, allow: 'GET, HEAD' }, body: problem('method-not-allowed', 405) });
+    bad({ method: 'DELETE', path: '/v1/me', status: 405, headers: { ...problemHeaders, allow: 'GET' }, body: problem('method-not-allowed', 405) }, /Allow "GET" is not the documented methods/);
   });
   it('a problem of the wrong kind, status or request id, or without its errors', () => {
     bad(getMe({ status: 404, headers: problemHeaders, body: problem('forbidden', 404) }), /type must be equal to constant/);

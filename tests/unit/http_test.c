@@ -1,5 +1,5 @@
 /* Responses: problem bodies and their error lists, ETag preconditions, the
- * list envelope and its Link header. */
+ * list envelope and its Link header, Retry-After, request ids. */
 #include <check.h>
 #include <string.h>
 #include "http.h"
@@ -361,6 +361,103 @@ START_TEST(json_null_is_internal_error)
 }
 END_TEST
 
+/* Request ids kept from the client (X-Request-Id) or made fresh. */
+static const struct {
+	const char *id;
+	bool ok;
+} request_id_rows[] = {
+	{"0123456789abcdef0123456789abcdef", true},
+	{"a", true},
+	{"app-7.retry_2", true},
+	{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", true},   /* 64 */
+	{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false}, /* 65 */
+	{"", false},
+	{NULL, false},
+	{"has space", false},
+	{"quote\"", false},
+	{"new\nline", false},
+	{"semi;colon", false},
+	{"slash/", false},
+	{"caf\xc3\xa9", false},
+	{"a,b", false},
+};
+
+START_TEST(request_id_table)
+{
+	ck_assert_msg(http_request_id_ok(request_id_rows[_i].id) == request_id_rows[_i].ok, "%s",
+		      request_id_rows[_i].id ? request_id_rows[_i].id : "(null)");
+}
+END_TEST
+
+START_TEST(request_id_fresh)
+{
+	const char *x = http_request_id_new(a), *y = http_request_id_new(a);
+
+	ck_assert_uint_eq(strlen(x), 32);
+	ck_assert_uint_eq(strspn(x, "0123456789abcdef"), 32);
+	ck_assert(http_request_id_ok(x));
+	ck_assert_str_ne(x, y);
+}
+END_TEST
+
+/* Every answer a retry can cure carries Retry-After; others do not; a
+ * handler's own value is kept. */
+static const struct {
+	int status;
+	const char *slug, *retry_after; /* NULL: no header */
+} retry_rows[] = {
+	{409, "idempotency-in-progress", "1"},
+	{409, "conflict", NULL},
+	{409, "possible-duplicate", NULL},
+	{429, "rate-limited", "1"},
+	{502, "bad-gateway", "2"},
+	{503, "service-unavailable", "2"},
+	{503, "not-ready", "2"},
+	{504, "gateway-timeout", "5"},
+	{500, "internal", NULL},
+	{404, "not-found", NULL},
+	{412, "precondition-failed", NULL},
+};
+
+START_TEST(retry_after_table)
+{
+	struct sg_req r = new_req(NULL), e = new_req(NULL);
+	struct verrs errs = {0};
+	const char *got;
+
+	http_problem(&r, retry_rows[_i].status, retry_rows[_i].slug, "x");
+	got = header(&r, "Retry-After");
+	if (retry_rows[_i].retry_after)
+		ck_assert_msg(got && !strcmp(got, retry_rows[_i].retry_after), "%d %s: Retry-After %s",
+			      retry_rows[_i].status, retry_rows[_i].slug, got ? got : "(none)");
+	else
+		ck_assert_msg(!got, "%d %s: Retry-After %s", retry_rows[_i].status, retry_rows[_i].slug, got);
+	/* the same through the error-list form */
+	verrs_add(&errs, "f", "c", "m");
+	http_problem_errors(&e, retry_rows[_i].status, retry_rows[_i].slug, "x", &errs);
+	got = header(&e, "Retry-After");
+	ck_assert(retry_rows[_i].retry_after ? got && !strcmp(got, retry_rows[_i].retry_after) : !got);
+}
+END_TEST
+
+START_TEST(retry_after_kept_and_unavailable)
+{
+	struct sg_req r = new_req(NULL), u = new_req(NULL);
+	size_t n = 0;
+
+	http_header(&r, "Retry-After", "7");
+	http_problem(&r, 503, "service-unavailable", "x");
+	for (size_t i = 0; i < r.nhdr; i++)
+		n += !strcmp(r.hdr_names[i], "Retry-After");
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(header(&r, "Retry-After"), "7");
+	http_header(&u, "ETag", "\"v1\"");
+	ck_assert_int_eq(http_unavailable(&u), 503);
+	ck_assert_str_eq(header(&u, "Retry-After"), "2");
+	ck_assert_ptr_null(header(&u, "ETag"));
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -378,6 +475,10 @@ Suite *http_suite(void)
 	tcase_add_loop_test(tc, list_link_table, 0, (int)(sizeof link_rows / sizeof link_rows[0]));
 	tcase_add_test(tc, list_last_page);
 	tcase_add_test(tc, json_null_is_internal_error);
+	tcase_add_loop_test(tc, request_id_table, 0, (int)(sizeof request_id_rows / sizeof request_id_rows[0]));
+	tcase_add_test(tc, request_id_fresh);
+	tcase_add_loop_test(tc, retry_after_table, 0, (int)(sizeof retry_rows / sizeof retry_rows[0]));
+	tcase_add_test(tc, retry_after_kept_and_unavailable);
 	suite_add_tcase(s, tc);
 	return s;
 }

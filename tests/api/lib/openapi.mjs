@@ -2,7 +2,9 @@
 // response the suites see is checked against the contract:
 //
 //   - the operation exists (METHOD + a path template matching the path), or
-//     the path exists with other methods and the answer is a proper 405;
+//     the path exists with other methods and the answer is a proper 405
+//     (HEAD is implied by GET: its headers are checked as GET's, and it has
+//     no body);
 //   - the status is documented (exactly, as a range like 4XX, or default);
 //   - the content type is one the response lists, and there is no body where
 //     none is documented;
@@ -203,7 +205,10 @@ function checkResponse(where, key, response, { status, header, body, path }) {
  *          headers?: Headers|Record<string, string>, body?: unknown}} res
  */
 export function validateResponse({ method, path, status, headers, body }) {
-  const m = String(method).toLowerCase();
+  // HEAD is GET without the body (RFC 9110 9.3.2): the GET operation's
+  // status and headers, no body to check.
+  const head = String(method).toLowerCase() === 'head';
+  const m = head ? 'get' : String(method).toLowerCase();
   const bare = String(path).split('?')[0].split('#')[0];
   const where = `${m.toUpperCase()} ${path} -> ${status}`;
   const header = headerGetter(headers);
@@ -214,6 +219,7 @@ export function validateResponse({ method, path, status, headers, body }) {
     if (matching.length === 0) throw new Error(`${where}: no such operation in openapi.yaml (no path template matches)`);
     // The path exists with other methods: only a 405 naming them is right.
     const documented = [...new Set(matching.flatMap((x) => METHODS.filter((mm) => doc.paths[x.template][mm])))];
+    if (documented.includes('get') && !documented.includes('head')) documented.push('head');
     if (status !== 405) {
       throw new Error(`${where}: no such operation in openapi.yaml (${bare} answers ${documented.map((x) => x.toUpperCase()).join(', ')})`);
     }
@@ -231,5 +237,12 @@ export function validateResponse({ method, path, status, headers, body }) {
   if (!documented) {
     throw new Error(`${where}: status ${status} is not documented for ${m.toUpperCase()} ${t.template} (documented: ${Object.keys(op.responses).join(', ')})`);
   }
-  checkResponse(where, documented.$ref ?? `${m} ${t.template} ${status}`, deref(documented), { status, header, body, path });
+  const response = deref(documented);
+  if (head) {
+    if (body !== undefined && body !== null && body !== '') throw new Error(`${where}: a HEAD answer has a body`);
+    // headers only: the documented ones, checked as for GET
+    checkResponse(where, `head ${documented.$ref ?? `${t.template} ${status}`}`, { headers: response.headers }, { status, header, body, path });
+    return;
+  }
+  checkResponse(where, documented.$ref ?? `${m} ${t.template} ${status}`, response, { status, header, body, path });
 }
