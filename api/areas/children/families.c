@@ -79,7 +79,7 @@ static void check_family(json_t *body, struct verrs *errs, struct arena *a)
 }
 
 static const struct body_spec family_body = {.fields = family_fields, .n = 2, .read_only = family_read_only,
-					     .check = check_family};
+					     .check = check_family, .patch_merged = true};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 

@@ -73,7 +73,7 @@ static const char *const progress_read_only[] = {"id",          "panel_id",  "re
 						 "overdue",     "escalated", "escalations", "version",    "created_by",
 						 "created_at",  "updated_by", "updated_at", NULL};
 static const struct body_spec progress_body = {.fields = progress_fields, .n = 6, .read_only = progress_read_only,
-					       .check = check_progress};
+					       .check = check_progress, .patch_merged = true};
 /* the merged record: the owner's fields only */
 static const struct body_spec progress_merge = {.fields = progress_fields, .n = 3};
 
