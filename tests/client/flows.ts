@@ -160,7 +160,7 @@ export async function chronology(baseUrl: string, t: Tokens, familyId: string, c
   const pending = request.agencies.filter((a) => a.status === "pending").map((a) => a.agency);
 
   const draft = ok(await police.GET("/v1/chronology-requests/{id}/draft", { params: { path: { id: request.id } } }));
-  const toShare: string[] = draft.items.filter((e) => !e.shared).map((e) => e.id);
+  const toShare: string[] = draft.items.filter((d) => !d.shared).map((d) => d.entry.id);
   ok(
     await police.POST("/v1/chronology-requests/{id}/contributions", {
       params: { path: { id: request.id } },
@@ -251,7 +251,7 @@ export async function panel(baseUrl: string, t: Tokens, panelId: string, childId
     }),
   );
 
-  const tray = ok(await yot.GET("/v1/panel-actions", { params: { query: { owner_agency: "mine", overdue: true } } }));
+  const tray = ok(await yot.GET("/v1/panel-actions", { params: { query: { owner_agency: "mine", overdue: "true" } } }));
   const overdue: string[] = tray.items.filter((a) => a.overdue).map((a) => a.description);
   const current = await yot.GET("/v1/panel-actions/{id}", { params: { path: { id: action.id } } });
   ok(
