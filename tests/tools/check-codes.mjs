@@ -154,6 +154,16 @@ export function scanSources(files) {
   for (const { path, clean } of parsed) {
     for (const m of clean.matchAll(/"(\/problems\/[a-z0-9-]+)"/g)) add('type', m[1], `${path}:${lineOf(clean, m.index)}`);
   }
+  // a function that writes the type itself from its slug parameter
+  // ("/problems/%s"), as training_problem_existing() does
+  for (const { path, clean, fns } of parsed) {
+    for (const m of clean.matchAll(/"\/problems\/%s"/g)) {
+      const fn = fns.find((f) => m.index > f.from && m.index < f.to);
+      const where = `${path}:${lineOf(clean, m.index)}`;
+      if (fn && fn.params.includes('slug')) targets.set(fn.name, { arg: fn.params.indexOf('slug'), kind: 'type' });
+      else errors.push(`${where}: cannot tell which problem types "/problems/%s" makes: take the slug as a parameter named slug`);
+    }
+  }
   const done = new Set();
   for (let again = true; again;) {
     again = false;

@@ -26,11 +26,17 @@ describe('check-codes reads what the sources send', () => {
         if (x) bad(r, "c", "via_wrapper", "m");
         json_pack("{s:s}", "type", "/problems/by-hand");
         http_problem(r, 409, "conflict", "it is " "closed");
+        own(r, 409, "already-there", "d");
+      }
+      static int own(struct sg_req *r, int status, const char *slug, const char *detail)
+      {
+        return answer(r, arena_printf(r->arena, "/problems/%s", slug));
       }`));
     assert.deepEqual(errors, []);
     assert.deepEqual([...codes.keys()].sort(),
       ['from_spec', 'invalid_format', 'required', 'too_short', 'via_wrapper']);
-    assert.deepEqual([...types.keys()].sort(), ['/problems/by-hand', '/problems/conflict', '/problems/validation-failed']);
+    assert.deepEqual([...types.keys()].sort(),
+      ['/problems/already-there', '/problems/by-hand', '/problems/conflict', '/problems/validation-failed']);
     assert.match(codes.get('via_wrapper')[0], /^x\.c:14$/);
   });
 
