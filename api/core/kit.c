@@ -282,12 +282,13 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 	validate_body(spec, m, &merged_errs, r->arena);
 	for (size_t i = 0; i < merged_errs.n; i++)
 		if (!r->body_errs || !verrs_has(r->body_errs, merged_errs.items[i].field))
-			verrs_add(&errs, merged_errs.items[i].field, merged_errs.items[i].code, merged_errs.items[i].message);
+			verrs_add(&errs, merged_errs.items[i].field, merged_errs.items[i].code,
+				  merged_errs.items[i].message);
 	r->body_errs = NULL;
 	if (errs.n)
-		return http_problem_errors(r, 400, "validation-failed",
-					   body_bad ? "the body has invalid fields" : "the record would have invalid fields",
-					   &errs);
+		return http_problem_errors(
+			r, 400, "validation-failed",
+			body_bad ? "the body has invalid fields" : "the record would have invalid fields", &errs);
 	*merged = m;
 	return 0;
 }

@@ -297,7 +297,8 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 			validate_patch(r->route->body, r->body, &errs, r->arena);
 		else
 			validate_body(r->route->body, r->body, &errs, r->arena);
-		if (errs.n && (r->route->flags & ROUTE_PATCH) && r->route->body->patch_merged && json_is_object(r->body)) {
+		if (errs.n && (r->route->flags & ROUTE_PATCH) && r->route->body->patch_merged &&
+		    json_is_object(r->body)) {
 			/* answered with the merged record's errors, all at once */
 			struct verrs *later = arena_alloc(r->arena, sizeof *later);
 

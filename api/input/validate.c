@@ -261,7 +261,8 @@ static bool check_string(const struct field_spec *f, const char *s, struct verrs
 	case FT_UUID:
 		return validate_uuid(s) || bad(errs, f->name, "invalid_uuid", "must be a UUID");
 	case FT_ENUM:
-		return in_enum(f->enum_values, s) || bad(errs, f->name, "invalid_value", "is not one of the allowed values");
+		return in_enum(f->enum_values, s) ||
+		       bad(errs, f->name, "invalid_value", "is not one of the allowed values");
 	default:
 		break;
 	}

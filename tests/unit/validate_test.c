@@ -106,7 +106,7 @@ static const struct body_row body_rows[] = {
 	{"{'name': ''}", {NULL}, {"name required"}},
 	{"{'name': 'abcde'}", {NULL}, {NULL}},
 	{"{'name': 'abcdef'}", {NULL}, {"name too_long"}},
-	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {NULL}},         /* 5 characters, 10 bytes */
+	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {NULL}}, /* 5 characters, 10 bytes */
 	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {"name too_long"}},
 	{"{'name': '\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600'}", {NULL}, {NULL}}, /* 20 bytes */
 	{"{'name': '\u65e5\u672c\u8a9e\u65e5\u672c\u8a9e'}", {NULL}, {"name too_long"}},
@@ -197,7 +197,9 @@ static const struct body_row body_rows[] = {
 	 * not there for the rule, and its word on a field already reported
 	 * (here "required" for the malformed note) adds nothing */
 	{"{'flag': true, 'count': 0}", {NULL}, {"count out_of_range", "note required_with_flag"}},
-	{"{'flag': true, 'name': 7, 'nmae': 1}", {NULL}, {"name invalid_type", "nmae unknown_field", "note required_with_flag"}},
+	{"{'flag': true, 'name': 7, 'nmae': 1}",
+	 {NULL},
+	 {"name invalid_type", "nmae unknown_field", "note required_with_flag"}},
 	{"{'flag': true, 'note': '12345678901'}", {NULL}, {"note too_long"}},
 	{"{'flag': true, 'note': 5}", {NULL}, {"note invalid_type"}},
 	{"{'flag': 'yes'}", {NULL}, {"flag invalid_type"}},
@@ -211,7 +213,8 @@ static const struct body_row body_rows[] = {
 	 {"nmae unknown_field", "id read_only", "name required", "count invalid_type", "flag invalid_type",
 	  "born invalid_date", "at invalid_instant", "ref invalid_uuid", "kind invalid_value", "tags too_few",
 	  "colours[0] invalid_value"}},
-	{"{'flag': true, 'code': 'x', 'zz': 0}", {"name", "count"},
+	{"{'flag': true, 'code': 'x', 'zz': 0}",
+	 {"name", "count"},
 	 {"zz unknown_field", "name required", "count required", "code too_short", "note required_with_flag"}},
 };
 
@@ -317,8 +320,9 @@ END_TEST
  * errs.invalid, and the rest stays as it was. */
 START_TEST(malformed_fields_leave_the_body)
 {
-	json_t *body = json_q("{'name': 7, 'count': 3, 'note': 'n', 'zz': 1, 'id': 'x', 'born': '2023-02-29', 'tags': [],"
-			      " 'colours': ['red', 1]}");
+	json_t *body = json_q(
+		"{'name': 7, 'count': 3, 'note': 'n', 'zz': 1, 'id': 'x', 'born': '2023-02-29', 'tags': [],"
+		" 'colours': ['red', 1]}");
 	struct verrs errs = {0};
 
 	validate_body(&spec, body, &errs, a);
@@ -341,7 +345,8 @@ END_TEST
 static void one_of_a_b(json_t *body, struct verrs *errs, struct arena *ar)
 {
 	(void)ar;
-	if ((json_object_get(body, "a") || verrs_invalid(errs, "a")) == (json_object_get(body, "b") || verrs_invalid(errs, "b")))
+	if ((json_object_get(body, "a") || verrs_invalid(errs, "a")) ==
+	    (json_object_get(body, "b") || verrs_invalid(errs, "b")))
 		verrs_add(errs, "b", "one_of", "give exactly one of a and b");
 }
 
@@ -360,7 +365,7 @@ START_TEST(rules_see_which_fields_were_malformed)
 		{"{}", {"b one_of"}},
 		{"{'a': '123e4567-e89b-12d3-a456-426614174000'}", {NULL}},
 		{"{'b': true}", {NULL}},
-		{"{'a': 'x'}", {"a invalid_uuid"}},                   /* a was sent: no one_of */
+		{"{'a': 'x'}", {"a invalid_uuid"}},                        /* a was sent: no one_of */
 		{"{'a': 'x', 'b': true}", {"a invalid_uuid", "b one_of"}}, /* both were sent */
 		{"{'b': 1}", {"b invalid_type"}},
 	};
@@ -402,7 +407,8 @@ START_TEST(patch_errors_are_answered_with_the_merged_records)
 		const char *errs[6];
 	} rows[] = {
 		/* the patch's malformed count, and the merged record's rule (flag without a note) */
-		{"{'name': 'abc', 'count': 3, 'note': 'n'}", "{'count': 0, 'note': null, 'flag': true}",
+		{"{'name': 'abc', 'count': 3, 'note': 'n'}",
+		 "{'count': 0, 'note': null, 'flag': true}",
 		 {"count out_of_range", "note required_with_flag"}},
 		/* a malformed new value is not judged by the old one, nor reported twice */
 		{"{'name': 'abc', 'count': 3}", "{'name': 7, 'zz': 1}", {"name invalid_type", "zz unknown_field"}},
@@ -426,8 +432,9 @@ START_TEST(patch_errors_are_answered_with_the_merged_records)
 		ck_assert_ptr_null(r.body_errs);
 		answer = json_loadb(r.body_out, r.body_out_len, 0, NULL);
 		list = json_object_get(answer, "errors");
-		json_array_foreach(list, k, e) verrs_add(&got, arena_strdup(a, json_string_value(json_object_get(e, "field"))),
-							 arena_strdup(a, json_string_value(json_object_get(e, "code"))), "m");
+		json_array_foreach(list, k, e)
+			verrs_add(&got, arena_strdup(a, json_string_value(json_object_get(e, "field"))),
+				  arena_strdup(a, json_string_value(json_object_get(e, "code"))), "m");
 		expect_errors(rows[i].patch, &got, rows[i].errs, 6);
 		json_decref(answer);
 		free(stored);
