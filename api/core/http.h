@@ -60,6 +60,9 @@ struct sg_req {
 	struct sg_identity id;
 	bool authenticated;
 	json_t *body;            /* borrowed, owned by the arena */
+	/* a PATCH body's field errors, answered by kit_patch_merge together with
+	 * the merged record's (the route's body spec is patch_merged) */
+	const struct verrs *body_errs;
 	struct query query;
 	/* the response */
 	int status;

@@ -244,7 +244,8 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
 
 int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged)
 {
-	struct verrs errs = {0};
+	struct verrs errs = {0}, merged_errs = {0};
+	bool body_bad = r->body_errs != NULL;
 	json_t *m = arena_json(r->arena, json_loads(current_json, 0, NULL)), *v;
 	const char *key;
 	void *tmp;
@@ -268,9 +269,26 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 		else
 			json_object_set(m, key, v);
 	}
-	validate_body(spec, m, &errs, r->arena);
+	/* The body's own errors (the worker kept them for this): a field whose
+	 * new value was malformed is left out, not judged by its old value, and
+	 * the rules across fields run on the rest, so one answer names them all. */
+	if (r->body_errs) {
+		errs = *r->body_errs;
+		for (size_t i = 0; i < errs.ninvalid; i++)
+			json_object_del(m, errs.invalid[i]);
+		merged_errs.ninvalid = errs.ninvalid;
+		memcpy(merged_errs.invalid, errs.invalid, sizeof errs.invalid);
+	}
+	validate_body(spec, m, &merged_errs, r->arena);
+	for (size_t i = 0; i < merged_errs.n; i++)
+		if (!r->body_errs || !verrs_has(r->body_errs, merged_errs.items[i].field))
+			verrs_add(&errs, merged_errs.items[i].field, merged_errs.items[i].code,
+				  merged_errs.items[i].message);
+	r->body_errs = NULL;
 	if (errs.n)
-		return http_problem_errors(r, 400, "validation-failed", "the record would have invalid fields", &errs);
+		return http_problem_errors(
+			r, 400, "validation-failed",
+			body_bad ? "the body has invalid fields" : "the record would have invalid fields", &errs);
 	*merged = m;
 	return 0;
 }

@@ -297,6 +297,15 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 			validate_patch(r->route->body, r->body, &errs, r->arena);
 		else
 			validate_body(r->route->body, r->body, &errs, r->arena);
+		if (errs.n && (r->route->flags & ROUTE_PATCH) && r->route->body->patch_merged &&
+		    json_is_object(r->body)) {
+			/* answered with the merged record's errors, all at once */
+			struct verrs *later = arena_alloc(r->arena, sizeof *later);
+
+			*later = errs;
+			r->body_errs = later;
+			errs = (struct verrs){0};
+		}
 		if (errs.n)
 			return http_problem_errors(r, 400, "validation-failed", "the body has invalid fields", &errs);
 	}
@@ -328,6 +337,10 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 			return status;
 	}
 	status = r->route->handler(r);
+	/* a handler that took a body with errors without kit_patch_merge: never
+	 * let such a write stand */
+	if (r->body_errs && status < 400)
+		return http_internal(r, "a patch with invalid fields was not refused");
 	if (idem_hash && status >= 200 && status < 300 && !idempotency_store(r, idem_hash))
 		return db_connected() ? http_internal(r, "cannot store the idempotent response") : http_unavailable(r);
 	return status;

@@ -20,6 +20,22 @@ void verrs_add(struct verrs *e, const char *field, const char *code, const char 
 	e->n++;
 }
 
+bool verrs_has(const struct verrs *e, const char *field)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->items[i].field, field) == 0)
+			return true;
+	return false;
+}
+
+bool verrs_invalid(const struct verrs *e, const char *field)
+{
+	for (size_t i = 0; i < e->ninvalid; i++)
+		if (strcmp(e->invalid[i], field) == 0)
+			return true;
+	return false;
+}
+
 bool validate_uuid(const char *s)
 {
 	static const int dash[] = {8, 13, 18, 23};
@@ -221,128 +237,111 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-static void check_string(const struct field_spec *f, const char *s, struct verrs *errs, struct arena *a)
+/* Each check below returns whether the value may stay in the body for the
+ * rules across fields: false after adding its error (the list of errors may
+ * be full, so it is not counted).  An array whose items alone are wrong
+ * stays: rules about the whole list (duplicates, a member it must name)
+ * still have their say, and its items' errors are already reported. */
+static bool bad(struct verrs *errs, const char *field, const char *code, const char *message)
+{
+	verrs_add(errs, field, code, message);
+	return false;
+}
+
+static bool check_string(const struct field_spec *f, const char *s, struct verrs *errs, struct arena *a)
 {
 	size_t len = utf8_chars(s);
 	const char *msg;
 
 	switch (f->type) {
 	case FT_DATE:
-		if (!validate_date(s))
-			verrs_add(errs, f->name, "invalid_date", "must be a calendar date as YYYY-MM-DD");
-		return;
+		return validate_date(s) || bad(errs, f->name, "invalid_date", "must be a calendar date as YYYY-MM-DD");
 	case FT_INSTANT:
-		if (!validate_instant(s))
-			verrs_add(errs, f->name, "invalid_instant", "must be an RFC 3339 date-time");
-		return;
+		return validate_instant(s) || bad(errs, f->name, "invalid_instant", "must be an RFC 3339 date-time");
 	case FT_UUID:
-		if (!validate_uuid(s))
-			verrs_add(errs, f->name, "invalid_uuid", "must be a UUID");
-		return;
+		return validate_uuid(s) || bad(errs, f->name, "invalid_uuid", "must be a UUID");
 	case FT_ENUM:
-		if (!in_enum(f->enum_values, s))
-			verrs_add(errs, f->name, "invalid_value", "is not one of the allowed values");
-		return;
+		return in_enum(f->enum_values, s) ||
+		       bad(errs, f->name, "invalid_value", "is not one of the allowed values");
 	default:
 		break;
 	}
-	if (f->max && len > (size_t)f->max) {
-		verrs_add(errs, f->name, "too_long", arena_printf(a, "must be at most %ld characters", f->max));
-		return;
-	}
-	if (f->min && len < (size_t)f->min) {
-		verrs_add(errs, f->name, f->min == 1 ? "required" : "too_short",
-			  arena_printf(a, "must be at least %ld characters", f->min));
-		return;
-	}
+	if (f->max && len > (size_t)f->max)
+		return bad(errs, f->name, "too_long", arena_printf(a, "must be at most %ld characters", f->max));
+	if (f->min && len < (size_t)f->min)
+		return bad(errs, f->name, f->min == 1 ? "required" : "too_short",
+			   arena_printf(a, "must be at least %ld characters", f->min));
 	if (f->check && (msg = f->check(s)))
-		verrs_add(errs, f->name, f->check_code ? f->check_code : "invalid_format", msg);
+		return bad(errs, f->name, f->check_code ? f->check_code : "invalid_format", msg);
+	return true;
 }
 
-static void check_field(const struct field_spec *f, json_t *v, struct verrs *errs, struct arena *a)
+static bool check_field(const struct field_spec *f, json_t *v, struct verrs *errs, struct arena *a)
 {
 	size_t i;
 	json_t *it;
 
-	if (json_is_null(v)) {
-		if (!f->nullable)
-			verrs_add(errs, f->name, f->required ? "required" : "invalid_type", "must not be null");
-		return;
-	}
+	if (json_is_null(v))
+		return f->nullable || bad(errs, f->name, f->required ? "required" : "invalid_type", "must not be null");
 	switch (f->type) {
 	case FT_STRING:
 	case FT_DATE:
 	case FT_INSTANT:
 	case FT_UUID:
 	case FT_ENUM:
-		if (!json_is_string(v)) {
-			verrs_add(errs, f->name, "invalid_type", "must be a string");
-			return;
-		}
-		check_string(f, json_string_value(v), errs, a);
-		return;
+		if (!json_is_string(v))
+			return bad(errs, f->name, "invalid_type", "must be a string");
+		return check_string(f, json_string_value(v), errs, a);
 	case FT_INT:
-		if (!json_is_integer(v)) {
-			verrs_add(errs, f->name, "invalid_type", "must be an integer");
-			return;
-		}
+		if (!json_is_integer(v))
+			return bad(errs, f->name, "invalid_type", "must be an integer");
 		if ((f->min || f->max) &&
 		    (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
-			verrs_add(errs, f->name, "out_of_range",
-				  arena_printf(a, "must be between %ld and %ld", f->min, f->max));
-		return;
+			return bad(errs, f->name, "out_of_range",
+				   arena_printf(a, "must be between %ld and %ld", f->min, f->max));
+		return true;
 	case FT_BOOL:
-		if (!json_is_boolean(v))
-			verrs_add(errs, f->name, "invalid_type", "must be true or false");
-		return;
+		return json_is_boolean(v) || bad(errs, f->name, "invalid_type", "must be true or false");
 	case FT_OBJECT:
-		if (!json_is_object(v))
-			verrs_add(errs, f->name, "invalid_type", "must be an object");
-		return;
+		return json_is_object(v) || bad(errs, f->name, "invalid_type", "must be an object");
 	case FT_ARRAY:
-		if (!json_is_array(v))
-			verrs_add(errs, f->name, "invalid_type", "must be an array");
-		return;
+		return json_is_array(v) || bad(errs, f->name, "invalid_type", "must be an array");
 	case FT_STRING_ARRAY:
-		if (!json_is_array(v)) {
-			verrs_add(errs, f->name, "invalid_type", "must be an array of strings");
-			return;
-		}
-		if (f->max && json_array_size(v) > (size_t)f->max) {
-			verrs_add(errs, f->name, "too_many", arena_printf(a, "must have at most %ld items", f->max));
-			return;
-		}
-		if (f->min && json_array_size(v) < (size_t)f->min) {
-			verrs_add(errs, f->name, "too_few", arena_printf(a, "must have at least %ld items", f->min));
-			return;
-		}
+		if (!json_is_array(v))
+			return bad(errs, f->name, "invalid_type", "must be an array of strings");
+		if (f->max && json_array_size(v) > (size_t)f->max)
+			return bad(errs, f->name, "too_many", arena_printf(a, "must have at most %ld items", f->max));
+		if (f->min && json_array_size(v) < (size_t)f->min)
+			return bad(errs, f->name, "too_few", arena_printf(a, "must have at least %ld items", f->min));
 		json_array_foreach(v, i, it) {
-			if (!json_is_string(it)) {
+			if (!json_is_string(it))
 				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_type", "must be a string");
-			} else if (f->enum_values && !in_enum(f->enum_values, json_string_value(it))) {
+			else if (f->enum_values && !in_enum(f->enum_values, json_string_value(it)))
 				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_value",
 					  "is not one of the allowed values");
-			}
 		}
-		return;
+		return true;
 	}
+	return true;
 }
 
+/* The field checks.  What fails them leaves obj, so that the rules across
+ * fields see only well-formed values. */
 static void validate_fields(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a,
 			    bool partial)
 {
 	const char *key;
 	json_t *v;
+	void *tmp;
 
-	if (!json_is_object(obj)) {
-		verrs_add(errs, "", "invalid_type", "the body must be a JSON object");
-		return;
-	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach_safe(obj, tmp, key, v) {
 		if (spec->read_only && in_enum(spec->read_only, key))
 			verrs_add(errs, arena_strdup(a, key), "read_only", "is set by the server and may not be sent");
 		else if (!spec_find(spec, key))
 			verrs_add(errs, arena_strdup(a, key), "unknown_field", "is not a field of this resource");
+		else
+			continue;
+		json_object_del(obj, key);
 	}
 	for (size_t i = 0; i < spec->n; i++) {
 		const struct field_spec *f = &spec->fields[i];
@@ -353,20 +352,43 @@ static void validate_fields(const struct body_spec *spec, json_t *obj, struct ve
 				verrs_add(errs, f->name, "required", "is required");
 			continue;
 		}
-		check_field(f, v, errs, a);
+		if (check_field(f, v, errs, a))
+			continue;
+		json_object_del(obj, f->name);
+		if (errs->ninvalid < sizeof errs->invalid / sizeof errs->invalid[0])
+			errs->invalid[errs->ninvalid++] = f->name;
 	}
+}
+
+static void validate(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a, bool partial)
+{
+	struct verrs rules = {0}, reported;
+
+	if (!json_is_object(obj)) {
+		verrs_add(errs, "", "invalid_type", "the body must be a JSON object");
+		return;
+	}
+	validate_fields(spec, obj, errs, a, partial);
+	if (!spec->check)
+		return;
+	/* Every rule runs, whatever the field checks found, so one answer names
+	 * every bad field; a rule's word on a field already reported (e.g.
+	 * "required" for one that was removed as malformed) adds nothing. */
+	memcpy(rules.invalid, errs->invalid, sizeof rules.invalid);
+	rules.ninvalid = errs->ninvalid;
+	spec->check(obj, &rules, a);
+	reported = *errs;
+	for (size_t i = 0; i < rules.n; i++)
+		if (!verrs_has(&reported, rules.items[i].field))
+			verrs_add(errs, rules.items[i].field, rules.items[i].code, rules.items[i].message);
 }
 
 void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
 {
-	validate_fields(spec, obj, errs, a, false);
-	if (spec->check && json_is_object(obj))
-		spec->check(obj, errs, a);
+	validate(spec, obj, errs, a, false);
 }
 
 void validate_patch(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a)
 {
-	validate_fields(spec, obj, errs, a, true);
-	if (spec->check && json_is_object(obj))
-		spec->check(obj, errs, a);
+	validate(spec, obj, errs, a, true);
 }

@@ -41,8 +41,16 @@ struct body_spec {
 	const struct field_spec *fields;
 	size_t n;
 	const char *const *read_only; /* NULL-terminated server-owned names: rejected as read_only */
-	/* rules across fields, run on a whole body after the field checks */
+	/* Rules across fields, run after the field checks on what is well-formed:
+	 * a field that failed its own check is no longer in the body, so a rule
+	 * must skip (not report) a missing input, and what it reports about a
+	 * field already reported is dropped. */
 	void (*check)(json_t *body, struct verrs *errs, struct arena *a);
+	/* PATCH routes only: the handler merges the body into the stored record
+	 * with kit_patch_merge, so the body's field errors wait for it and are
+	 * answered together with the merged record's (one answer, every bad
+	 * field), not before the record is read. */
+	bool patch_merged;
 };
 
 struct verr {
@@ -54,10 +62,22 @@ struct verr {
 struct verrs {
 	struct verr items[32];
 	size_t n;
+	/* the spec's fields that failed their own checks (borrowed names) */
+	const char *invalid[32];
+	size_t ninvalid;
 };
 
 void verrs_add(struct verrs *e, const char *field, const char *code, const char *message);
-/* Checks every field of obj against spec, adds every problem found. */
+/* Whether e already has an error about field. */
+bool verrs_has(const struct verrs *e, const char *field);
+/* Whether field was sent but failed its own check (and so left the body):
+ * for a rule across fields that should not read that as "not sent". */
+bool verrs_invalid(const struct verrs *e, const char *field);
+/* Checks every field of obj against spec, then the spec's rules across
+ * fields on the well-formed rest, and adds every problem found.  Fields that
+ * failed their own checks, unknown and read-only ones are removed from obj
+ * (and named in errs->invalid) before the rules run: a body with errors is
+ * never written, and a PATCH's merge must not take them. */
 void validate_body(const struct body_spec *spec, json_t *obj, struct verrs *errs, struct arena *a);
 /* The same for a PATCH: nothing is required, null clears (unless required);
  * the spec's check must therefore hold for a partial body. */

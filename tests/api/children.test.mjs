@@ -74,6 +74,26 @@ describe('children: creating', () => {
     });
   });
 
+  it('answers a bad NHS number, a future date of birth and a status without its date in one answer', async () => {
+    const before = psql('select count(*) from safeguard.children');
+    const res = await request('POST', '/v1/children', json(as.police, {
+      first_name: 'A', last_name: 'B', date_of_birth: '2999-01-01', nhs_number: '9434765918', education_status: 'not_on_roll',
+    }));
+    problem(res, 400, 'validation-failed');
+    assert.deepEqual(res.body.errors.map((e) => `${e.field}:${e.code}`).sort(),
+      ['date_of_birth:in_future', 'nhs_number:invalid_nhs_number', 'not_on_roll_since:required']);
+    assert.equal(psql('select count(*) from safeguard.children'), before);
+  });
+
+  it('reports a malformed field once, not again by the rules that would read it', async () => {
+    const res = await request('POST', '/v1/children', json(as.police, {
+      first_name: 'A', last_name: 'B', date_of_birth: '2015-02-30', education_status: 'not_on_roll', not_on_roll_since: 'soon',
+    }));
+    problem(res, 400, 'validation-failed');
+    assert.deepEqual(res.body.errors.map((e) => `${e.field}:${e.code}`).sort(),
+      ['date_of_birth:invalid_date', 'not_on_roll_since:invalid_date']);
+  });
+
   it('checks dates: at most 25 years ago, not on roll since not before birth', async () => {
     const old = new Date(); old.setUTCFullYear(old.getUTCFullYear() - 26);
     let res = await request('POST', '/v1/children', json(as.police, { first_name: 'A', last_name: 'B', date_of_birth: old.toISOString().slice(0, 10) }));
@@ -212,12 +232,31 @@ describe('children: updates and preconditions', () => {
       token: as.police, body: { education_status: 'missing_education', family_id: randomUUID() }, headers: { 'If-Match': '"v1"' },
     });
     problem(res, 400, 'validation-failed');
-    assert.deepEqual(res.body.errors.map((e) => `${e.field}:${e.code}`).sort(), ['family_id:read_only']);
+    // the patch's own error and the merged record's, in one answer
+    assert.deepEqual(res.body.errors.map((e) => `${e.field}:${e.code}`).sort(), ['family_id:read_only', 'not_on_roll_since:required']);
     const res2 = await request('PATCH', `/v1/children/${child.id}`, {
       token: as.police, body: { education_status: 'missing_education' }, headers: { 'If-Match': '"v1"' },
     });
     problem(res2, 400, 'validation-failed');
     assert.deepEqual(res2.body.errors.map((e) => `${e.field}:${e.code}`), ['not_on_roll_since:required']);
+  });
+
+  it('answers every bad field of a PATCH at once: its own and the merged record\'s, and changes nothing', async () => {
+    const nhs = nhsNumber();
+    const child = await createChild(as.police, { nhs_number: nhs });
+    const res = await request('PATCH', `/v1/children/${child.id}`, {
+      token: as.police, headers: { 'If-Match': '"v1"' },
+      body: { nhs_number: '9434765918', date_of_birth: '2999-01-01', education_status: 'not_on_roll', upn: 12 },
+    });
+    problem(res, 400, 'validation-failed');
+    assert.deepEqual(res.body.errors.map((e) => `${e.field}:${e.code}`).sort(),
+      ['date_of_birth:in_future', 'nhs_number:invalid_nhs_number', 'not_on_roll_since:required', 'upn:invalid_type']);
+    assert.equal(psql(`select nhs_number || ':' || date_of_birth || ':' || education_status || ':' || version
+      from safeguard.children where id = '${child.id}'`), `${nhs}:2012-04-05:on_roll:1`);
+    // the record is read first: a bad PATCH of a child you may not see is 404, without If-Match 428
+    problem(await request('PATCH', `/v1/children/${child.id}`, { token: as.health, headers: { 'If-Match': '"v1"' }, body: { nhs_number: 'x' } }),
+      404, 'not-found');
+    problem(await request('PATCH', `/v1/children/${child.id}`, { token: as.police, body: { nhs_number: 'x' } }), 428, 'precondition-required');
   });
 
   it('lets only practitioners, leads and social workers change a record', async () => {

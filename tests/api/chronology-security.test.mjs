@@ -240,7 +240,7 @@ describe('every answer with a child\'s data audits each child in it', () => {
     assert.equal((await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker })).status, 200);
     assert.deepEqual(audits(action, ids), plus(before, 1, ids));
     before = audits(action, ids);
-    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.police, headers: { Accept: 'text/csv' } });
+    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology.csv`, { token: as.police });
     assert.equal(csv.status, 200);
     assert.deepEqual(audits(action, ids), plus(before, 1, ids));
     // one statement, one row per child and read: the rows share the request id
@@ -300,7 +300,7 @@ describe('CSV never carries a formula', () => {
     for (const [i, summary] of summaries.entries()) entries.push((await post('/v1/chronology-entries', as.police, entry([c.id], { summary, event_date: day(-30 + i) }))).id);
     const r = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: c.id }));
     await post(`/v1/chronology-requests/${r.id}/contributions`, as.police, { entry_ids: entries }, 200);
-    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker, headers: { Accept: 'text/csv' } });
+    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology.csv`, { token: as.cscSocialWorker });
     assert.equal(csv.status, 200);
     for (const s of summaries.slice(0, -1)) assert.ok(csv.text.includes(`"'${s}"`), `${JSON.stringify(s)} is neutralised`);
     assert.ok(csv.text.includes('"plain"'));

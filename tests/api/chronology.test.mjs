@@ -234,7 +234,7 @@ describe('the consolidated timeline', () => {
     assert.deepEqual(view.body.entries.map((e) => e.id), [one.id, both.id]);
     assert.equal(view.body.entries[1].child_ids.length, 2);
     assert.equal(view.body.request.id, r.id);
-    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker, headers: { Accept: 'text/csv' } });
+    const csv = await request('GET', `/v1/chronology-requests/${r.id}/chronology.csv`, { token: as.cscSocialWorker });
     assert.equal(csv.status, 200);
     assert.match(csv.headers.get('content-type'), /^text\/csv/);
     const lines = csv.text.trim().split('\r\n');
@@ -243,6 +243,11 @@ describe('the consolidated timeline', () => {
     assert.match(lines[1], /"'=cmd\(\)"/);
     assert.match(lines[2], /"both siblings, ""quoted"""/);
     assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'chronology_request.consolidated.read' and resource_id = '${r.id}'`), '2');
+    // one representation per route: Accept does not turn the JSON into CSV (a generated client types each)
+    const json = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker, headers: { Accept: 'text/csv' } });
+    assert.equal(json.status, 200);
+    assert.match(json.headers.get('content-type'), /^application\/json/);
+    assert.equal(json.body.entries.length, 2);
     // an invited agency may now read the shared entry by id, an uninvited one may not
     assert.equal((await request('GET', `/v1/chronology-entries/${both.id}`, { token: as.health })).status, 200);
     assert.equal((await request('GET', `/v1/chronology-entries/${both.id}`, { token: as.education })).status, 404);

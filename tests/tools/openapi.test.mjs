@@ -48,7 +48,7 @@ describe('validateResponse accepts what the document describes', () => {
       body: problem('unauthorized', 401),
     }));
     ok({ method: 'DELETE', path: '/v1/token-revocations', status: 405, headers: { ...problemHeaders, allow: 'POST' }, body: problem('method-not-allowed', 405) });
-    const errors = [{ field: 'limit', code: 'range', message: 'limit must be 1-200' }];
+    const errors = [{ field: 'limit', code: 'out_of_range', message: 'must be between 1 and 200' }];
     ok({ method: 'GET', path: '/v1/audit-events?limit=0', status: 400, headers: problemHeaders, body: problem('invalid-query', 400, { errors }) });
     ok({ method: 'GET', path: '/v1/audit-events?cursor=x', status: 400, headers: problemHeaders, body: problem('invalid-cursor', 400) });
     ok({ method: 'GET', path: '/readyz', status: 503, headers: { ...problemHeaders, 'retry-after': '2' }, body: problem('not-ready', 503) });
@@ -176,16 +176,35 @@ describe('the document keeps the shared conventions', () => {
       }
     }
   });
-  it('pages every list with limit and cursor, and documents its Link header', () => {
+  it('pages every list with limit and cursor, documents its Link header, and names its item type directly', () => {
+    let lists = 0;
     for (const { name, op, params } of ops) {
-      const schema = op.responses['200'] && deref(op.responses['200']).content?.['application/json']?.schema;
-      if (!schema?.allOf?.some((s) => s.$ref === '#/components/schemas/ListPage')) continue;
-      const single = schema.allOf.some((s) => s.properties?.next_cursor && s.properties.next_cursor.const === null);
-      if (single) continue; // one page by design: no limit, cursor or Link
+      const schema = op.responses['200'] && deref(deref(op.responses['200']).content?.['application/json']?.schema);
+      if (!schema?.properties?.items || !schema.properties.next_cursor) continue;
+      lists++;
+      // what a client generator reads: items.items, not an allOf narrowing a shared envelope
+      const { items } = schema.properties;
+      assert.equal(items.type, 'array', `${name}: items is an array`);
+      assert.ok(items.items?.$ref || items.items?.oneOf || items.items?.type, `${name}: items names its item type`);
+      assert.equal(schema.additionalProperties, false, `${name}: the envelope is closed`);
+      if (schema.properties.next_cursor.type === 'null') continue; // one page by design: no limit, cursor or Link
       assert.ok(params.some((p) => p.name === 'limit' && p.schema.minimum === 1 && p.schema.maximum === 200), `${name}: limit 1..200`);
       assert.ok(params.some((p) => p.name === 'cursor'), `${name}: cursor`);
       assert.ok(deref(op.responses['200']).headers?.Link, `${name}: Link`);
     }
+    assert.ok(lists >= 20, `${lists} lists found`);
+  });
+  it('narrows no shared schema with allOf in a response (generators ignore the narrowing)', () => {
+    const narrowed = [];
+    const walk = (node, where) => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}/${i}`));
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node.allOf) && node.allOf.some((b) => b.$ref) && node.allOf.some((b) => b.properties?.items)) narrowed.push(where);
+      for (const [k, v] of Object.entries(node)) if (k !== 'example' && k !== 'examples') walk(v, `${where}/${k}`);
+    };
+    walk(doc.paths, '#/paths');
+    walk(doc.components.schemas, '#/components/schemas');
+    assert.deepEqual(narrowed, []);
   });
   it('closes every object schema of its own (additionalProperties or unevaluatedProperties false)', () => {
     const schemas = doc.components.schemas;
@@ -211,7 +230,8 @@ describe('the document keeps the shared conventions', () => {
   });
   it('describes the bearer scheme and every problem type in the introduction', () => {
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(doc.servers.map((s) => s.url), ['http://127.0.0.1:8080']);
+    // relative: the document names whichever address serves it (any port, http or https)
+    assert.deepEqual(doc.servers.map((s) => s.url), ['/']);
     const bearer = doc.components.securitySchemes.bearer;
     assert.equal(bearer.scheme, 'bearer');
     for (const word of ['RS256', 'ES256', 'kid', 'iss', 'aud', 'sub', 'exp', 'iat', 'agency', 'roles']) assert.match(bearer.description, new RegExp(word));

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kit.h"
 #include "validate.h"
 #include "unit.h"
 
@@ -20,12 +21,19 @@ static const char *no_x(const char *s)
 	return strchr(s, 'x') ? "must not contain x" : NULL;
 }
 
-/* A rule across fields: a flagged body needs a note. */
+/* Rules across fields: a flagged body needs a note; kind beta needs two
+ * things of the same field (both are reported). */
 static void flag_needs_note(json_t *body, struct verrs *errs, struct arena *ar)
 {
+	const char *kind = json_string_value(json_object_get(body, "kind"));
+
 	(void)ar;
 	if (json_is_true(json_object_get(body, "flag")) && !json_is_string(json_object_get(body, "note")))
 		verrs_add(errs, "note", "required_with_flag", "is required when flag is true");
+	if (kind && !strcmp(kind, "beta") && !json_object_get(body, "tags")) {
+		verrs_add(errs, "tags", "beta_needs_a", "needs a");
+		verrs_add(errs, "tags", "beta_needs_b", "needs b");
+	}
 }
 
 static const struct field_spec fields[] = {
@@ -45,7 +53,8 @@ static const struct field_spec fields[] = {
 	{.name = "list", .type = FT_ARRAY},
 };
 
-static const struct body_spec spec = {fields, sizeof fields / sizeof fields[0], server_owned, flag_needs_note};
+static const struct body_spec spec = {
+	.fields = fields, .n = sizeof fields / sizeof fields[0], .read_only = server_owned, .check = flag_needs_note};
 
 #define BASE "{'name': 'abc', 'count': 3}"
 
@@ -59,7 +68,7 @@ static const struct body_row body_rows[] = {
 	/* valid */
 	{"{}", {NULL}, {NULL}},
 	{"{'code': 'ab', 'note': null, 'any_int': -5, 'flag': false, 'born': '2024-02-29',"
-	 " 'at': '2024-02-29T23:59:60Z', 'ref': '123e4567-e89b-12d3-a456-426614174000', 'kind': 'beta',"
+	 " 'at': '2024-02-29T23:59:60Z', 'ref': '123e4567-e89b-12d3-a456-426614174000', 'kind': 'alpha',"
 	 " 'tags': ['a'], 'colours': ['red', 'green'], 'meta': {'x': 1}, 'list': [1, 'x', null]}",
 	 {NULL},
 	 {NULL}},
@@ -97,7 +106,7 @@ static const struct body_row body_rows[] = {
 	{"{'name': ''}", {NULL}, {"name required"}},
 	{"{'name': 'abcde'}", {NULL}, {NULL}},
 	{"{'name': 'abcdef'}", {NULL}, {"name too_long"}},
-	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {NULL}},         /* 5 characters, 10 bytes */
+	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {NULL}}, /* 5 characters, 10 bytes */
 	{"{'name': '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9'}", {NULL}, {"name too_long"}},
 	{"{'name': '\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600'}", {NULL}, {NULL}}, /* 20 bytes */
 	{"{'name': '\u65e5\u672c\u8a9e\u65e5\u672c\u8a9e'}", {NULL}, {"name too_long"}},
@@ -184,6 +193,19 @@ static const struct body_row body_rows[] = {
 	/* the rule across fields runs after the field checks */
 	{"{'flag': true}", {NULL}, {"note required_with_flag"}},
 	{"{'flag': true, 'note': 'n'}", {NULL}, {NULL}},
+	/* ... whatever they found, on what is well-formed: a malformed input is
+	 * not there for the rule, and its word on a field already reported
+	 * (here "required" for the malformed note) adds nothing */
+	{"{'flag': true, 'count': 0}", {NULL}, {"count out_of_range", "note required_with_flag"}},
+	{"{'flag': true, 'name': 7, 'nmae': 1}",
+	 {NULL},
+	 {"name invalid_type", "nmae unknown_field", "note required_with_flag"}},
+	{"{'flag': true, 'note': '12345678901'}", {NULL}, {"note too_long"}},
+	{"{'flag': true, 'note': 5}", {NULL}, {"note invalid_type"}},
+	{"{'flag': 'yes'}", {NULL}, {"flag invalid_type"}},
+	/* two rules on one field both speak; a field reported before the rules silences them */
+	{"{'kind': 'beta'}", {NULL}, {"tags beta_needs_a", "tags beta_needs_b"}},
+	{"{'kind': 'beta', 'tags': 'x'}", {NULL}, {"tags invalid_type"}},
 	/* every error at once */
 	{"{'nmae': 1, 'id': 'x', 'name': '', 'count': 'x', 'flag': 1, 'born': '2023-02-29',"
 	 " 'at': '2024-02-29T24:00:00Z', 'ref': 'x', 'kind': 'x', 'tags': [], 'colours': ['blue']}",
@@ -191,7 +213,8 @@ static const struct body_row body_rows[] = {
 	 {"nmae unknown_field", "id read_only", "name required", "count invalid_type", "flag invalid_type",
 	  "born invalid_date", "at invalid_instant", "ref invalid_uuid", "kind invalid_value", "tags too_few",
 	  "colours[0] invalid_value"}},
-	{"{'flag': true, 'code': 'x', 'zz': 0}", {"name", "count"},
+	{"{'flag': true, 'code': 'x', 'zz': 0}",
+	 {"name", "count"},
 	 {"zz unknown_field", "name required", "count required", "code too_short", "note required_with_flag"}},
 };
 
@@ -290,6 +313,146 @@ START_TEST(errors_are_capped_at_the_list_size)
 	ck_assert_str_eq(errs.items[0].field, "extra00");
 	ck_assert_str_eq(errs.items[31].field, "extra31");
 	json_decref(body);
+}
+END_TEST
+
+/* The fields that fail their own checks leave the body, are named in
+ * errs.invalid, and the rest stays as it was. */
+START_TEST(malformed_fields_leave_the_body)
+{
+	json_t *body = json_q(
+		"{'name': 7, 'count': 3, 'note': 'n', 'zz': 1, 'id': 'x', 'born': '2023-02-29', 'tags': [],"
+		" 'colours': ['red', 1]}");
+	struct verrs errs = {0};
+
+	validate_body(&spec, body, &errs, a);
+	ck_assert_uint_eq(errs.n, 6);
+	/* an array whose items alone are wrong stays, for the rules about the list */
+	ck_assert_uint_eq(json_object_size(body), 3);
+	ck_assert_ptr_nonnull(json_object_get(body, "colours"));
+	ck_assert_int_eq(json_integer_value(json_object_get(body, "count")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(body, "note")), "n");
+	ck_assert_uint_eq(errs.ninvalid, 3);
+	ck_assert(verrs_invalid(&errs, "name") && verrs_invalid(&errs, "born") && verrs_invalid(&errs, "tags"));
+	ck_assert(!verrs_invalid(&errs, "zz") && !verrs_invalid(&errs, "note") && !verrs_invalid(&errs, "colours"));
+	ck_assert(verrs_has(&errs, "zz") && verrs_has(&errs, "colours[1]") && !verrs_has(&errs, "note"));
+	json_decref(body);
+}
+END_TEST
+
+/* A rule that must tell "not sent" from "sent but malformed": exactly one of
+ * a and b, reported on b. */
+static void one_of_a_b(json_t *body, struct verrs *errs, struct arena *ar)
+{
+	(void)ar;
+	if ((json_object_get(body, "a") || verrs_invalid(errs, "a")) ==
+	    (json_object_get(body, "b") || verrs_invalid(errs, "b")))
+		verrs_add(errs, "b", "one_of", "give exactly one of a and b");
+}
+
+static const struct field_spec ab_fields[] = {
+	{.name = "a", .type = FT_UUID},
+	{.name = "b", .type = FT_BOOL},
+};
+static const struct body_spec ab_spec = {.fields = ab_fields, .n = 2, .check = one_of_a_b};
+
+START_TEST(rules_see_which_fields_were_malformed)
+{
+	static const struct {
+		const char *body;
+		const char *errs[3];
+	} rows[] = {
+		{"{}", {"b one_of"}},
+		{"{'a': '123e4567-e89b-12d3-a456-426614174000'}", {NULL}},
+		{"{'b': true}", {NULL}},
+		{"{'a': 'x'}", {"a invalid_uuid"}},                        /* a was sent: no one_of */
+		{"{'a': 'x', 'b': true}", {"a invalid_uuid", "b one_of"}}, /* both were sent */
+		{"{'b': 1}", {"b invalid_type"}},
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		json_t *body = json_q(rows[i].body);
+		struct verrs errs = {0};
+
+		validate_body(&ab_spec, body, &errs, a);
+		expect_errors(rows[i].body, &errs, rows[i].errs, 3);
+		json_decref(body);
+	}
+}
+END_TEST
+
+/* A PATCH through the worker's steps: the patch's own errors wait for the
+ * merge with the stored record, and the answer names both at once. */
+static struct sg_req patch_req(const char *patch, struct verrs *pending)
+{
+	struct sg_req r = {0};
+
+	r.arena = a;
+	r.method = "PATCH";
+	r.path = "/v1/things/1";
+	r.request_id = "0123456789abcdef0123456789abcdef";
+	r.content_length = -1;
+	r.route_index = -1;
+	r.body = arena_json(a, json_q(patch));
+	validate_patch(&spec, r.body, pending, a);
+	if (pending->n)
+		r.body_errs = pending;
+	return r;
+}
+
+START_TEST(patch_errors_are_answered_with_the_merged_records)
+{
+	static const struct {
+		const char *stored, *patch;
+		const char *errs[6];
+	} rows[] = {
+		/* the patch's malformed count, and the merged record's rule (flag without a note) */
+		{"{'name': 'abc', 'count': 3, 'note': 'n'}",
+		 "{'count': 0, 'note': null, 'flag': true}",
+		 {"count out_of_range", "note required_with_flag"}},
+		/* a malformed new value is not judged by the old one, nor reported twice */
+		{"{'name': 'abc', 'count': 3}", "{'name': 7, 'zz': 1}", {"name invalid_type", "zz unknown_field"}},
+		{"{'name': 'abc', 'count': 3}", "{'note': 12, 'flag': true}", {"note invalid_type"}},
+		/* the merged record's errors alone, as before */
+		{"{'name': 'abc', 'count': 3}", "{'flag': true}", {"note required_with_flag"}},
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct verrs pending = {0};
+		struct sg_req r = patch_req(rows[i].patch, &pending);
+		json_t *merged = NULL, *answer, *list, *e;
+		struct verrs got = {0};
+		char *stored = strdup(rows[i].stored);
+		size_t k;
+
+		for (char *p = stored; *p; p++)
+			if (*p == '\'')
+				*p = '"';
+		ck_assert_int_eq(kit_patch_merge(&r, stored, &spec, &merged), 400);
+		ck_assert_ptr_null(r.body_errs);
+		answer = json_loadb(r.body_out, r.body_out_len, 0, NULL);
+		list = json_object_get(answer, "errors");
+		json_array_foreach(list, k, e)
+			verrs_add(&got, arena_strdup(a, json_string_value(json_object_get(e, "field"))),
+				  arena_strdup(a, json_string_value(json_object_get(e, "code"))), "m");
+		expect_errors(rows[i].patch, &got, rows[i].errs, 6);
+		json_decref(answer);
+		free(stored);
+	}
+}
+END_TEST
+
+START_TEST(a_clean_patch_merges)
+{
+	struct verrs pending = {0};
+	struct sg_req r = patch_req("{'note': 'n2', 'flag': true}", &pending);
+	json_t *merged = NULL;
+
+	ck_assert_uint_eq(pending.n, 0);
+	ck_assert_int_eq(kit_patch_merge(&r, "{\"name\": \"abc\", \"count\": 3, \"id\": \"x\"}", &spec, &merged), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(merged, "note")), "n2");
+	ck_assert_int_eq(json_integer_value(json_object_get(merged, "count")), 3);
+	ck_assert_ptr_null(json_object_get(merged, "id"));
 }
 END_TEST
 
@@ -406,6 +569,10 @@ Suite *validate_suite(void)
 	tcase_add_test(tc, body_must_be_an_object);
 	tcase_add_test(tc, errors_are_capped_at_the_list_size);
 	tcase_add_loop_test(tc, validate_patch_table, 0, (int)(sizeof patch_rows / sizeof patch_rows[0]));
+	tcase_add_test(tc, malformed_fields_leave_the_body);
+	tcase_add_test(tc, rules_see_which_fields_were_malformed);
+	tcase_add_test(tc, patch_errors_are_answered_with_the_merged_records);
+	tcase_add_test(tc, a_clean_patch_merges);
 	tcase_add_test(tc, instants_to_epoch);
 	tcase_add_test(tc, utf8_table);
 	suite_add_tcase(s, tc);

@@ -162,7 +162,8 @@ static const struct body_spec child_body = {.fields = child_fields,
 /* a PATCH checks the merged child against child_body, rules included */
 static const struct body_spec child_patch_body = {.fields = child_fields,
 						  .n = sizeof child_fields / sizeof child_fields[0],
-						  .read_only = child_read_only};
+						  .read_only = child_read_only,
+						  .patch_merged = true};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 

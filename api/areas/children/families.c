@@ -78,8 +78,8 @@ static void check_family(json_t *body, struct verrs *errs, struct arena *a)
 	check_carers(json_is_null(carers) ? NULL : carers, errs, a);
 }
 
-static const struct body_spec family_body = {.fields = family_fields, .n = 2, .read_only = family_read_only,
-					     .check = check_family};
+static const struct body_spec family_body = {
+	.fields = family_fields, .n = 2, .read_only = family_read_only, .check = check_family, .patch_merged = true};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 

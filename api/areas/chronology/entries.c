@@ -99,7 +99,8 @@ static const struct body_spec entry_body = {.fields = entry_fields,
 /* a PATCH body on its own; the merged entry is checked against entry_merged */
 static const struct body_spec entry_patch_body = {.fields = entry_patch_fields,
 						  .n = sizeof entry_patch_fields / sizeof entry_patch_fields[0],
-						  .read_only = entry_patch_read_only};
+						  .read_only = entry_patch_read_only,
+						  .patch_merged = true};
 static const struct body_spec entry_merged = {.fields = entry_patch_fields,
 					      .n = sizeof entry_patch_fields / sizeof entry_patch_fields[0],
 					      .read_only = entry_patch_read_only,

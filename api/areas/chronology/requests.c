@@ -42,7 +42,9 @@ static void check_request(json_t *b, struct verrs *errs, struct arena *a)
 	int64_t t;
 	size_t i;
 
-	if ((kit_str(b, "child_id") != NULL) == (kit_str(b, "family_id") != NULL))
+	/* a malformed id was given all the same: its own error says what is wrong */
+	if ((kit_str(b, "child_id") || verrs_invalid(errs, "child_id")) ==
+	    (kit_str(b, "family_id") || verrs_invalid(errs, "family_id")))
 		verrs_add(errs, "child_id", "one_of", "give exactly one of child_id and family_id");
 	if (from && to && validate_date(from) && validate_date(to) && strcmp(to, from) < 0)
 		verrs_add(errs, "period_to", "before_start", "must not be before period_from");
@@ -94,7 +96,8 @@ static void check_contribution(json_t *b, struct verrs *errs, struct arena *a)
 	struct listed *sorted;
 	size_t i, n = 0;
 
-	if ((ids != NULL) == (none != NULL) || (none && !json_is_true(none)))
+	if ((ids || verrs_invalid(errs, "entry_ids")) == (none || verrs_invalid(errs, "no_involvement")) ||
+	    (none && !json_is_true(none)))
 		verrs_add(errs, "entry_ids", "one_of", "give entry_ids, or no_involvement: true");
 	if (!json_is_array(ids))
 		return;

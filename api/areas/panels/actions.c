@@ -72,8 +72,11 @@ static const struct field_spec progress_fields[] = {
 static const char *const progress_read_only[] = {"id",          "panel_id",  "referral_id", "child_id",   "meeting_id",
 						 "overdue",     "escalated", "escalations", "version",    "created_by",
 						 "created_at",  "updated_by", "updated_at", NULL};
-static const struct body_spec progress_body = {.fields = progress_fields, .n = 6, .read_only = progress_read_only,
-					       .check = check_progress};
+static const struct body_spec progress_body = {.fields = progress_fields,
+					       .n = 6,
+					       .read_only = progress_read_only,
+					       .check = check_progress,
+					       .patch_merged = true};
 /* the merged record: the owner's fields only */
 static const struct body_spec progress_merge = {.fields = progress_fields, .n = 3};
 

@@ -61,8 +61,8 @@ static const struct field_spec meeting_fields[] = {
 static const char *const meeting_read_only[] = {"id",           "panel_id",   "status",         "held_at",
 						"attended_by",  "cancelled_reason", "minutes_status", "version",
 						"created_by",   "created_at", "updated_at",     NULL};
-static const struct body_spec meeting_body = {.fields = meeting_fields, .n = 4, .read_only = meeting_read_only,
-					      .check = check_meeting};
+static const struct body_spec meeting_body = {
+	.fields = meeting_fields, .n = 4, .read_only = meeting_read_only, .check = check_meeting, .patch_merged = true};
 
 static const struct field_spec attendance_fields[] = {
 	{.name = "agencies", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = AGENCY__COUNT,

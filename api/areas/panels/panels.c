@@ -78,7 +78,8 @@ static const struct body_spec panel_body = {.fields = panel_fields,
 					    .check = check_panel};
 static const struct body_spec panel_patch_body = {.fields = panel_patch_fields,
 						  .n = sizeof panel_patch_fields / sizeof panel_patch_fields[0],
-						  .read_only = panel_patch_read_only};
+						  .read_only = panel_patch_read_only,
+						  .patch_merged = true};
 
 enum { PQ_LIMIT, PQ_CURSOR, PQ_TYPE };
 static const struct query_param panel_query_params[] = {

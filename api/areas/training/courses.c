@@ -109,7 +109,8 @@ static const struct body_spec course_body = {.fields = course_fields,
 /* a PATCH checks the merged course against course_body */
 static const struct body_spec course_patch_body = {.fields = course_fields,
 						   .n = sizeof course_fields / sizeof course_fields[0],
-						   .read_only = course_read_only};
+						   .read_only = course_read_only,
+						   .patch_merged = true};
 
 enum { CQ_LIMIT, CQ_CURSOR, CQ_FORMAT, CQ_STATUS };
 static const struct query_param course_query_params[] = {

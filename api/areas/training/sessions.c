@@ -79,7 +79,8 @@ static const struct body_spec session_body = {.fields = session_fields,
 					      .check = check_session};
 static const struct body_spec session_patch_body = {.fields = session_fields,
 						    .n = sizeof session_fields / sizeof session_fields[0],
-						    .read_only = session_read_only};
+						    .read_only = session_read_only,
+						    .patch_merged = true};
 
 static const struct field_spec cancel_fields[] = {
 	{.name = "reason", .type = FT_STRING, .required = true, .min = 1, .max = 1000},

@@ -53,6 +53,8 @@ const ajv = new Ajv2020({
 addFormats(ajv);
 // OpenAPI's own schema keywords: annotations for our purposes.
 ajv.addVocabulary(['example', 'discriminator', 'xml', 'externalDocs']);
+// Redoc's table of what each value of an enum means (FieldError.code).
+ajv.addVocabulary(['x-enumDescriptions']);
 
 // Every component schema under one root, addressed as
 // openapi.yaml#/$defs/<Name>; the document's '#/components/schemas/<Name>'
