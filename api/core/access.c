@@ -9,10 +9,14 @@
 #include "sg.h"
 
 const char *const sg_role_names[ROLE__COUNT] = {
-	[ROLE_PRACTITIONER] = "practitioner",   [ROLE_SAFEGUARDING_LEAD] = "safeguarding_lead",
-	[ROLE_SOCIAL_WORKER] = "social_worker", [ROLE_PANEL_CHAIR] = "panel_chair",
-	[ROLE_PANEL_MEMBER] = "panel_member",   [ROLE_TRAINING_ADMIN] = "training_admin",
-	[ROLE_AUDITOR] = "auditor",             [ROLE_ADMIN] = "admin",
+	[ROLE_PRACTITIONER] = "practitioner",
+	[ROLE_SAFEGUARDING_LEAD] = "safeguarding_lead",
+	[ROLE_SOCIAL_WORKER] = "social_worker",
+	[ROLE_PANEL_CHAIR] = "panel_chair",
+	[ROLE_PANEL_MEMBER] = "panel_member",
+	[ROLE_TRAINING_ADMIN] = "training_admin",
+	[ROLE_AUDITOR] = "auditor",
+	[ROLE_ADMIN] = "admin",
 };
 
 const char *const sg_agency_names[AGENCY__COUNT + 1] = {
@@ -57,8 +61,8 @@ struct access_rule {
 	struct access_grant any[ACCESS_MAX_GRANTS];
 };
 
-#define CASE_ROLES                                                                                         \
-	(ROLE_BIT(ROLE_PRACTITIONER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) |   \
+#define CASE_ROLES                                                                                                     \
+	(ROLE_BIT(ROLE_PRACTITIONER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) |               \
 	 ROLE_BIT(ROLE_PANEL_CHAIR) | ROLE_BIT(ROLE_PANEL_MEMBER))
 #define PRACTICE_ROLES (ROLE_BIT(ROLE_PRACTITIONER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER))
 /* who of a panel's member agency reads its cases (issue 10) */
@@ -91,12 +95,13 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	 * CSC's social workers and leads change the members of any family */
 	[PERM_FAMILY_MANAGE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
 	[PERM_FAMILY_MANAGE_ANY] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD),
-				     AGENCY_BIT(AGENCY_CSC)}}},
+				      AGENCY_BIT(AGENCY_CSC)}}},
 	/* chronology entries: members of an agency in the child's network (RLS checks the network) */
 	[PERM_CHRONOLOGY_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_CHRONOLOGY_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	/* a multi-agency chronology request: social workers and CSC's safeguarding leads */
-	[PERM_REQUEST_CREATE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCY_BIT(AGENCY_CSC)}}},
+	[PERM_REQUEST_CREATE] = {{{ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_SAFEGUARDING_LEAD),
+				   AGENCY_BIT(AGENCY_CSC)}}},
 	[PERM_REQUEST_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_REQUEST_CONTRIBUTE] = {{{PRACTICE_ROLES, AGENCIES_ALL}}},
 	/* panels (DESIGN.md 4): the roles here; a panel's member agencies (and, for
@@ -107,7 +112,8 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	/* one referral: the panel's readers, and its referrer reading back what it
 	 * referred (a social worker is not a reader; the handler decides which) */
 	[PERM_PANEL_REFERRAL] = {{{PANEL_READER_ROLES | ROLE_BIT(ROLE_SOCIAL_WORKER), AGENCIES_ALL}}},
-	[PERM_PANEL_REFER] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) | ROLE_BIT(ROLE_PANEL_CHAIR),
+	[PERM_PANEL_REFER] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_SOCIAL_WORKER) |
+					ROLE_BIT(ROLE_PANEL_CHAIR),
 				AGENCIES_ALL}}},
 	[PERM_PANEL_RECORD] = {{{ROLE_BIT(ROLE_PANEL_MEMBER) | ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},
 	[PERM_PANEL_CHAIR] = {{{ROLE_BIT(ROLE_PANEL_CHAIR), AGENCIES_ALL}}},
@@ -116,7 +122,8 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	 * records decide), training admins run it all */
 	[PERM_TRAINING_READ] = {{{ROLES_ALL, AGENCIES_ALL}}},
 	[PERM_TRAINING_BOOK] = {{{ROLES_ALL, AGENCIES_ALL}}},
-	[PERM_TRAINING_OVERSIGHT] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
+	[PERM_TRAINING_OVERSIGHT] = {{{ROLE_BIT(ROLE_SAFEGUARDING_LEAD) | ROLE_BIT(ROLE_TRAINING_ADMIN),
+				       AGENCIES_ALL}}},
 	[PERM_TRAINING_MANAGE] = {{{ROLE_BIT(ROLE_TRAINING_ADMIN), AGENCIES_ALL}}},
 	/* children missing education: admins keep the school calendar; any agency in the child's network
 	 * notifies; the CME officer (education's safeguarding lead) and the CME panel's chair work the case
@@ -133,7 +140,7 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_SCREENING_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_SCREENING_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_SCREENING_REPORT] = {{{ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDITOR), AGENCY_BIT(AGENCY_PARTNERSHIP)},
-				   {ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
+				    {ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)

@@ -42,12 +42,12 @@ enum auth_alg { ALG_RS256, ALG_ES256, ALG_HS256 };
 
 struct auth_key {
 	char kid[65];
-	char alg[8];             /* "RS256", "ES256", "HS256" */
+	char alg[8]; /* "RS256", "ES256", "HS256" */
 	enum auth_alg type;
 	EVP_PKEY *pkey;          /* RS256 and ES256: the public key, parsed once */
 	unsigned char *material; /* PEM text, or the HMAC secret */
 	size_t len;
-	size_t sig_len;          /* decoded signature length the alg produces */
+	size_t sig_len; /* decoded signature length the alg produces */
 };
 
 static struct auth_config auth_cfg;
@@ -467,7 +467,8 @@ bool auth_check_claims(json_t *payload, int64_t now, struct sg_identity *id, con
 		*why = "token lifetime is longer than allowed";
 		return false;
 	}
-	if (!claim_string(payload, "agency", true, agency, sizeof agency) || (id->agency = sg_agency_lookup(agency)) < 0) {
+	if (!claim_string(payload, "agency", true, agency, sizeof agency) ||
+	    (id->agency = sg_agency_lookup(agency)) < 0) {
 		*why = "token agency is not one of the partnership's agencies";
 		return false;
 	}
@@ -550,8 +551,8 @@ static bool signature_ok(const char *token, const struct auth_key *k, const char
 		return false;
 	switch (k->type) {
 	case ALG_HS256:
-		if (k->len == 0 || !EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->material, k->len, input, inlen, mac,
-					      sizeof mac, &maclen))
+		if (k->len == 0 || !EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->material, k->len, input, inlen,
+					      mac, sizeof mac, &maclen))
 			break;
 		ok = maclen == (size_t)siglen && CRYPTO_memcmp(mac, sig, maclen) == 0;
 		break;

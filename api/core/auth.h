@@ -16,8 +16,8 @@ struct auth_config {
 	const char *key_dir;           /* <kid>.pem public keys: RSA >= 2048 bits (RS256), P-256 (ES256) */
 	const char *hs256_secret_file; /* NULL: HS256 off */
 	const char *hs256_kid;
-	int leeway;                    /* seconds, at most 60 */
-	int max_lifetime;              /* seconds between iat and exp */
+	int leeway;       /* seconds, at most 60 */
+	int max_lifetime; /* seconds between iat and exp */
 };
 
 /* Loads the keys (master, before forking).  Returns false with a reason. */

@@ -158,7 +158,6 @@ static enum db_status db_failure(PGresult *res, char *sqlstate)
 	return DB_ERROR;
 }
 
-
 enum db_status db_command(const char *sql)
 {
 	PGresult *res;

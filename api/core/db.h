@@ -29,9 +29,9 @@ struct db_statement {
 #define DB_SQL(var, n, text) static struct db_statement var = {#var, text, n, 0, 0}
 
 /* An audit row written by the statement that reads (a data-modifying CTE). */
-#define AUDIT_FROM_TYPE(action, type, id)                                                         \
-	"insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"            \
-	" resource_type, resource_id, outcome) select current_setting('app.request_id'),"             \
+#define AUDIT_FROM_TYPE(action, type, id)                                                                              \
+	"insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"                             \
+	" resource_type, resource_id, outcome) select current_setting('app.request_id'),"                              \
 	" current_setting('app.sub'), current_setting('app.agency'), " action ", " type ", " id ", 'success'"
 #define AUDIT_FROM(action, id) AUDIT_FROM_TYPE(action, "'child'", id)
 
@@ -72,7 +72,7 @@ void db_rollback(void);
  * a transaction only. */
 enum db_status db_schema_check(char *why, size_t whylen);
 /* Writes an audit event in the current transaction. */
-enum db_status db_audit(const char *action, const char *resource_type, const char *resource_id,
-			const char *outcome, const char *details_json);
+enum db_status db_audit(const char *action, const char *resource_type, const char *resource_id, const char *outcome,
+			const char *details_json);
 
 #endif

@@ -16,26 +16,46 @@
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 428: return "Precondition Required";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 428:
+		return "Precondition Required";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -102,8 +122,8 @@ static int http_json_failed(struct sg_req *r)
 
 	if (!http_request_id_ok(rid))
 		rid = ""; /* ids are A-Z a-z 0-9 . _ - (worker.c); nothing else is written into JSON by hand */
-	log_error("internal error", "sss", "request_id", r->request_id, "route", r->route ? r->route->name : "-", "reason",
-		  "response body could not be built");
+	log_error("internal error", "sss", "request_id", r->request_id, "route", r->route ? r->route->name : "-",
+		  "reason", "response body could not be built");
 	r->nhdr = 0;
 	body = arena_printf(r->arena,
 			    "{\"type\":\"/problems/internal\",\"title\":\"Internal Server Error\",\"status\":500,"
@@ -323,7 +343,8 @@ int http_require_match(struct sg_req *r, const char *etag)
 
 int http_not_found(struct sg_req *r, const char *what)
 {
-	return http_problem(r, 404, "not-found", arena_printf(r->arena, "there is no %s with this id that you may see", what));
+	return http_problem(r, 404, "not-found",
+			    arena_printf(r->arena, "there is no %s with this id that you may see", what));
 }
 
 int http_db_fail(struct sg_req *r, enum db_status ds, const char *what)

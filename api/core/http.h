@@ -13,20 +13,20 @@ struct sg_req;
 typedef int (*sg_handler)(struct sg_req *r);
 
 enum route_flags {
-	ROUTE_NO_DB = 1,      /* answers without a database transaction */
-	ROUTE_IDEMPOTENT = 2, /* POST honouring Idempotency-Key */
-	ROUTE_PATCH = 4,      /* the body is validated as a partial update */
+	ROUTE_NO_DB = 1,         /* answers without a database transaction */
+	ROUTE_IDEMPOTENT = 2,    /* POST honouring Idempotency-Key */
+	ROUTE_PATCH = 4,         /* the body is validated as a partial update */
 	ROUTE_ONE_STATEMENT = 8, /* runs exactly one statement: it commits in the same round trip */
 };
 
 struct route {
 	const char *method;
-	const char *pattern;          /* "/v1/children/{id}" */
+	const char *pattern; /* "/v1/children/{id}" */
 	enum sg_perm perm;
-	const struct body_spec *body; /* NULL: no body allowed */
+	const struct body_spec *body;   /* NULL: no body allowed */
 	const struct query_spec *query; /* NULL: no query parameters allowed */
 	sg_handler handler;
-	const char *name;             /* stable route name for logs and metrics */
+	const char *name; /* stable route name for logs and metrics */
 	unsigned flags;
 };
 
@@ -38,7 +38,10 @@ struct sg_area {
 	const struct route *routes;
 	size_t n;
 };
-#define SG_AREA(name, list) {name, list, sizeof list / sizeof list[0]}
+#define SG_AREA(name, list)                                                                                            \
+	{                                                                                                              \
+		name, list, sizeof list / sizeof list[0]                                                               \
+	}
 extern const struct sg_area *const sg_areas[]; /* NULL-terminated, areas.c */
 
 #define SG_MAX_PARAMS 4
@@ -50,8 +53,8 @@ struct sg_req {
 	const char *method, *path, *query_string, *request_id;
 	const char *content_type, *authorization, *accept;
 	const char *if_match, *if_none_match, *idempotency_key;
-	long content_length;     /* -1 when absent */
-	const char *raw_body;    /* NUL-terminated; NULL when none */
+	long content_length;  /* -1 when absent */
+	const char *raw_body; /* NUL-terminated; NULL when none */
 	size_t raw_body_len;
 	/* from the router and auth */
 	const struct route *route;
@@ -59,7 +62,7 @@ struct sg_req {
 	const char *params[SG_MAX_PARAMS];
 	struct sg_identity id;
 	bool authenticated;
-	json_t *body;            /* borrowed, owned by the arena */
+	json_t *body; /* borrowed, owned by the arena */
 	/* a PATCH body's field errors, answered by kit_patch_merge together with
 	 * the merged record's (the route's body spec is patch_merged) */
 	const struct verrs *body_errs;
@@ -67,7 +70,7 @@ struct sg_req {
 	/* the response */
 	int status;
 	const char *content_type_out;
-	char *body_out;          /* arena string */
+	char *body_out; /* arena string */
 	size_t body_out_len;
 	const char *hdr_names[SG_MAX_HEADERS];
 	const char *hdr_values[SG_MAX_HEADERS];
@@ -84,8 +87,7 @@ int http_text(struct sg_req *r, int status, const char *ctype, const char *text,
 /* The same without a copy: body must be an arena buffer. */
 int http_body(struct sg_req *r, int status, const char *ctype, char *body, size_t n);
 int http_problem(struct sg_req *r, int status, const char *slug, const char *detail);
-int http_problem_errors(struct sg_req *r, int status, const char *slug, const char *detail,
-			const struct verrs *errs);
+int http_problem_errors(struct sg_req *r, int status, const char *slug, const char *detail, const struct verrs *errs);
 /* 503 with Retry-After: the database cannot be reached */
 int http_unavailable(struct sg_req *r);
 /* 500; the reason goes to the log only */

@@ -13,11 +13,9 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_child_exists, 1,
-       "select safeguard.child_exists($1::uuid)");
+DB_SQL(sql_child_exists, 1, "select safeguard.child_exists($1::uuid)");
 
-DB_SQL(sql_child_visible, 1,
-       "select exists (select 1 from safeguard.children where id = $1::uuid)");
+DB_SQL(sql_child_visible, 1, "select exists (select 1 from safeguard.children where id = $1::uuid)");
 
 /* (visible, writable): the row under the read policy, and the write rule (013) */
 DB_SQL(sql_child_access, 1,
@@ -58,8 +56,7 @@ int kit_exec(struct sg_req *r, struct db_statement *st, const char *const *p, in
 	return kit_exec_constraint(r, st, p, n, res, NULL);
 }
 
-int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what,
-	      PGresult **res)
+int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what, PGresult **res)
 {
 	int rc = kit_exec(r, st, p, n, res);
 
@@ -329,7 +326,8 @@ bool kit_time_zone(const char *zone, char *err, size_t errlen)
 			fclose(f);
 	}
 	if (!ok) {
-		snprintf(err, errlen, "SG_TIME_ZONE must name a time zone under /usr/share/zoneinfo, such as Europe/London");
+		snprintf(err, errlen,
+			 "SG_TIME_ZONE must name a time zone under /usr/share/zoneinfo, such as Europe/London");
 		return false;
 	}
 	if (setenv("TZ", zone, 1) != 0) {

@@ -25,8 +25,7 @@ int kit_exec(struct sg_req *r, struct db_statement *st, const char *const *p, in
 int kit_exec_constraint(struct sg_req *r, struct db_statement *st, const char *const *p, int n, PGresult **res,
 			char sqlstate[6]);
 /* kit_exec, then 404 ("there is no <what> ...") when no row came back. */
-int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what,
-	      PGresult **res);
+int kit_fetch(struct sg_req *r, struct db_statement *st, const char *const *p, int n, const char *what, PGresult **res);
 /* kit_fetch of a statement whose one parameter is the id: an id that is
  * not a UUID is a 404 like any other unknown id. */
 int kit_fetch_id(struct sg_req *r, struct db_statement *st, const char *id, const char *what, PGresult **res);
@@ -42,8 +41,8 @@ int kit_child_access(struct sg_req *r, const char *id, bool *visible, bool *writ
 /* 0 when the caller may change the child; 404 when it may not see it; 403
  * (KIT_CHILD_READ_ONLY) when it sees it but may not change it. */
 int kit_child_writable(struct sg_req *r, const char *id);
-#define KIT_CHILD_READ_ONLY                                                                            \
-	"your agency sees this child through a chronology request or a panel referral, which lets it read" \
+#define KIT_CHILD_READ_ONLY                                                                                            \
+	"your agency sees this child through a chronology request or a panel referral, which lets it read"             \
 	" but not change the record: children's social care and the agencies in the child's network do"
 /* 0 when the child exists at all (for declaring involvement), else 404. */
 int kit_child_exists(struct sg_req *r, const char *id);
@@ -71,7 +70,7 @@ int kit_audit_children(struct sg_req *r, const char *action, const char *ids);
 enum kit_key { KIT_KEY_TIMESTAMP, KIT_KEY_UUID, KIT_KEY_DATE, KIT_KEY_TIME, KIT_KEY_INT };
 struct kit_page {
 	long limit;
-	const char *fetch;   /* limit + 1, as a bind parameter */
+	const char *fetch;    /* limit + 1, as a bind parameter */
 	const char *after[4]; /* the cursor's parts, NULL on the first page */
 	const enum kit_key *keys;
 	size_t nkeys;

@@ -11,7 +11,6 @@
 #include "kit.h"
 #include "pool.h"
 
-
 struct sg_config sg_cfg;
 
 static const char *env_str(const char *name, const char *def)

@@ -66,11 +66,11 @@ char *metrics_render(struct arena *a)
 	size_t cap = 4096 + (nroutes + 1) * (NSTATUS + METRICS_NBUCKETS + 4) * 200, o = 0;
 	char *out = arena_alloc(a, cap);
 
-#define EMIT(...)                                                            \
-	do {                                                                 \
-		int w_ = snprintf(out + o, cap - o, __VA_ARGS__);            \
-		if (w_ > 0 && (size_t)w_ < cap - o)                          \
-			o += (size_t)w_;                                     \
+#define EMIT(...)                                                                                                      \
+	do {                                                                                                           \
+		int w_ = snprintf(out + o, cap - o, __VA_ARGS__);                                                      \
+		if (w_ > 0 && (size_t)w_ < cap - o)                                                                    \
+			o += (size_t)w_;                                                                               \
 	} while (0)
 
 	EMIT("# HELP safeguard_requests_total Requests answered by the pool, by route and status.\n"

@@ -111,8 +111,9 @@ static void reap(bool quiet)
 				continue;
 			if (WIFSIGNALED(st) && !s->retiring) {
 				__atomic_add_fetch(&sg_shm->restarts_crash, 1, __ATOMIC_RELAXED);
-				log_error("worker died", "iiss", "worker", (int)pid, "signal", WTERMSIG(st), "signal_name",
-					  strsignal(WTERMSIG(st)), "route", s->started_ms ? s->route : "(idle)");
+				log_error("worker died", "iiss", "worker", (int)pid, "signal", WTERMSIG(st),
+					  "signal_name", strsignal(WTERMSIG(st)), "route",
+					  s->started_ms ? s->route : "(idle)");
 			} else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && !quiet) {
 				__atomic_add_fetch(&sg_shm->restarts_crash, 1, __ATOMIC_RELAXED);
 				log_error("worker exited with an error", "iis", "worker", (int)pid, "status",

@@ -14,19 +14,20 @@
 #define POOL_MAX_WORKERS 256
 #define METRICS_NBUCKETS 12
 /* the statuses counted one by one; 0 stands for any other */
-#define METRICS_STATUSES 200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 500, 502, 503, 504, 0
+#define METRICS_STATUSES                                                                                               \
+	200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 500, 502, 503, 504, 0
 #define METRICS_NSTATUS (sizeof(int[]){METRICS_STATUSES} / sizeof(int))
 
 struct sg_config {
 	const char *socket_path;
 	const char *pid_file;
-	const char *user;      /* drop to this user when started as root */
+	const char *user; /* drop to this user when started as root */
 	int workers;
-	int max_requests;      /* recycle a worker after this many */
-	int request_timeout;   /* seconds; the master kills a worker past it */
-	int drain_timeout;     /* seconds to wait for in-flight requests on SIGTERM */
-	long max_body;         /* bytes */
-	int max_share_days;    /* the longest share window a chronology request may ask for */
+	int max_requests;    /* recycle a worker after this many */
+	int request_timeout; /* seconds; the master kills a worker past it */
+	int drain_timeout;   /* seconds to wait for in-flight requests on SIGTERM */
+	long max_body;       /* bytes */
+	int max_share_days;  /* the longest share window a chronology request may ask for */
 	struct db_config db;
 	struct auth_config auth;
 };
@@ -34,10 +35,10 @@ extern struct sg_config sg_cfg;
 
 struct pool_slot {
 	volatile pid_t pid;
-	volatile int retiring;         /* replaced by SIGHUP, draining */
-	volatile int64_t started_ms;   /* monotonic start of the request in flight, 0 when idle */
+	volatile int retiring;       /* replaced by SIGHUP, draining */
+	volatile int64_t started_ms; /* monotonic start of the request in flight, 0 when idle */
 	volatile uint64_t served;
-	char route[64];                /* route name in flight */
+	char route[64]; /* route name in flight */
 };
 
 struct route_metrics {

@@ -49,15 +49,17 @@ bool schema_compare(const struct schema_migration *built, size_t nbuilt, const s
 			return refuse(why, whylen, "database has migration %d (%s) that this build does not know",
 				      a->version, a->file ? a->file : "?");
 		if (!a->file || strcmp(a->file, b->file) != 0)
-			return refuse(why, whylen, "migration %d is %s in the database but %s in this build", a->version,
-				      a->file ? a->file : "?", b->file);
+			return refuse(why, whylen, "migration %d is %s in the database but %s in this build",
+				      a->version, a->file ? a->file : "?", b->file);
 		if (!a->sha256)
-			return refuse(why, whylen,
-				      "migration %s has no recorded checksum: the database was migrated before checksums "
-				      "were kept (run the migrations)",
-				      b->file);
+			return refuse(
+				why, whylen,
+				"migration %s has no recorded checksum: the database was migrated before checksums "
+				"were kept (run the migrations)",
+				b->file);
 		if (strcmp(a->sha256, b->sha256) != 0)
-			return refuse(why, whylen, "migration %s differs from the one this build was made with", b->file);
+			return refuse(why, whylen, "migration %s differs from the one this build was made with",
+				      b->file);
 	}
 	/* then what is still to do */
 	for (size_t i = 0; i < nbuilt; i++)

@@ -56,7 +56,6 @@ DB_SQL(sql_idem_replay_audit, 2,
        " jsonb_build_object('replay', true, 'original_request_id', $2::text, 'original_action', a->>'action')"
        " from jsonb_array_elements($1::jsonb) a");
 
-
 static volatile sig_atomic_t worker_stop;
 static struct pool_slot *worker_slot;
 
@@ -221,8 +220,8 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 static bool idempotency_store(struct sg_req *r, const char *hash)
 {
 	char status[8];
-	const char *p[7] = {r->id.iss, r->idempotency_key, hash, status, r->content_type_out,
-			    r->body_out ? r->body_out : "", ""};
+	const char *p[7] = {
+		r->id.iss, r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : "", ""};
 	PGresult *res;
 	bool ok;
 
@@ -242,8 +241,8 @@ static int unauthorized(struct sg_req *r, enum auth_result ar, const char *why)
 		return http_problem(r, 401, "unauthorized", "a bearer token is required");
 	}
 	http_header(r, "WWW-Authenticate",
-		    arena_printf(r->arena, "Bearer realm=\"safeguard\", error=\"invalid_token\", error_description=\"%s\"",
-				 why));
+		    arena_printf(r->arena,
+				 "Bearer realm=\"safeguard\", error=\"invalid_token\", error_description=\"%s\"", why));
 	return http_problem(r, 401, "unauthorized", why);
 }
 
@@ -287,8 +286,9 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		if (!is_json_type(r->content_type))
 			return http_problem(r, 415, "unsupported-media-type", "send the body as application/json");
 		if (!read_body(r, f))
-			return http_problem(r, 413, "payload-too-large",
-					    arena_printf(r->arena, "the body may be at most %ld bytes", sg_cfg.max_body));
+			return http_problem(
+				r, 413, "payload-too-large",
+				arena_printf(r->arena, "the body may be at most %ld bytes", sg_cfg.max_body));
 		body = jsonx_parse(r->raw_body, r->raw_body_len, &lim, &why);
 		if (!body)
 			return http_problem(r, 400, "invalid-json", why);
@@ -314,7 +314,8 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
 
 	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT) && !idempotency_key_ok(r->idempotency_key)) {
-		verrs_add(&errs, "Idempotency-Key", "invalid_format", "must be 1-200 characters of A-Z a-z 0-9 - _ . :");
+		verrs_add(&errs, "Idempotency-Key", "invalid_format",
+			  "must be 1-200 characters of A-Z a-z 0-9 - _ . :");
 		return http_problem_errors(r, 400, "validation-failed", "the Idempotency-Key header is invalid", &errs);
 	}
 
@@ -380,11 +381,11 @@ static void respond(struct sg_req *r, FCGX_Request *f)
 	char head[8192];
 	size_t o = 0;
 
-#define HEAD(...)                                                              \
-	do {                                                                   \
-		int w_ = snprintf(head + o, sizeof head - o, __VA_ARGS__);     \
-		if (w_ > 0 && (size_t)w_ < sizeof head - o)                    \
-			o += (size_t)w_;                                       \
+#define HEAD(...)                                                                                                      \
+	do {                                                                                                           \
+		int w_ = snprintf(head + o, sizeof head - o, __VA_ARGS__);                                             \
+		if (w_ > 0 && (size_t)w_ < sizeof head - o)                                                            \
+			o += (size_t)w_;                                                                               \
 	} while (0)
 
 	HEAD("Status: %d %s\r\n", r->status, http_reason(r->status));

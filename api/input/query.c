@@ -98,8 +98,7 @@ static void check_value(const struct query_param *p, const char *v, struct verrs
 	}
 }
 
-void query_parse(const struct query_spec *spec, const char *qs, struct query *out, struct verrs *errs,
-		 struct arena *a)
+void query_parse(const struct query_spec *spec, const char *qs, struct query *out, struct verrs *errs, struct arena *a)
 {
 	/* one slot per parameter of the spec, however many it has */
 	out->n = spec ? spec->n : 0;
@@ -119,7 +118,10 @@ void query_parse(const struct query_spec *spec, const char *qs, struct query *ou
 			goto next;
 		if (!key || !val || !utf8_valid(key, strlen(key)) || !utf8_valid(val, strlen(val))) {
 			/* named as sent: the decoded bytes may not be text at all */
-			verrs_add(errs, !key ? "" : utf8_valid(key, strlen(key)) ? key : arena_strndup(a, qs, klen),
+			verrs_add(errs,
+				  !key                           ? ""
+				  : utf8_valid(key, strlen(key)) ? key
+								 : arena_strndup(a, qs, klen),
 				  "invalid_encoding", "is not properly percent-encoded UTF-8");
 			goto next;
 		}
@@ -136,7 +138,7 @@ void query_parse(const struct query_spec *spec, const char *qs, struct query *ou
 		}
 		out->values[i] = val;
 		check_value(&spec->params[i], val, errs, a);
-next:
+	next:
 		if (!amp)
 			break;
 		qs = amp + 1;

@@ -24,8 +24,7 @@ struct query {
 };
 
 /* Parses a raw query string against spec; every problem into errs. */
-void query_parse(const struct query_spec *spec, const char *qs, struct query *out, struct verrs *errs,
-		 struct arena *a);
+void query_parse(const struct query_spec *spec, const char *qs, struct query *out, struct verrs *errs, struct arena *a);
 /* Percent-decodes s (len n) into a new arena string; NULL on bad escapes or NUL bytes */
 char *query_unescape(struct arena *a, const char *s, size_t n);
 

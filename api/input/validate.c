@@ -295,8 +295,7 @@ static bool check_field(const struct field_spec *f, json_t *v, struct verrs *err
 	case FT_INT:
 		if (!json_is_integer(v))
 			return bad(errs, f->name, "invalid_type", "must be an integer");
-		if ((f->min || f->max) &&
-		    (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
+		if ((f->min || f->max) && (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
 			return bad(errs, f->name, "out_of_range",
 				   arena_printf(a, "must be between %ld and %ld", f->min, f->max));
 		return true;
@@ -315,7 +314,8 @@ static bool check_field(const struct field_spec *f, json_t *v, struct verrs *err
 			return bad(errs, f->name, "too_few", arena_printf(a, "must have at least %ld items", f->min));
 		json_array_foreach(v, i, it) {
 			if (!json_is_string(it))
-				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_type", "must be a string");
+				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_type",
+					  "must be a string");
 			else if (f->enum_values && !in_enum(f->enum_values, json_string_value(it)))
 				verrs_add(errs, arena_printf(a, "%s[%zu]", f->name, i), "invalid_value",
 					  "is not one of the allowed values");

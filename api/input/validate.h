@@ -14,13 +14,13 @@ enum field_type {
 	FT_STRING,
 	FT_INT,
 	FT_BOOL,
-	FT_DATE,      /* YYYY-MM-DD, a real calendar date */
-	FT_INSTANT,   /* RFC 3339 */
+	FT_DATE,    /* YYYY-MM-DD, a real calendar date */
+	FT_INSTANT, /* RFC 3339 */
 	FT_UUID,
 	FT_ENUM,
 	FT_STRING_ARRAY,
 	FT_OBJECT,
-	FT_ARRAY,     /* any array: the resource checks its items */
+	FT_ARRAY, /* any array: the resource checks its items */
 };
 
 struct field_spec {
@@ -28,8 +28,8 @@ struct field_spec {
 	enum field_type type;
 	bool required;
 	bool nullable;
-	long min, max;                   /* string length or integer bounds; 0,0 = none */
-	const char *const *enum_values;  /* NULL-terminated, FT_ENUM */
+	long min, max;                  /* string length or integer bounds; 0,0 = none */
+	const char *const *enum_values; /* NULL-terminated, FT_ENUM */
 	/* extra format check on strings; returns NULL or a message */
 	const char *(*check)(const char *s);
 	const char *check_code;

@@ -36,8 +36,8 @@ static const struct field_spec fields[] = {
 	{.name = "n", .type = FT_STRING, .check = ident_nhs_number},
 };
 static const char *const ro[] = {"id", NULL};
-static const struct body_spec spec = {.fields = fields, .n = sizeof fields / sizeof fields[0], .read_only = ro,
-				      .check = cross};
+static const struct body_spec spec = {
+	.fields = fields, .n = sizeof fields / sizeof fields[0], .read_only = ro, .check = cross};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,8 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *dot;
 
 	if (!configured) {
-		struct auth_config c = {.issuer = "https://idp.safeguard.test", .audience = "safeguard-api",
-					.leeway = 30, .max_lifetime = 43200};
+		struct auth_config c = {.issuer = "https://idp.safeguard.test",
+					.audience = "safeguard-api",
+					.leeway = 30,
+					.max_lifetime = 43200};
 
 		auth_configure_claims(&c);
 		configured = true;

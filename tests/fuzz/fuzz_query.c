@@ -3,8 +3,8 @@
 
 static const char *const states[] = {"open", "closed", NULL};
 static const struct query_param params[] = {
-	{"limit", FT_INT, 1, 200, NULL},  {"cursor", FT_STRING, 1, 1024, NULL}, {"from", FT_INSTANT, 0, 0, NULL},
-	{"day", FT_DATE, 0, 0, NULL},     {"id", FT_UUID, 0, 0, NULL},          {"status", FT_ENUM, 0, 0, states},
+	{"limit", FT_INT, 1, 200, NULL}, {"cursor", FT_STRING, 1, 1024, NULL}, {"from", FT_INSTANT, 0, 0, NULL},
+	{"day", FT_DATE, 0, 0, NULL},    {"id", FT_UUID, 0, 0, NULL},          {"status", FT_ENUM, 0, 0, states},
 };
 static const struct query_spec spec = {params, sizeof params / sizeof params[0]};
 

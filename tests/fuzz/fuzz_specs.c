@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.route = rt;
 		r.request_id = "0123456789abcdef0123456789abcdef";
 		r.body = body;
-		if (kit_patch_merge(&r, nl + 1, rt->body, &merged) == 0 && (!json_is_object(merged) || !arena_json_dump(a, merged)))
+		if (kit_patch_merge(&r, nl + 1, rt->body, &merged) == 0 &&
+		    (!json_is_object(merged) || !arena_json_dump(a, merged)))
 			abort();
 	}
 	return 0;

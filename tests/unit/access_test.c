@@ -105,8 +105,9 @@ START_TEST(access_table)
 	const struct access_row *row = &rows[_i];
 	struct sg_identity id = {.roles = row->roles, .agency = row->agency};
 
-	ck_assert_msg(access_allows((enum sg_perm)row->perm, &id) == row->allowed, "perm %d roles %#x agency %d: want %s",
-		      row->perm, row->roles, row->agency, row->allowed ? "allowed" : "denied");
+	ck_assert_msg(access_allows((enum sg_perm)row->perm, &id) == row->allowed,
+		      "perm %d roles %#x agency %d: want %s", row->perm, row->roles, row->agency,
+		      row->allowed ? "allowed" : "denied");
 }
 END_TEST
 
@@ -211,8 +212,9 @@ START_TEST(every_cell)
 				int w = want(p, role, ag);
 
 				ck_assert_msg(w >= 0, "permission %d has no line in want(): add it", p);
-				ck_assert_msg(access_allows((enum sg_perm)p, &id) == (bool)w, "perm %d role %s agency %s: want %s",
-					      p, sg_role_names[role], sg_agency_names[ag], w ? "allowed" : "denied");
+				ck_assert_msg(access_allows((enum sg_perm)p, &id) == (bool)w,
+					      "perm %d role %s agency %s: want %s", p, sg_role_names[role],
+					      sg_agency_names[ag], w ? "allowed" : "denied");
 			}
 }
 END_TEST
@@ -237,8 +239,8 @@ START_TEST(panel_cells)
 		int perm;
 		unsigned roles; /* the roles that hold it, of any agency */
 	} cells[] = {
-		{PERM_PANEL_READ, R(PRACTITIONER) | R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER) | R(PANEL_CHAIR) | R(PANEL_MEMBER) |
-					  R(ADMIN)},
+		{PERM_PANEL_READ, R(PRACTITIONER) | R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER) | R(PANEL_CHAIR) |
+					  R(PANEL_MEMBER) | R(ADMIN)},
 		{PERM_PANEL_MANAGE, R(ADMIN)},
 		{PERM_PANEL_CASES, R(PANEL_MEMBER) | R(PANEL_CHAIR) | R(SAFEGUARDING_LEAD)},
 		{PERM_PANEL_REFERRAL, R(PANEL_MEMBER) | R(PANEL_CHAIR) | R(SAFEGUARDING_LEAD) | R(SOCIAL_WORKER)},

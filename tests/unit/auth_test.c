@@ -55,8 +55,14 @@ static json_t *json_q(const char *text)
 	return j;
 }
 
-static void arena_setup(void) { a = arena_new(); }
-static void arena_teardown(void) { arena_free(a); }
+static void arena_setup(void)
+{
+	a = arena_new();
+}
+static void arena_teardown(void)
+{
+	arena_free(a);
+}
 
 /* ------------------------------------------------------------------ precheck */
 
@@ -82,7 +88,10 @@ static const struct precheck_row precheck_rows[] = {
 	{"{'alg':'RS256','kid':'k1','typ':'JWT'}", NULL, NULL},
 	{"{'alg':'RS256','kid':'k1'}", NULL, NULL},
 	{"{'alg':'ES256','kid':'k-1_2.3','typ':'at+jwt'}", NULL, NULL},
-	{"{'alg':'RS256','kid':'" "0123456789012345678901234567890123456789012345678901234567890123" "'}", NULL, NULL},
+	{"{'alg':'RS256','kid':'"
+	 "0123456789012345678901234567890123456789012345678901234567890123"
+	 "'}",
+	 NULL, NULL},
 	{"{'alg':'ABCDEFGHIJKLMNO','kid':'k1'}", NULL, NULL}, /* 15 characters fit */
 	/* three non-empty segments of base64url characters */
 	{NULL, "abc", P_SEGS},
@@ -103,8 +112,8 @@ static const struct precheck_row precheck_rows[] = {
 	{NULL, "e30.e3/.c2ln", P_CHARS},
 	{NULL, "e30.e30.c2ln\n", P_CHARS},
 	/* the header decoded strictly: a JSON object without duplicate keys */
-	{NULL, "YWJj.e30.c2ln", P_HDR},  /* "abc" */
-	{NULL, "e31.e30.c2ln", P_HDR},   /* non-canonical base64url of "{}" */
+	{NULL, "YWJj.e30.c2ln", P_HDR}, /* "abc" */
+	{NULL, "e31.e30.c2ln", P_HDR},  /* non-canonical base64url of "{}" */
 	{NULL, "e30x.e30.c2ln", P_HDR},
 	{"[]", NULL, P_HDR},
 	{"['RS256']", NULL, P_HDR},
@@ -133,7 +142,10 @@ static const struct precheck_row precheck_rows[] = {
 	{"{'alg':'RS256','kid':1}", NULL, P_KID},
 	{"{'alg':'RS256','kid':'../keys/k1'}", NULL, P_KID},
 	{"{'alg':'RS256','kid':'k 1'}", NULL, P_KID},
-	{"{'alg':'RS256','kid':'" "0123456789012345678901234567890123456789012345678901234567890123x" "'}", NULL, P_KID},
+	{"{'alg':'RS256','kid':'"
+	 "0123456789012345678901234567890123456789012345678901234567890123x"
+	 "'}",
+	 NULL, P_KID},
 	/* typ: JWT or the RFC 9068 at+jwt, any case, "application/" optional */
 	{"{'alg':'RS256','kid':'k1','typ':'jwt'}", NULL, NULL},
 	{"{'alg':'RS256','kid':'k1','typ':'AT+JWT'}", NULL, NULL},
@@ -170,8 +182,8 @@ START_TEST(precheck_table)
 	ok = auth_precheck(tok, strlen(tok), &h, &why);
 	if (row->why) {
 		ck_assert_msg(!ok, "%s: should fail", tok);
-		ck_assert_msg(why && strcmp(why, row->why) == 0, "%s: \"%s\", want \"%s\"", row->header ? row->header : tok,
-			      why ? why : "", row->why);
+		ck_assert_msg(why && strcmp(why, row->why) == 0, "%s: \"%s\", want \"%s\"",
+			      row->header ? row->header : tok, why ? why : "", row->why);
 	} else {
 		json_t *hdr = json_q(row->header);
 
@@ -226,8 +238,7 @@ END_TEST
 #define C_SW "the social_worker role belongs to children's social care"
 #define C_OPT "token jti, name and email must be non-empty strings of at most 200 characters"
 
-static const struct auth_config claims_cfg = {
-	.issuer = ISS, .audience = AUD, .leeway = 30, .max_lifetime = 43200};
+static const struct auth_config claims_cfg = {.issuer = ISS, .audience = AUD, .leeway = 30, .max_lifetime = 43200};
 
 /* Valid at NOW: issued a minute ago, an hour's lifetime. */
 static json_t *base_claims(void)
@@ -402,9 +413,9 @@ START_TEST(claims_fill_identity)
 
 	/* every role at once fits roles_csv */
 	json_object_set_new(claims, "agency", json_string("csc"));
-	json_object_set_new(claims, "roles", json_pack("[s,s,s,s,s,s,s,s]", "practitioner", "safeguarding_lead",
-						       "social_worker", "panel_chair", "panel_member", "training_admin",
-						       "auditor", "admin"));
+	json_object_set_new(claims, "roles",
+			    json_pack("[s,s,s,s,s,s,s,s]", "practitioner", "safeguarding_lead", "social_worker",
+				      "panel_chair", "panel_member", "training_admin", "auditor", "admin"));
 	json_object_del(claims, "name");
 	ck_assert_msg(auth_check_claims(claims, NOW, &id, &why), "%s", why);
 	ck_assert_int_eq(id.agency, AGENCY_CSC);
@@ -449,7 +460,8 @@ START_TEST(claims_leeway_is_clamped)
 	struct sg_identity id;
 	const char *why = NULL;
 
-	auth_configure_claims(&(struct auth_config){.issuer = ISS, .audience = AUD, .leeway = 600, .max_lifetime = 43200});
+	auth_configure_claims(
+		&(struct auth_config){.issuer = ISS, .audience = AUD, .leeway = 600, .max_lifetime = 43200});
 	json_object_set_new(claims, "iat", json_integer(NOW - 3600));
 	json_object_set_new(claims, "nbf", json_integer(NOW - 3600));
 	json_object_set_new(claims, "exp", json_integer(NOW - 60));
@@ -473,16 +485,11 @@ START_TEST(claims_extreme_times)
 		int64_t nbf;
 		const char *why;
 	} t[] = {
-		{INT64_MIN, INT64_MAX - 1000, false, 0, C_LIFETIME},
-		{INT64_MIN, INT64_MAX, false, 0, C_LIFETIME},
-		{NOW - 60, INT64_MAX, false, 0, C_LIFETIME},
-		{INT64_MIN, NOW + 60, false, 0, C_LIFETIME},
-		{NOW - 60, INT64_MIN, false, 0, C_EXPIRED},
-		{INT64_MIN, INT64_MIN, false, 0, C_EXPIRED},
-		{INT64_MAX, INT64_MAX, false, 0, C_NOTYET},
-		{NOW - 60, NOW + 60, true, INT64_MAX, C_NOTYET},
-		{NOW - 60, NOW + 60, true, INT64_MIN, NULL},
-		{-1, NOW + 60, false, 0, C_LIFETIME},
+		{INT64_MIN, INT64_MAX - 1000, false, 0, C_LIFETIME}, {INT64_MIN, INT64_MAX, false, 0, C_LIFETIME},
+		{NOW - 60, INT64_MAX, false, 0, C_LIFETIME},         {INT64_MIN, NOW + 60, false, 0, C_LIFETIME},
+		{NOW - 60, INT64_MIN, false, 0, C_EXPIRED},          {INT64_MIN, INT64_MIN, false, 0, C_EXPIRED},
+		{INT64_MAX, INT64_MAX, false, 0, C_NOTYET},          {NOW - 60, NOW + 60, true, INT64_MAX, C_NOTYET},
+		{NOW - 60, NOW + 60, true, INT64_MIN, NULL},         {-1, NOW + 60, false, 0, C_LIFETIME},
 		{NOW - 43200 + 60, NOW + 60, false, 0, NULL},
 	};
 
@@ -612,8 +619,13 @@ static void keys_teardown(void)
 
 static struct auth_config verify_cfg(const char *dir)
 {
-	return (struct auth_config){.issuer = ISS, .audience = AUD, .key_dir = dir, .hs256_secret_file = secret_path,
-				    .hs256_kid = "hs1", .leeway = 30, .max_lifetime = 43200};
+	return (struct auth_config){.issuer = ISS,
+				    .audience = AUD,
+				    .key_dir = dir,
+				    .hs256_secret_file = secret_path,
+				    .hs256_kid = "hs1",
+				    .leeway = 30,
+				    .max_lifetime = 43200};
 }
 
 /* Each test starts from freshly loaded keys and an empty cache. */
@@ -778,9 +790,9 @@ START_TEST(verify_valid_rs256_es256_hs256)
 {
 	const char *payload = payload_with(NULL, NULL);
 	const char *toks[] = {
-		rs256(payload),
-		es256(payload),
-		make_token("{'alg':'HS256','kid':'hs1','typ':'JWT'}", payload, SIG_HMAC, NULL, hs_secret, strlen(hs_secret)),
+		rs256(payload), es256(payload),
+		make_token("{'alg':'HS256','kid':'hs1','typ':'JWT'}", payload, SIG_HMAC, NULL, hs_secret,
+			   strlen(hs_secret)),
 		make_token("{'alg':'RS256','kid':'rsa1'}", payload, SIG_RS256, rsa_key, NULL, 0), /* typ is optional */
 	};
 
@@ -844,16 +856,16 @@ START_TEST(verify_hs256_forged_with_public_pem)
 {
 	const char *payload = payload_with(NULL, NULL);
 
-	expect_invalid(bearer(make_token("{'alg':'HS256','kid':'rsa1'}", payload, SIG_HMAC, NULL, rsa_pem,
-					 strlen(rsa_pem))),
-		       "token algorithm does not match its key");
-	expect_invalid(bearer(make_token("{'alg':'HS256','kid':'ec1'}", payload, SIG_HMAC, NULL, rsa_pem,
-					 strlen(rsa_pem))),
-		       "token algorithm does not match its key");
+	expect_invalid(
+		bearer(make_token("{'alg':'HS256','kid':'rsa1'}", payload, SIG_HMAC, NULL, rsa_pem, strlen(rsa_pem))),
+		"token algorithm does not match its key");
+	expect_invalid(
+		bearer(make_token("{'alg':'HS256','kid':'ec1'}", payload, SIG_HMAC, NULL, rsa_pem, strlen(rsa_pem))),
+		"token algorithm does not match its key");
 	/* the HS256 kid with the wrong secret */
-	expect_invalid(bearer(make_token("{'alg':'HS256','kid':'hs1'}", payload, SIG_HMAC, NULL, rsa_pem,
-					 strlen(rsa_pem))),
-		       "token signature is invalid");
+	expect_invalid(
+		bearer(make_token("{'alg':'HS256','kid':'hs1'}", payload, SIG_HMAC, NULL, rsa_pem, strlen(rsa_pem))),
+		"token signature is invalid");
 }
 END_TEST
 
@@ -913,12 +925,12 @@ START_TEST(verify_typ_jwt_and_at_jwt)
 
 	for (size_t i = 0; i < sizeof typs / sizeof typs[0]; i++) {
 		const char *toks[] = {
-			make_token(arena_printf(a, "{'alg':'RS256','kid':'rsa1','typ':'%s'}", typs[i]), payload, SIG_RS256,
-				   rsa_key, NULL, 0),
-			make_token(arena_printf(a, "{'alg':'ES256','kid':'ec1','typ':'%s'}", typs[i]), payload, SIG_ES256,
-				   ec_key, NULL, 0),
-			make_token(arena_printf(a, "{'typ':'%s','kid':'hs1','alg':'HS256'}", typs[i]), payload, SIG_HMAC,
-				   NULL, hs_secret, strlen(hs_secret)),
+			make_token(arena_printf(a, "{'alg':'RS256','kid':'rsa1','typ':'%s'}", typs[i]), payload,
+				   SIG_RS256, rsa_key, NULL, 0),
+			make_token(arena_printf(a, "{'alg':'ES256','kid':'ec1','typ':'%s'}", typs[i]), payload,
+				   SIG_ES256, ec_key, NULL, 0),
+			make_token(arena_printf(a, "{'typ':'%s','kid':'hs1','alg':'HS256'}", typs[i]), payload,
+				   SIG_HMAC, NULL, hs_secret, strlen(hs_secret)),
 		};
 
 		for (size_t j = 0; j < sizeof toks / sizeof toks[0]; j++) {
@@ -932,14 +944,16 @@ START_TEST(verify_typ_jwt_and_at_jwt)
 		}
 	}
 	/* other types are refused for what they are, not as a bad signature */
-	expect_invalid(bearer(make_token("{'alg':'RS256','kid':'rsa1','typ':'JOSE'}", payload, SIG_RS256, rsa_key, NULL, 0)),
-		       P_TYP);
+	expect_invalid(
+		bearer(make_token("{'alg':'RS256','kid':'rsa1','typ':'JOSE'}", payload, SIG_RS256, rsa_key, NULL, 0)),
+		P_TYP);
 	expect_invalid(bearer(make_token("{'alg':'ES256','kid':'ec1','typ':'application/json'}", payload, SIG_ES256,
 					 ec_key, NULL, 0)),
 		       P_TYP);
 	/* an at+jwt token is still verified: a flipped payload fails */
 	{
-		const char *tok = make_token("{'alg':'RS256','kid':'rsa1','typ':'at+jwt'}", payload, SIG_RS256, rsa_key, NULL, 0);
+		const char *tok = make_token("{'alg':'RS256','kid':'rsa1','typ':'at+jwt'}", payload, SIG_RS256, rsa_key,
+					     NULL, 0);
 		const char *dot1 = strchr(tok, '.'), *dot2 = strchr(dot1 + 1, '.');
 
 		expect_invalid(bearer(arena_printf(a, "%.*s.%s%s", (int)(dot1 - tok), tok,
@@ -959,7 +973,8 @@ START_TEST(verify_es256_twins_same_identity)
 {
 	const char *payload = payload_with(NULL, NULL);
 	const char *low = es256(payload);
-	const char *high = make_token("{'alg':'ES256','kid':'ec1','typ':'JWT'}", payload, SIG_ES256_HIGH, ec_key, NULL, 0);
+	const char *high = make_token("{'alg':'ES256','kid':'ec1','typ':'JWT'}", payload, SIG_ES256_HIGH, ec_key, NULL,
+				      0);
 	unsigned char sig[64];
 	struct sg_identity one, two;
 	const char *why = NULL;
@@ -1025,15 +1040,16 @@ START_TEST(verify_cache)
 
 	ck_assert_msg(auth_verify(tok, NOW, &first, &why) == AUTH_OK, "%s", why);
 	/* served from the cache: a configuration that would now reject it is not consulted */
-	auth_configure_claims(&(struct auth_config){.issuer = ISS, .audience = "another-api", .leeway = 30,
-						    .max_lifetime = 43200});
+	auth_configure_claims(
+		&(struct auth_config){.issuer = ISS, .audience = "another-api", .leeway = 30, .max_lifetime = 43200});
 	memset(&second, 0x5A, sizeof second);
 	ck_assert_msg(auth_verify(tok, NOW + 10, &second, &why) == AUTH_OK, "%s", why);
 	ck_assert(memcmp(&first, &second, sizeof first) == 0);
 	/* without the cache the claims are checked again */
 	auth_cache_clear();
 	expect_invalid(tok, C_AUD);
-	auth_configure_claims(&(struct auth_config){.issuer = ISS, .audience = AUD, .leeway = 30, .max_lifetime = 43200});
+	auth_configure_claims(
+		&(struct auth_config){.issuer = ISS, .audience = AUD, .leeway = 30, .max_lifetime = 43200});
 	ck_assert_int_eq(auth_verify(tok, NOW, &second, &why), AUTH_OK);
 	/* a cached token still expires: exp + leeway is the last second */
 	ck_assert_int_eq(auth_verify(tok, NOW + 3540 + 30, &second, &why), AUTH_OK);
@@ -1077,8 +1093,13 @@ static void fresh_loaddir(void)
 
 static bool load(const char *secret_file, const char *kid, char *err, size_t errlen)
 {
-	struct auth_config c = {.issuer = ISS, .audience = AUD, .key_dir = loaddir, .hs256_secret_file = secret_file,
-				.hs256_kid = kid, .leeway = 30, .max_lifetime = 43200};
+	struct auth_config c = {.issuer = ISS,
+				.audience = AUD,
+				.key_dir = loaddir,
+				.hs256_secret_file = secret_file,
+				.hs256_kid = kid,
+				.leeway = 30,
+				.max_lifetime = 43200};
 
 	err[0] = '\0';
 	return auth_load(&c, err, errlen);
@@ -1103,8 +1124,8 @@ END_TEST
 START_TEST(load_refuses_missing_directory)
 {
 	char err[512];
-	struct auth_config c = {.issuer = ISS, .audience = AUD, .key_dir = "/nonexistent/sg-keys", .leeway = 30,
-				.max_lifetime = 43200};
+	struct auth_config c = {
+		.issuer = ISS, .audience = AUD, .key_dir = "/nonexistent/sg-keys", .leeway = 30, .max_lifetime = 43200};
 
 	ck_assert(!auth_load(&c, err, sizeof err));
 	ck_assert(strstr(err, "cannot open"));
@@ -1191,13 +1212,14 @@ START_TEST(load_refuses_bad_configuration)
 	EVP_PKEY_free(k);
 	ck_assert_msg(load(NULL, NULL, err, sizeof err), "%s", err);
 	ck_assert_uint_eq(auth_key_count(), 1);
-	ck_assert(!auth_load(&(struct auth_config){.audience = AUD, .key_dir = loaddir, .leeway = 30}, err, sizeof err));
-	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = "", .key_dir = loaddir, .leeway = 30}, err,
-			     sizeof err));
-	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = AUD, .key_dir = loaddir, .leeway = 61}, err,
-			     sizeof err));
-	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = AUD, .key_dir = loaddir, .leeway = -1}, err,
-			     sizeof err));
+	ck_assert(
+		!auth_load(&(struct auth_config){.audience = AUD, .key_dir = loaddir, .leeway = 30}, err, sizeof err));
+	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = "", .key_dir = loaddir, .leeway = 30},
+			     err, sizeof err));
+	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = AUD, .key_dir = loaddir, .leeway = 61},
+			     err, sizeof err));
+	ck_assert(!auth_load(&(struct auth_config){.issuer = ISS, .audience = AUD, .key_dir = loaddir, .leeway = -1},
+			     err, sizeof err));
 	ck_assert_uint_eq(auth_key_count(), 0);
 }
 END_TEST

@@ -70,21 +70,23 @@ static const struct {
 	const char *s;
 	size_t n; /* 0: strlen */
 } rejected[] = {
-	{"Zh", 0},        /* "f" with a non-zero trailing bit (canonical: "Zg") */
-	{"Zm9", 0},       /* "fo" with non-zero trailing bits (canonical: "Zm8") */
+	{"Zh", 0},  /* "f" with a non-zero trailing bit (canonical: "Zg") */
+	{"Zm9", 0}, /* "fo" with non-zero trailing bits (canonical: "Zm8") */
 	{"Zm-", 0},
-	{"Z", 0},         /* length % 4 == 1 */
+	{"Z", 0}, /* length % 4 == 1 */
 	{"Zm9vY", 0},
 	{"Zm9vYmFyZ", 0},
-	{"Zg==", 0},      /* padding */
+	{"Zg==", 0}, /* padding */
 	{"Zm8=", 0},
 	{"Zg=", 0},
-	{"+_8", 0},       /* the standard alphabet */
+	{"+_8", 0}, /* the standard alphabet */
 	{"-/8", 0},
-	{"Zm9 v", 0},     /* anything outside the alphabet */
+	{"Zm9 v", 0}, /* anything outside the alphabet */
 	{"Zm9v\n", 0},
 	{"Zm9.", 0},
-	{"Zm\0" "9v", 5}, /* an embedded NUL */
+	{"Zm\0"
+	 "9v",
+	 5}, /* an embedded NUL */
 	{"Zm9v\xc3\xa9", 0},
 };
 
@@ -128,16 +130,11 @@ START_TEST(chars_only)
 		const char *s;
 		bool ok;
 	} t[] = {
-		{"", true},
-		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", true},
-		{"abc=", false},
-		{"ab+c", false},
-		{"ab/c", false},
-		{"ab c", false},
-		{"ab!c", false},
-		{"ab.c", false},
-		{"ab\tc", false},
-		{"\xc3\xa9", false},
+		{"", true},       {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", true},
+		{"abc=", false},  {"ab+c", false},
+		{"ab/c", false},  {"ab c", false},
+		{"ab!c", false},  {"ab.c", false},
+		{"ab\tc", false}, {"\xc3\xa9", false},
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)

@@ -8,8 +8,14 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
 /* "c1." followed by the base64url of raw JSON text: a hand-made cursor. */
 static char *raw_cursor(const char *json)
@@ -63,22 +69,22 @@ START_TEST(tampered)
 		"",
 		"c1.",
 		"c1",
-		"c2.WyJhIiwiYiJd",           /* a valid body behind the wrong tag */
+		"c2.WyJhIiwiYiJd", /* a valid body behind the wrong tag */
 		"C1.WyJhIiwiYiJd",
 		".WyJhIiwiYiJd",
 		"WyJhIiwiYiJd",
-		"c1.WyJhIiwiYiJd==",         /* padding */
-		"c1.WyJhIi+iYiJd",           /* standard alphabet */
+		"c1.WyJhIiwiYiJd==", /* padding */
+		"c1.WyJhIi+iYiJd",   /* standard alphabet */
 		"c1.!!!!",
-		"c1.WyJhIiwiYiJ",            /* truncated */
-		"c1.WyJhIiwiYiJdA",          /* length % 4 == 1 */
-		"c1.WyJhIiwiYiJe",           /* one bit flipped */
-		noncanon,                    /* non-zero trailing bits */
+		"c1.WyJhIiwiYiJ",   /* truncated */
+		"c1.WyJhIiwiYiJdA", /* length % 4 == 1 */
+		"c1.WyJhIiwiYiJe",  /* one bit flipped */
+		noncanon,           /* non-zero trailing bits */
 		bad_tail,
-		raw_cursor("[\"a\"]"),       /* wrong arity: one part */
+		raw_cursor("[\"a\"]"), /* wrong arity: one part */
 		raw_cursor("[\"a\",\"b\",\"c\"]"),
 		raw_cursor("[]"),
-		raw_cursor("[\"a\",1]"),     /* non-string parts */
+		raw_cursor("[\"a\",1]"), /* non-string parts */
 		raw_cursor("[\"a\",null]"),
 		raw_cursor("[\"a\",[\"b\"]]"),
 		raw_cursor("[\"a\",{\"b\":1}]"),
@@ -88,7 +94,7 @@ START_TEST(tampered)
 		raw_cursor("[\"a\",\"b\"]]"),
 		raw_cursor("[\"a\",\"b\""),
 		raw_cursor("[\"a\",\"\\u0000\"]"), /* NUL inside a part */
-		raw_cursor("[\"a\",\"\xff\"]"),     /* invalid UTF-8 */
+		raw_cursor("[\"a\",\"\xff\"]"),    /* invalid UTF-8 */
 	};
 	const char *parts[2];
 

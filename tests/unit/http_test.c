@@ -6,8 +6,14 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
 static struct sg_req new_req(const char *query)
 {
@@ -107,8 +113,8 @@ START_TEST(reasons)
 	static const struct {
 		int status;
 		const char *reason;
-	} t[] = {{200, "OK"}, {201, "Created"}, {204, "No Content"}, {304, "Not Modified"}, {0, "Unknown"},
-		 {302, "Unknown"}, {-1, "Unknown"}};
+	} t[] = {{200, "OK"},    {201, "Created"}, {204, "No Content"}, {304, "Not Modified"},
+		 {0, "Unknown"}, {302, "Unknown"}, {-1, "Unknown"}};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		ck_assert_str_eq(http_reason(t[i].status), t[i].reason);
@@ -272,7 +278,8 @@ static const struct link_row link_rows[] = {
 	{"limit=5&cursor=c1.OLD&q=x", "</v1/children?limit=5&q=x&cursor=c1.NEXT>; rel=\"next\""},
 	{"cursor=c1.OLD&limit=5", "</v1/children?limit=5&cursor=c1.NEXT>; rel=\"next\""},
 	{"limit=5&&cursor=c1.OLD&", "</v1/children?limit=5&cursor=c1.NEXT>; rel=\"next\""},
-	{"status=open&from=2024-01-01T00%3A00%3A00Z", "</v1/children?status=open&from=2024-01-01T00%3A00%3A00Z&cursor=c1.NEXT>; rel=\"next\""},
+	{"status=open&from=2024-01-01T00%3A00%3A00Z",
+	 "</v1/children?status=open&from=2024-01-01T00%3A00%3A00Z&cursor=c1.NEXT>; rel=\"next\""},
 	{"xcursor=1", "</v1/children?xcursor=1&cursor=c1.NEXT>; rel=\"next\""},
 };
 

@@ -34,8 +34,8 @@ static const struct {
 	{"plain", "SUMMARY:plain\r\n"},
 	{"a;b,c\\d", "SUMMARY:a\\;b\\,c\\\\d\r\n"},
 	{"line one\nline two", "SUMMARY:line one\\nline two\r\n"},
-	{"crlf\r\nend", "SUMMARY:crlf\\nend\r\n"},          /* CR dropped, LF escaped */
-	{"tab\there", "SUMMARY:tab here\r\n"},               /* HTAB becomes a space */
+	{"crlf\r\nend", "SUMMARY:crlf\\nend\r\n"},            /* CR dropped, LF escaped */
+	{"tab\there", "SUMMARY:tab here\r\n"},                /* HTAB becomes a space */
 	{"bell\a and \x7f del", "SUMMARY:bell and  del\r\n"}, /* other controls dropped */
 	{"", "SUMMARY:\r\n"},
 	{"caf\xc3\xa9", "SUMMARY:caf\xc3\xa9\r\n"},

@@ -6,10 +6,19 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
-#define ITEM(id, ag, cat, date) {id, ag, cat, days_from_date(date), days_from_date(date)}
+#define ITEM(id, ag, cat, date)                                                                                        \
+	{                                                                                                              \
+		id, ag, cat, days_from_date(date), days_from_date(date)                                                \
+	}
 
 static size_t run(size_t (*rule)(const struct pattern_input *, struct pattern *, size_t, struct arena *),
 		  const struct chron_item *items, size_t n, struct pattern *out)
@@ -79,9 +88,10 @@ START_TEST(out_of_education_over_20_school_days)
 		{"b", AGENCY_EDUCATION, "not_on_roll", days_from_date("2025-03-03"), days_from_date("2025-03-28")},
 		{"c", AGENCY_EDUCATION, "not_on_roll", days_from_date("2025-11-01"), -1}, /* open: until today */
 	};
-	const struct roll_status rolls[] = {{"child-1", days_from_date("2025-11-04")}, {"child-2", days_from_date("2025-10-01")},
-					    {"child-3", -1}};
-	struct pattern_input in = {.items = items, .n = 3, .rolls = rolls, .nrolls = 3, .today = days_from_date("2025-12-01")};
+	const struct roll_status rolls[] = {
+		{"child-1", days_from_date("2025-11-04")}, {"child-2", days_from_date("2025-10-01")}, {"child-3", -1}};
+	struct pattern_input in = {
+		.items = items, .n = 3, .rolls = rolls, .nrolls = 3, .today = days_from_date("2025-12-01")};
 	struct pattern out[16];
 	size_t n = pattern_out_of_education(&in, out, 16, a);
 
@@ -153,7 +163,8 @@ START_TEST(out_of_education_open_periods_and_cme_cases)
 	in.cme = back_later;
 	n = pattern_out_of_education(&in, out, 16, a);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(out[1].description, "the register shows the child out of education for more than 20 school days");
+	ck_assert_str_eq(out[1].description,
+			 "the register shows the child out of education for more than 20 school days");
 }
 END_TEST
 
@@ -201,8 +212,10 @@ START_TEST(rising_three_months)
 	};
 	const struct chron_item gap[] = {
 		/* rising, but with an empty month in between: not three consecutive months */
-		ITEM("1", AGENCY_POLICE, "other", "2025-01-10"), ITEM("2", AGENCY_POLICE, "other", "2025-03-10"),
-		ITEM("3", AGENCY_POLICE, "other", "2025-03-11"), ITEM("4", AGENCY_POLICE, "other", "2025-04-10"),
+		ITEM("1", AGENCY_POLICE, "other", "2025-01-10"),
+		ITEM("2", AGENCY_POLICE, "other", "2025-03-10"),
+		ITEM("3", AGENCY_POLICE, "other", "2025-03-11"),
+		ITEM("4", AGENCY_POLICE, "other", "2025-04-10"),
 	};
 	struct pattern out[16];
 

@@ -7,8 +7,14 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
 enum { Q_LIMIT, Q_Q, Q_FROM, Q_ID, Q_STATE, Q_DAY, Q_CURSOR, Q_OFFSET, Q_N, Q__COUNT };
 
@@ -119,7 +125,9 @@ static const struct query_row rows[] = {
 	{&spec, "day=2023-02-29", {NULL}, {"day invalid_date"}},
 	{&spec, "day=2024-1-01", {NULL}, {"day invalid_date"}},
 	/* every problem at once */
-	{&spec, "limit=0&foo=1&q=%zz&limit=7&state=x&day=2023-02-29", {NULL},
+	{&spec,
+	 "limit=0&foo=1&q=%zz&limit=7&state=x&day=2023-02-29",
+	 {NULL},
 	 {"limit out_of_range", "foo unknown_parameter", "q invalid_encoding", "limit repeated_parameter",
 	  "state invalid_value", "day invalid_date"}},
 	/* no spec: every parameter is unknown */
@@ -165,8 +173,8 @@ START_TEST(query_parse_table)
 		const char *want = i < Q__COUNT ? row->vals[i] : NULL;
 
 		if (want)
-			ck_assert_msg(q.values[i] && strcmp(q.values[i], want) == 0, "%s: value %zu is %s, want %s", what, i,
-				      q.values[i] ? q.values[i] : "(null)", want);
+			ck_assert_msg(q.values[i] && strcmp(q.values[i], want) == 0, "%s: value %zu is %s, want %s",
+				      what, i, q.values[i] ? q.values[i] : "(null)", want);
 		else
 			ck_assert_msg(q.values[i] == NULL, "%s: value %zu should be absent", what, i);
 	}
@@ -178,9 +186,9 @@ START_TEST(unescape_table)
 	static const struct {
 		const char *in, *out; /* out NULL: rejected */
 	} t[] = {
-		{"", ""},          {"abc", "abc"},   {"a+b", "a b"},   {"%41", "A"},      {"%7e%7E", "~~"},
-		{"%e9", "\xe9"},   {"%2525", "%25"}, {"%", NULL},      {"%4", NULL},      {"a%2", NULL},
-		{"%zz", NULL},     {"%g0", NULL},    {"%0g", NULL},    {"%00", NULL},     {"%-1", NULL},
+		{"", ""},        {"abc", "abc"},   {"a+b", "a b"}, {"%41", "A"},  {"%7e%7E", "~~"},
+		{"%e9", "\xe9"}, {"%2525", "%25"}, {"%", NULL},    {"%4", NULL},  {"a%2", NULL},
+		{"%zz", NULL},   {"%g0", NULL},    {"%0g", NULL},  {"%00", NULL}, {"%-1", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

@@ -6,15 +6,21 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
 struct match_row {
 	const char *method, *path;
 	enum router_result want;
-	const char *name;              /* ROUTER_FOUND: the route's name */
+	const char *name;                  /* ROUTER_FOUND: the route's name */
 	const char *params[SG_MAX_PARAMS]; /* ROUTER_FOUND: the captured parameters */
-	const char *allow;             /* ROUTER_BAD_METHOD: the Allow list */
+	const char *allow;                 /* ROUTER_BAD_METHOD: the Allow list */
 };
 
 static const struct match_row match_rows[] = {
@@ -90,7 +96,8 @@ START_TEST(router_match_table)
 					      "%s %s: param %zu is %s, want %s", row->method, row->path, i,
 					      params[i] ? params[i] : "(null)", row->params[i]);
 			else
-				ck_assert_msg(params[i] == NULL, "%s %s: unexpected param %zu", row->method, row->path, i);
+				ck_assert_msg(params[i] == NULL, "%s %s: unexpected param %zu", row->method, row->path,
+					      i);
 		}
 		break;
 	case ROUTER_BAD_METHOD:

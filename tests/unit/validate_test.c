@@ -9,8 +9,14 @@
 #include "unit.h"
 
 static struct arena *a;
-static void setup(void) { a = arena_new(); }
-static void teardown(void) { arena_free(a); }
+static void setup(void)
+{
+	a = arena_new();
+}
+static void teardown(void)
+{
+	arena_free(a);
+}
 
 static const char *const kinds[] = {"alpha", "beta", NULL};
 static const char *const colours[] = {"red", "green", NULL};
@@ -59,9 +65,9 @@ static const struct body_spec spec = {
 #define BASE "{'name': 'abc', 'count': 3}"
 
 struct body_row {
-	const char *patch;      /* merged into BASE */
-	const char *remove[3];  /* then these keys are deleted */
-	const char *errs[12];   /* "field code", every error expected */
+	const char *patch;     /* merged into BASE */
+	const char *remove[3]; /* then these keys are deleted */
+	const char *errs[12];  /* "field code", every error expected */
 };
 
 static const struct body_row body_rows[] = {
@@ -254,7 +260,8 @@ static void expect_errors(const char *what, const struct verrs *errs, const char
 		ck_assert_msg(has_error(errs, field, code), "%s: no error %s", what, want[nwant]);
 	}
 	for (size_t i = 0; i < errs->n; i++)
-		ck_assert_msg(errs->items[i].message && *errs->items[i].message, "%s: error %zu has no message", what, i);
+		ck_assert_msg(errs->items[i].message && *errs->items[i].message, "%s: error %zu has no message", what,
+			      i);
 	if (errs->n != nwant) {
 		for (size_t i = 0; i < errs->n; i++)
 			fprintf(stderr, "  %s: got %s %s\n", what, errs->items[i].field, errs->items[i].code);
@@ -462,10 +469,10 @@ struct patch_row {
 };
 
 static const struct patch_row patch_rows[] = {
-	{"{}", {NULL}},                                 /* nothing is required */
+	{"{}", {NULL}}, /* nothing is required */
 	{"{'note': 'n'}", {NULL}},
-	{"{'note': null}", {NULL}},                     /* null clears a nullable field */
-	{"{'name': null}", {"name required"}},          /* but not a required one */
+	{"{'note': null}", {NULL}},            /* null clears a nullable field */
+	{"{'name': null}", {"name required"}}, /* but not a required one */
 	{"{'any_int': null}", {"any_int invalid_type"}},
 	{"{'count': 0, 'nope': 1}", {"nope unknown_field", "count out_of_range"}},
 	{"{'id': 'x'}", {"id read_only"}},
@@ -500,7 +507,8 @@ START_TEST(instants_to_epoch)
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		ck_assert_msg(instant_to_epoch(rows[i].s, &t), "%s should convert", rows[i].s);
-		ck_assert_msg(t == rows[i].want, "%s: %lld, want %lld", rows[i].s, (long long)t, (long long)rows[i].want);
+		ck_assert_msg(t == rows[i].want, "%s: %lld, want %lld", rows[i].s, (long long)t,
+			      (long long)rows[i].want);
 	}
 	ck_assert(!instant_to_epoch("2024-02-30T00:00:00Z", &t));
 }
@@ -517,38 +525,38 @@ START_TEST(utf8_table)
 	} t[] = {
 		{"", 0, true},
 		{"plain ascii", 0, true},
-		{"a\0b", 3, true},                    /* NUL is ASCII; callers count bytes */
-		{"\xc2\x80", 0, true},                /* U+0080, the first two-byte character */
+		{"a\0b", 3, true},     /* NUL is ASCII; callers count bytes */
+		{"\xc2\x80", 0, true}, /* U+0080, the first two-byte character */
 		{"caf\xc3\xa9", 0, true},
-		{"\xdf\xbf", 0, true},                /* U+07FF */
-		{"\xe0\xa0\x80", 0, true},            /* U+0800 */
+		{"\xdf\xbf", 0, true},     /* U+07FF */
+		{"\xe0\xa0\x80", 0, true}, /* U+0800 */
 		{"\xe6\x97\xa5\xe6\x9c\xac", 0, true},
-		{"\xed\x9f\xbf", 0, true},            /* U+D7FF, just below the surrogates */
-		{"\xee\x80\x80", 0, true},            /* U+E000, just above */
-		{"\xef\xbf\xbf", 0, true},            /* U+FFFF */
-		{"\xf0\x90\x80\x80", 0, true},        /* U+10000 */
-		{"\xf0\x9f\x98\x80", 0, true},        /* an emoji */
-		{"\xf4\x8f\xbf\xbf", 0, true},        /* U+10FFFF, the last */
-		{"\x80", 0, false},                   /* a continuation byte alone */
+		{"\xed\x9f\xbf", 0, true},     /* U+D7FF, just below the surrogates */
+		{"\xee\x80\x80", 0, true},     /* U+E000, just above */
+		{"\xef\xbf\xbf", 0, true},     /* U+FFFF */
+		{"\xf0\x90\x80\x80", 0, true}, /* U+10000 */
+		{"\xf0\x9f\x98\x80", 0, true}, /* an emoji */
+		{"\xf4\x8f\xbf\xbf", 0, true}, /* U+10FFFF, the last */
+		{"\x80", 0, false},            /* a continuation byte alone */
 		{"a\xbf", 0, false},
-		{"\xc0\xaf", 0, false},               /* overlong '/' */
+		{"\xc0\xaf", 0, false}, /* overlong '/' */
 		{"\xc1\xbf", 0, false},
-		{"\xe0\x80\xaf", 0, false},           /* overlong, three bytes */
+		{"\xe0\x80\xaf", 0, false}, /* overlong, three bytes */
 		{"\xe0\x9f\xbf", 0, false},
-		{"\xf0\x80\x80\xaf", 0, false},       /* overlong, four bytes */
+		{"\xf0\x80\x80\xaf", 0, false}, /* overlong, four bytes */
 		{"\xf0\x8f\xbf\xbf", 0, false},
-		{"\xed\xa0\x80", 0, false},           /* U+D800, a surrogate */
-		{"\xed\xbf\xbf", 0, false},           /* U+DFFF */
-		{"\xf4\x90\x80\x80", 0, false},       /* U+110000 */
+		{"\xed\xa0\x80", 0, false},     /* U+D800, a surrogate */
+		{"\xed\xbf\xbf", 0, false},     /* U+DFFF */
+		{"\xf4\x90\x80\x80", 0, false}, /* U+110000 */
 		{"\xf5\x80\x80\x80", 0, false},
 		{"\xff", 0, false},
 		{"\xfe\xff", 0, false},
-		{"\xc3", 0, false},                   /* truncated */
+		{"\xc3", 0, false}, /* truncated */
 		{"\xe6\x97", 0, false},
 		{"\xf0\x9f\x98", 0, false},
-		{"\xc3(", 0, false},                  /* a lead byte without its continuation */
+		{"\xc3(", 0, false}, /* a lead byte without its continuation */
 		{"\xe6\x97(", 0, false},
-		{"caf\xc3\xa9", 4, false},             /* n cuts the character */
+		{"caf\xc3\xa9", 4, false}, /* n cuts the character */
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

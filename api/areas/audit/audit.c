@@ -50,7 +50,8 @@ static const struct query_param audit_query_params[] = {
 	[AQ_LIMIT] = {"limit", FT_INT, 1, 200, NULL},
 	[AQ_CURSOR] = {"cursor", FT_STRING, 1, 1024, NULL},
 };
-static const struct query_spec audit_query = {audit_query_params, sizeof audit_query_params / sizeof audit_query_params[0]};
+static const struct query_spec audit_query = {audit_query_params,
+					      sizeof audit_query_params / sizeof audit_query_params[0]};
 
 /* The part of the trail the caller reads: NULL for all of it (the
  * partnership's auditors, and a child's access log, whose route has
@@ -87,7 +88,8 @@ int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *
 	p[9] = pg.fetch;
 	p[10] = audit_scope(r, f);
 	p[11] = f->access_log ? "true" : "false";
-	if ((rc = kit_exec(r, &sql_audit_list, p, 12, &res)) || (rc = kit_audit(r, read_action, read_type, read_id, NULL)))
+	if ((rc = kit_exec(r, &sql_audit_list, p, 12, &res)) ||
+	    (rc = kit_audit(r, read_action, read_type, read_id, NULL)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
@@ -95,8 +97,8 @@ int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *
 static int audit_list(struct sg_req *r)
 {
 	const char *const *q = r->query.values;
-	const struct audit_filter f = {q[AQ_ACTOR], q[AQ_AGENCY], q[AQ_ACTION], q[AQ_RTYPE], q[AQ_RID], q[AQ_FROM], q[AQ_TO],
-				       false};
+	const struct audit_filter f = {q[AQ_ACTOR], q[AQ_AGENCY], q[AQ_ACTION], q[AQ_RTYPE],
+				       q[AQ_RID],   q[AQ_FROM],   q[AQ_TO],     false};
 
 	return audit_list_page(r, &f, q[AQ_LIMIT], q[AQ_CURSOR], "audit.read", "audit_event", NULL);
 }

@@ -22,8 +22,8 @@
 
 /* ---- field specs ------------------------------------------------------- */
 
-static const char *const education_statuses[] = {"on_roll",           "not_on_roll",           "elective_home_education",
-						 "missing_education", "alternative_provision", NULL};
+static const char *const education_statuses[] = {
+	"on_roll", "not_on_roll", "elective_home_education", "missing_education", "alternative_provision", NULL};
 
 static const char *check_urn(const char *s)
 {
@@ -43,10 +43,18 @@ static const struct field_spec child_fields[] = {
 	{.name = "preferred_name", .type = FT_STRING, .nullable = true, .min = 1, .max = 100},
 	{.name = "date_of_birth", .type = FT_DATE, .required = true},
 	{.name = "gender", .type = FT_STRING, .nullable = true, .min = 1, .max = 50},
-	{.name = "nhs_number", .type = FT_STRING, .nullable = true, .check = ident_nhs_number, .check_code = "invalid_nhs_number"},
+	{.name = "nhs_number",
+	 .type = FT_STRING,
+	 .nullable = true,
+	 .check = ident_nhs_number,
+	 .check_code = "invalid_nhs_number"},
 	{.name = "upn", .type = FT_STRING, .nullable = true, .check = ident_upn, .check_code = "invalid_upn"},
 	{.name = "address", .type = FT_OBJECT, .nullable = true},
-	{.name = "postcode", .type = FT_STRING, .nullable = true, .check = ident_postcode_check, .check_code = "invalid_postcode"},
+	{.name = "postcode",
+	 .type = FT_STRING,
+	 .nullable = true,
+	 .check = ident_postcode_check,
+	 .check_code = "invalid_postcode"},
 	{.name = "school_urn", .type = FT_STRING, .nullable = true, .check = check_urn, .check_code = "invalid_urn"},
 	{.name = "education_status", .type = FT_ENUM, .enum_values = education_statuses},
 	{.name = "not_on_roll_since", .type = FT_DATE, .nullable = true},
@@ -54,8 +62,8 @@ static const struct field_spec child_fields[] = {
 	{.name = "looked_after", .type = FT_BOOL},
 	{.name = "child_protection_plan", .type = FT_BOOL}, /* 009: flags a CME case at once */
 };
-static const char *const child_read_only[] = {"id",         "version",           "created_at", "updated_at",
-					      "created_by_agency", "family_id", "family_relationship", NULL};
+static const char *const child_read_only[] = {
+	"id", "version", "created_at", "updated_at", "created_by_agency", "family_id", "family_relationship", NULL};
 
 static const struct field_spec search_fields[] = {
 	{.name = "nhs_number", .type = FT_STRING, .check = ident_nhs_number, .check_code = "invalid_nhs_number"},
@@ -64,7 +72,8 @@ static const struct field_spec search_fields[] = {
 	{.name = "last_name", .type = FT_STRING, .min = 1, .max = 100},
 	{.name = "date_of_birth", .type = FT_DATE},
 };
-static const struct body_spec search_body = {.fields = search_fields, .n = sizeof search_fields / sizeof search_fields[0]};
+static const struct body_spec search_body = {.fields = search_fields,
+					     .n = sizeof search_fields / sizeof search_fields[0]};
 
 static const struct field_spec involvement_fields[] = {
 	{.name = "reason", .type = FT_STRING, .required = true, .min = 1, .max = 1000},
@@ -110,7 +119,8 @@ static void check_address(json_t *addr, struct verrs *errs, struct arena *a)
 		return;
 	json_object_foreach(addr, key, v) {
 		if (strcmp(key, "lines") && strcmp(key, "town"))
-			verrs_add(errs, arena_printf(a, "address.%s", key), "unknown_field", "is not a field of an address");
+			verrs_add(errs, arena_printf(a, "address.%s", key), "unknown_field",
+				  "is not a field of an address");
 	}
 	lines = json_object_get(addr, "lines");
 	if (!json_is_array(lines) || json_array_size(lines) < 1 || json_array_size(lines) > 4) {
@@ -167,17 +177,16 @@ static const struct body_spec child_patch_body = {.fields = child_fields,
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-#define CHILD_COLUMNS_FROM_B                                                                      \
-	"b->>'first_name', b->>'last_name', b->>'preferred_name', (b->>'date_of_birth')::date,"       \
-	" b->>'gender', b->>'nhs_number', b->>'upn',"                                                  \
-	" coalesce(array(select jsonb_array_elements_text(b->'address'->'lines')), '{}'),"            \
-	" b->'address'->>'town', b->>'postcode', b->>'school_urn',"                                    \
-	" coalesce(b->>'education_status', 'on_roll'), (b->>'not_on_roll_since')::date,"              \
-	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false),"        \
+#define CHILD_COLUMNS_FROM_B                                                                                           \
+	"b->>'first_name', b->>'last_name', b->>'preferred_name', (b->>'date_of_birth')::date,"                        \
+	" b->>'gender', b->>'nhs_number', b->>'upn',"                                                                  \
+	" coalesce(array(select jsonb_array_elements_text(b->'address'->'lines')), '{}'),"                             \
+	" b->'address'->>'town', b->>'postcode', b->>'school_urn',"                                                    \
+	" coalesce(b->>'education_status', 'on_roll'), (b->>'not_on_roll_since')::date,"                               \
+	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false),"                     \
 	" coalesce((b->>'child_protection_plan')::boolean, false)"
 
-DB_SQL(sql_child_duplicate, 2,
-       "select safeguard.child_by_identifier($1, $2)");
+DB_SQL(sql_child_duplicate, 2, "select safeguard.child_by_identifier($1, $2)");
 
 DB_SQL(sql_child_network_created, 1,
        "insert into safeguard.child_network (child_id, agency, how, joined_by)"
@@ -186,14 +195,14 @@ DB_SQL(sql_child_network_created, 1,
 DB_SQL(sql_child_insert, 2,
        "insert into safeguard.children (id, first_name, last_name, preferred_name, date_of_birth,"
        " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"
-       " not_on_roll_since, ehcp, looked_after, child_protection_plan, created_by_agency) select $1::uuid, " CHILD_COLUMNS_FROM_B
-       ", safeguard.app_agency() from (select $2::jsonb as b) s"
+       " not_on_roll_since, ehcp, looked_after, child_protection_plan, created_by_agency) select "
+       "$1::uuid, " CHILD_COLUMNS_FROM_B ", safeguard.app_agency() from (select $2::jsonb as b) s"
        " returning safeguard.child_json(children)::text, version");
 
 DB_SQL(sql_child_get, 1,
        "with c as (select safeguard.child_json(c)::text as j, c.version, c.id from safeguard.children c"
        " where c.id = $1::uuid), a as (" AUDIT_FROM("'child.read'", "id::text") " from c)"
-       " select j, version from c");
+										" select j, version from c");
 
 DB_SQL(sql_child_lock, 1,
        "select safeguard.child_json(c)::text, c.version from safeguard.children c"
@@ -212,12 +221,13 @@ DB_SQL(sql_child_list, 5,
        " or (c.created_at, c.id) > ($1::timestamptz, $2::uuid))"
        " and ($4::text is null or c.education_status = $4) and ($5::uuid is null or c.family_id = $5)"
        " order by c.created_at, c.id limit $3::int),"
-       " a as (" AUDIT_FROM("'child.read'", "id::text") " from (select id from page order by created_at, id"
-       " limit $3::int - 1) kept)"  /* the look-ahead row is not returned: not audited */
-       " select j, created_at::text, id from page order by created_at, id");
+       " a as (" AUDIT_FROM(
+	       "'child.read'",
+	       "id::text") " from (select id from page order by created_at, id"
+			   " limit $3::int - 1) kept)" /* the look-ahead row is not returned: not audited */
+			   " select j, created_at::text, id from page order by created_at, id");
 
-DB_SQL(sql_child_search, 5,
-       "select s.id, s.in_network from safeguard.child_search($1, $2, $3, $4, $5::date) s");
+DB_SQL(sql_child_search, 5, "select s.id, s.in_network from safeguard.child_search($1, $2, $3, $4, $5::date) s");
 
 DB_SQL(sql_network_declare, 2,
        "insert into safeguard.child_network (child_id, agency, how, reason, joined_by)"
@@ -234,10 +244,10 @@ DB_SQL(sql_network_list, 2,
 /* Answers 409 with the id of the child that already holds an identifier. */
 static int duplicate(struct sg_req *r, const char *existing)
 {
-	json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "/problems/possible-duplicate", "title",
-				 "Conflict", "status", 409, "detail",
-				 "a child with this NHS number or UPN is already registered; declare involvement instead",
-				 "request_id", r->request_id ? r->request_id : "", "existing_id", existing);
+	json_t *body = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "/problems/possible-duplicate", "title", "Conflict", "status",
+		409, "detail", "a child with this NHS number or UPN is already registered; declare involvement instead",
+		"request_id", r->request_id ? r->request_id : "", "existing_id", existing);
 	int rc = http_json(r, 409, body);
 
 	r->content_type_out = "application/problem+json";
@@ -361,7 +371,8 @@ static int children_search(struct sg_req *r)
 
 		verrs_add(&errs, "", "invalid_search",
 			  "search by exactly one of: nhs_number; upn; first_name with last_name and date_of_birth");
-		return http_problem_errors(r, 400, "validation-failed", "the search is not one of the allowed kinds", &errs);
+		return http_problem_errors(r, 400, "validation-failed", "the search is not one of the allowed kinds",
+					   &errs);
 	}
 	kind = nhs ? "nhs_number" : upn ? "upn" : "name_and_date_of_birth";
 	if ((rc = kit_exec(r, &sql_child_search, p, 5, &res)))
@@ -389,8 +400,9 @@ static int children_search(struct sg_req *r)
 		}
 	}
 	/* the identifiers themselves are never stored: only the kind and the matches */
-	rc = kit_audit(r, "child.search", "child", NULL,
-		       arena_json_dump(r->arena, arena_json(r->arena, json_pack("{s:s, s:O}", "kind", kind, "matches", ids))));
+	rc = kit_audit(
+		r, "child.search", "child", NULL,
+		arena_json_dump(r->arena, arena_json(r->arena, json_pack("{s:s, s:O}", "kind", kind, "matches", ids))));
 	if (rc)
 		return rc;
 	return http_json(r, 200, json_pack("{s:O, s:n}", "items", items, "next_cursor"));
@@ -461,11 +473,14 @@ static int children_access_log(struct sg_req *r)
 }
 
 static const struct route children_route_list[] = {
-	{"POST", "/v1/children", PERM_CHILD_CREATE, &child_body, NULL, children_create, "children.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/children", PERM_CHILD_READ, NULL, &child_query, children_list, "children.list", ROUTE_ONE_STATEMENT},
+	{"POST", "/v1/children", PERM_CHILD_CREATE, &child_body, NULL, children_create, "children.create",
+	 ROUTE_IDEMPOTENT},
+	{"GET", "/v1/children", PERM_CHILD_READ, NULL, &child_query, children_list, "children.list",
+	 ROUTE_ONE_STATEMENT},
 	{"POST", "/v1/children/search", PERM_CHILD_SEARCH, &search_body, NULL, children_search, "children.search", 0},
 	{"GET", "/v1/children/{id}", PERM_CHILD_READ, NULL, NULL, children_show, "children.show", ROUTE_ONE_STATEMENT},
-	{"PATCH", "/v1/children/{id}", PERM_CHILD_UPDATE, &child_patch_body, NULL, children_update, "children.update", ROUTE_PATCH},
+	{"PATCH", "/v1/children/{id}", PERM_CHILD_UPDATE, &child_patch_body, NULL, children_update, "children.update",
+	 ROUTE_PATCH},
 	{"POST", "/v1/children/{id}/involvements", PERM_CHILD_DECLARE, &involvement_body, NULL, children_declare,
 	 "children.involvements.create", ROUTE_IDEMPOTENT},
 	{"GET", "/v1/children/{id}/network", PERM_CHILD_READ, NULL, NULL, children_network, "children.network", 0},

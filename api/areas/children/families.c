@@ -30,9 +30,8 @@ static const struct field_spec family_fields[] = {
 	{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 200},
 	{.name = "carers", .type = FT_ARRAY, .nullable = true /* items: check_carers */},
 };
-static const char *const family_read_only[] = {"id", "version", "created_at", "updated_at", "created_by_agency",
+static const char *const family_read_only[] = {"id",      "version", "created_at", "updated_at", "created_by_agency",
 					       "members", NULL};
-
 
 static const char *const relationships[] = {"child", "sibling", "half_sibling", "step_sibling", "other", NULL};
 static const struct field_spec member_fields[] = {
@@ -87,8 +86,8 @@ static const struct body_spec family_body = {
  * so its ETag is "<family version>.<sum of the member versions shown>": a
  * change to a member changes the tag (versions only grow; adding or removing
  * a member bumps the family's own version). */
-#define FAMILY_TAG(f)                                                                                    \
-	"(" f ".version || '.' || (select coalesce(sum(m.version), 0) from safeguard.children m"           \
+#define FAMILY_TAG(f)                                                                                                  \
+	"(" f ".version || '.' || (select coalesce(sum(m.version), 0) from safeguard.children m"                       \
 	" where m.family_id = " f ".id))"
 
 DB_SQL(sql_family_insert, 3,
@@ -118,8 +117,8 @@ DB_SQL(sql_family_access, 1,
 
 DB_SQL(sql_family_lock, 1,
        "select safeguard.family_json(f)::text, " FAMILY_TAG("f") ", f.created_by_agency, f.version"
-       " from safeguard.families f"
-       " where f.id = $1::uuid for update");
+								 " from safeguard.families f"
+								 " where f.id = $1::uuid for update");
 
 DB_SQL(sql_family_member_add, 3,
        "update safeguard.children set family_id = $1::uuid, family_relationship = $3,"
@@ -175,8 +174,9 @@ static int family_lock_members(struct sg_req *r, PGresult **res)
 	if ((rc = family_access(r, &creator, &writable)))
 		return rc;
 	if (!access_allows(PERM_FAMILY_MANAGE_ANY, &r->id) && strcmp(creator, sg_agency_names[r->id.agency]) != 0)
-		return http_problem(r, 403, "forbidden",
-				    "only children's social care or the agency that created this family may change its members");
+		return http_problem(
+			r, 403, "forbidden",
+			"only children's social care or the agency that created this family may change its members");
 	return kit_fetch_id(r, &sql_family_lock, r->params[0], "family", res);
 }
 
@@ -227,10 +227,11 @@ static int families_update(struct sg_req *r)
 	if ((rc = family_access(r, &creator, &writable)))
 		return rc;
 	if (!writable)
-		return http_problem(r, 403, "forbidden",
-				    "your agency sees this family through a chronology request or a panel referral, which lets"
-				    " it read but not change it: children's social care, the agency that created it and the"
-				    " agencies in its children's networks do");
+		return http_problem(
+			r, 403, "forbidden",
+			"your agency sees this family through a chronology request or a panel referral, which lets"
+			" it read but not change it: children's social care, the agency that created it and the"
+			" agencies in its children's networks do");
 	if ((rc = kit_fetch_id(r, &sql_family_lock, p[0], "family", &res)) ||
 	    (rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
 	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &family_body, &merged)))
@@ -307,9 +308,11 @@ static int families_remove_member(struct sg_req *r)
 }
 
 static const struct route families_route_list[] = {
-	{"POST", "/v1/families", PERM_FAMILY_MANAGE, &family_body, NULL, families_create, "families.create", ROUTE_IDEMPOTENT},
+	{"POST", "/v1/families", PERM_FAMILY_MANAGE, &family_body, NULL, families_create, "families.create",
+	 ROUTE_IDEMPOTENT},
 	{"GET", "/v1/families/{id}", PERM_CHILD_READ, NULL, NULL, families_show, "families.show", 0},
-	{"PATCH", "/v1/families/{id}", PERM_CHILD_UPDATE, &family_body, NULL, families_update, "families.update", ROUTE_PATCH},
+	{"PATCH", "/v1/families/{id}", PERM_CHILD_UPDATE, &family_body, NULL, families_update, "families.update",
+	 ROUTE_PATCH},
 	{"POST", "/v1/families/{id}/members", PERM_FAMILY_MANAGE, &member_body, NULL, families_add_member,
 	 "families.members.create", ROUTE_IDEMPOTENT},
 	{"DELETE", "/v1/families/{id}/members/{child_id}", PERM_FAMILY_MANAGE, NULL, NULL, families_remove_member,

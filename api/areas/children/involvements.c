@@ -58,7 +58,8 @@ DB_SQL(sql_declared_end, 3,
        " and n.how = 'declared')"
        " update safeguard.declared_involvements d set status = 'ended', ended_by = safeguard.app_sub(),"
        " ended_at = clock_timestamp(), end_reason = $3,"
-       " reviewed_by = coalesce(d.reviewed_by, safeguard.app_sub()), reviewed_at = coalesce(d.reviewed_at, clock_timestamp())"
+       " reviewed_by = coalesce(d.reviewed_by, safeguard.app_sub()), reviewed_at = coalesce(d.reviewed_at, "
+       "clock_timestamp())"
        " where d.child_id = $1::uuid and d.agency = $2 and d.status <> 'ended'"
        " returning safeguard.declared_involvement_json(d)::text");
 
@@ -78,7 +79,8 @@ static int declared_live(struct sg_req *r, PGresult **res)
 static int declared_audit(struct sg_req *r, const char *action)
 {
 	/* the agency is a code from the allow-list (declared_live checked it) */
-	return kit_audit(r, action, "child", r->params[0], arena_printf(r->arena, "{\"agency\": \"%s\"}", r->params[1]));
+	return kit_audit(r, action, "child", r->params[0],
+			 arena_printf(r->arena, "{\"agency\": \"%s\"}", r->params[1]));
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -128,16 +130,18 @@ static int involvements_end(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = declared_live(r, &res)) || (rc = kit_fetch(r, &sql_declared_end, p, 3, "declared involvement", &res)) ||
+	if ((rc = declared_live(r, &res)) ||
+	    (rc = kit_fetch(r, &sql_declared_end, p, 3, "declared involvement", &res)) ||
 	    (rc = declared_audit(r, "child.involvement.end")))
 		return rc;
 	return kit_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 static const struct route involvements_route_list[] = {
-	{"GET", "/v1/involvements", PERM_INVOLVEMENT_REVIEW, NULL, &declared_query, involvements_list, "involvements.list", 0},
-	{"POST", "/v1/children/{id}/involvements/{agency}/review", PERM_INVOLVEMENT_REVIEW, NULL, NULL, involvements_review,
-	 "children.involvements.review", ROUTE_IDEMPOTENT},
+	{"GET", "/v1/involvements", PERM_INVOLVEMENT_REVIEW, NULL, &declared_query, involvements_list,
+	 "involvements.list", 0},
+	{"POST", "/v1/children/{id}/involvements/{agency}/review", PERM_INVOLVEMENT_REVIEW, NULL, NULL,
+	 involvements_review, "children.involvements.review", ROUTE_IDEMPOTENT},
 	{"POST", "/v1/children/{id}/involvements/{agency}/ending", PERM_INVOLVEMENT_REVIEW, &ending_body, NULL,
 	 involvements_end, "children.involvements.end", ROUTE_IDEMPOTENT},
 };

@@ -11,10 +11,10 @@
 
 /* A chronology request as the caller's agency stands to it. */
 struct chronology_request {
-	bool open;      /* not closed, share window not passed */
-	bool requester; /* the caller's agency opened it */
-	bool invited;   /* the caller's agency was asked to contribute */
-	bool readable;  /* may read the request and its consolidated view: the
+	bool open;            /* not closed, share window not passed */
+	bool requester;       /* the caller's agency opened it */
+	bool invited;         /* the caller's agency was asked to contribute */
+	bool readable;        /* may read the request and its consolidated view: the
 			 * requester, or invited while open (request_readable) */
 	const char *json;     /* the request as the API shows it (arena) */
 	const char *children; /* its subject children, an array literal */

@@ -24,12 +24,10 @@
 DB_SQL(sql_consolidated_json, 1,
        "select safeguard.consolidated_json($1::uuid), safeguard.consolidated_children($1::uuid)::text");
 
-DB_SQL(sql_consolidated_items, 1,
-       "select * from safeguard.consolidated_items($1::uuid)");
+DB_SQL(sql_consolidated_items, 1, "select * from safeguard.consolidated_items($1::uuid)");
 
 /* the subject children's CME cases (009), and the last day the request covers */
-DB_SQL(sql_req_cme, 1,
-       "select child_id, since, back_on from safeguard.consolidated_cme_cases($1::uuid)");
+DB_SQL(sql_req_cme, 1, "select child_id, since, back_on from safeguard.consolidated_cme_cases($1::uuid)");
 
 DB_SQL(sql_req_period_end, 1,
        "select least(period_to, (now() at time zone 'UTC')::date)::text from safeguard.chronology_requests"
@@ -122,10 +120,24 @@ static int consolidated_patterns(struct sg_req *r, const char *id, const char **
 
 /* ---- CSV ------------------------------------------------------------------ */
 
-static const char *const csv_columns[] = {"event_date", "event_date_end", "date_precision", "event_time", "agency",
-					  "category", "summary", "impact", "impact_description", "action_taken",
-					  "no_action_reason", "significance", "source", "child_ids", "status",
-					  "withdrawn_reason", "id", NULL};
+static const char *const csv_columns[] = {"event_date",
+					  "event_date_end",
+					  "date_precision",
+					  "event_time",
+					  "agency",
+					  "category",
+					  "summary",
+					  "impact",
+					  "impact_description",
+					  "action_taken",
+					  "no_action_reason",
+					  "significance",
+					  "source",
+					  "child_ids",
+					  "status",
+					  "withdrawn_reason",
+					  "id",
+					  NULL};
 
 /* A member of an entry as cell text: strings as they are, arrays of strings
  * joined by spaces, integers in decimal, anything else empty. */
@@ -141,7 +153,8 @@ static const char *csv_value(struct arena *a, json_t *v)
 		return arena_printf(a, "%lld", (long long)json_integer_value(v));
 	if (!json_is_array(v))
 		return "";
-	json_array_foreach(v, k, x) len += json_string_length(x) + 1;
+	json_array_foreach(v, k, x)
+		len += json_string_length(x) + 1;
 	out = arena_alloc(a, len);
 	json_array_foreach(v, k, x) {
 		if (!json_is_string(x))
@@ -198,8 +211,9 @@ static int consolidated(struct sg_req *r, bool csv)
 	if ((rc = consolidated_patterns(r, id, &patterns)))
 		return rc;
 	{
-		const char *parts[] = {"{\"request\":", rq.json, ",\"entries\":", PQgetvalue(res, 0, 0),
-				       ",\"patterns\":", patterns, "}"};
+		const char *parts[] = {
+			"{\"request\":", rq.json, ",\"entries\":", PQgetvalue(res, 0, 0), ",\"patterns\":",
+			patterns,        "}"};
 		size_t len = 0, o = 0;
 		char *body;
 
@@ -233,5 +247,5 @@ static const struct route chronology_consolidated_route_list[] = {
 	 "chronology_requests.consolidated_csv", 0},
 };
 
-const struct sg_area chronology_consolidated_area =
-	SG_AREA("chronology_consolidated", chronology_consolidated_route_list);
+const struct sg_area chronology_consolidated_area = SG_AREA("chronology_consolidated",
+							    chronology_consolidated_route_list);

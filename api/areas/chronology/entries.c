@@ -20,10 +20,26 @@
 
 static const char *const precisions[] = {"day", "month", "year", "approximate", NULL};
 static const char *const categories[] = {
-	"missing_episode", "return_interview", "school_exclusion", "not_on_roll",   "school_move",
-	"arrest",          "alleged_offence",  "victim_of_crime",  "injury",        "hospital_attendance",
-	"referral",        "assessment",       "strategy_meeting", "nrm_referral",  "abduction_warning_notice",
-	"placement_move",  "home_visit",       "disclosure",       "positive_event", "other",
+	"missing_episode",
+	"return_interview",
+	"school_exclusion",
+	"not_on_roll",
+	"school_move",
+	"arrest",
+	"alleged_offence",
+	"victim_of_crime",
+	"injury",
+	"hospital_attendance",
+	"referral",
+	"assessment",
+	"strategy_meeting",
+	"nrm_referral",
+	"abduction_warning_notice",
+	"placement_move",
+	"home_visit",
+	"disclosure",
+	"positive_event",
+	"other",
 	"screening", /* an exploitation screening (010): written on submission, or by hand */
 	NULL};
 static const char *const impacts[] = {"positive", "negative", "neutral", "unknown", NULL};
@@ -44,7 +60,8 @@ static void check_entry(json_t *b, struct verrs *errs, struct arena *a)
 	size_t i;
 
 	if (!kit_str(b, "action_taken") && !kit_str(b, "no_action_reason"))
-		verrs_add(errs, "action_taken", "required", "record the action taken, or in no_action_reason why none was");
+		verrs_add(errs, "action_taken", "required",
+			  "record the action taken, or in no_action_reason why none was");
 	if (from && validate_date(from) && strcmp(from, kit_today(a)) > 0)
 		verrs_add(errs, "event_date", "in_future", "must not be in the future");
 	if (from && to && validate_date(from) && validate_date(to) && strcmp(to, from) < 0)
@@ -66,32 +83,38 @@ static void check_entry(json_t *b, struct verrs *errs, struct arena *a)
 	}
 }
 
-#define ENTRY_FIELDS                                                                                            \
-	{.name = "event_date", .type = FT_DATE, .required = true},                                              \
-	{.name = "event_date_end", .type = FT_DATE, .nullable = true},                                          \
-	{.name = "date_precision", .type = FT_ENUM, .required = true, .enum_values = precisions},               \
-	{.name = "event_time", .type = FT_STRING, .nullable = true, .check = check_time, .check_code = "invalid_time"}, \
-	{.name = "category", .type = FT_ENUM, .required = true, .enum_values = categories},                     \
-	{.name = "summary", .type = FT_STRING, .required = true, .min = 1, .max = 500},                         \
-	{.name = "details", .type = FT_STRING, .nullable = true, .max = 10000},                                 \
-	{.name = "impact", .type = FT_ENUM, .required = true, .enum_values = impacts},                          \
-	{.name = "impact_description", .type = FT_STRING, .nullable = true, .max = 2000},                       \
-	{.name = "action_taken", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},                   \
-	{.name = "no_action_reason", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},               \
-	{.name = "significance", .type = FT_ENUM, .required = true, .enum_values = significances},              \
-	{.name = "source", .type = FT_STRING, .nullable = true, .max = 200}
+#define ENTRY_FIELDS                                                                                                   \
+	{.name = "event_date", .type = FT_DATE, .required = true},                                                     \
+		{.name = "event_date_end", .type = FT_DATE, .nullable = true},                                         \
+		{.name = "date_precision", .type = FT_ENUM, .required = true, .enum_values = precisions},              \
+		{.name = "event_time",                                                                                 \
+		 .type = FT_STRING,                                                                                    \
+		 .nullable = true,                                                                                     \
+		 .check = check_time,                                                                                  \
+		 .check_code = "invalid_time"},                                                                        \
+		{.name = "category", .type = FT_ENUM, .required = true, .enum_values = categories},                    \
+		{.name = "summary", .type = FT_STRING, .required = true, .min = 1, .max = 500},                        \
+		{.name = "details", .type = FT_STRING, .nullable = true, .max = 10000},                                \
+		{.name = "impact", .type = FT_ENUM, .required = true, .enum_values = impacts},                         \
+		{.name = "impact_description", .type = FT_STRING, .nullable = true, .max = 2000},                      \
+		{.name = "action_taken", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},                  \
+		{.name = "no_action_reason", .type = FT_STRING, .nullable = true, .min = 1, .max = 2000},              \
+		{.name = "significance", .type = FT_ENUM, .required = true, .enum_values = significances},             \
+	{                                                                                                              \
+		.name = "source", .type = FT_STRING, .nullable = true, .max = 200                                      \
+	}
 
 static const struct field_spec entry_fields[] = {
 	{.name = "child_ids", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = 10},
 	ENTRY_FIELDS,
 };
 static const struct field_spec entry_patch_fields[] = {ENTRY_FIELDS};
-static const char *const entry_read_only[] = {"id",     "agency",     "author",     "version",          "status",
-					      "created_at", "updated_at", "updated_by", "withdrawn_reason", "withdrawn_at",
-					      NULL};
-static const char *const entry_patch_read_only[] = {"id",         "agency",     "author",           "version",
-						    "status",     "created_at", "updated_at",       "updated_by",
-						    "child_ids",  "withdrawn_reason", "withdrawn_at", NULL};
+static const char *const entry_read_only[] = {
+	"id",         "agency",     "author",           "version",      "status", "created_at",
+	"updated_at", "updated_by", "withdrawn_reason", "withdrawn_at", NULL};
+static const char *const entry_patch_read_only[] = {"id",        "agency",           "author",       "version",
+						    "status",    "created_at",       "updated_at",   "updated_by",
+						    "child_ids", "withdrawn_reason", "withdrawn_at", NULL};
 static const struct body_spec entry_body = {.fields = entry_fields,
 					    .n = sizeof entry_fields / sizeof entry_fields[0],
 					    .read_only = entry_read_only,
@@ -124,14 +147,14 @@ static const struct query_spec history_query = {history_params, sizeof history_p
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-#define ENTRY_COLUMNS                                                                             \
-	"event_date, event_date_end, date_precision, event_time, category, summary, details, impact,"  \
+#define ENTRY_COLUMNS                                                                                                  \
+	"event_date, event_date_end, date_precision, event_time, category, summary, details, impact,"                  \
 	" impact_description, action_taken, no_action_reason, significance, source"
 
-#define ENTRY_VALUES_FROM_B                                                                       \
-	"(b->>'event_date')::date, (b->>'event_date_end')::date, b->>'date_precision',"               \
-	" (b->>'event_time')::time, b->>'category', b->>'summary', b->>'details', b->>'impact',"      \
-	" b->>'impact_description', b->>'action_taken', b->>'no_action_reason', b->>'significance',"  \
+#define ENTRY_VALUES_FROM_B                                                                                            \
+	"(b->>'event_date')::date, (b->>'event_date_end')::date, b->>'date_precision',"                                \
+	" (b->>'event_time')::time, b->>'category', b->>'summary', b->>'details', b->>'impact',"                       \
+	" b->>'impact_description', b->>'action_taken', b->>'no_action_reason', b->>'significance',"                   \
 	" b->>'source'"
 
 /* The children an entry's document names, as an array literal for the
@@ -140,13 +163,13 @@ static const struct query_spec history_query = {history_params, sizeof history_p
 
 /* An entry the caller may see: (document, version, agency, author, status,
  * children). */
-#define ENTRY_ROW                                                                                 \
-	"select d.doc, e.version, e.agency, e.author_sub, e.status, " CHILD_IDS_OF("d.doc")           \
-	" from safeguard.chronology_entries e,"                                                       \
-	" lateral (select coalesce(e.doc, safeguard.entry_json(e)::text) as doc) d where e.id = $1::uuid"
+#define ENTRY_ROW                                                                                                      \
+	"select d.doc, e.version, e.agency, e.author_sub, e.status, " CHILD_IDS_OF(                                    \
+		"d.doc") " from safeguard.chronology_entries e,"                                                       \
+			 " lateral (select coalesce(e.doc, safeguard.entry_json(e)::text) as doc) d where e.id = "     \
+			 "$1::uuid"
 
-DB_SQL(sql_entry_children, 1,
-       "select id, family_id from safeguard.children where id = any ($1::uuid[])");
+DB_SQL(sql_entry_children, 1, "select id, family_id from safeguard.children where id = any ($1::uuid[])");
 
 DB_SQL(sql_entry_insert, 2,
        "insert into safeguard.chronology_entries (id, agency, author_sub, updated_by, " ENTRY_COLUMNS ")"
@@ -198,9 +221,9 @@ DB_SQL(sql_entry_versions, 1,
 
 /* (document, event date, time, recorded order: the cursor, children) */
 DB_SQL(sql_child_chronology, 9,
-       "select c.j, c.event_date, c.event_time, c.seq, " CHILD_IDS_OF("c.j")
-       " from safeguard.child_chronology($1::uuid, $2::date, $3::date, $4, $5,"
-       " $6::date, $7::time, $8::bigint, $9::int) c");
+       "select c.j, c.event_date, c.event_time, c.seq, " CHILD_IDS_OF(
+	       "c.j") " from safeguard.child_chronology($1::uuid, $2::date, $3::date, $4, $5,"
+		      " $6::date, $7::time, $8::bigint, $9::int) c");
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -278,7 +301,8 @@ static int entry_may_change(struct sg_req *r, PGresult *res)
 	bool author = strcmp(PQgetvalue(res, 0, 3), r->id.sub) == 0;
 
 	if (!own_agency || !(author || (r->id.roles & ROLE_BIT(ROLE_SAFEGUARDING_LEAD))))
-		return http_problem(r, 403, "forbidden", "only the author or the agency's safeguarding lead may change an entry");
+		return http_problem(r, 403, "forbidden",
+				    "only the author or the agency's safeguarding lead may change an entry");
 	if (strcmp(PQgetvalue(res, 0, 4), "withdrawn") == 0)
 		return http_problem(r, 409, "conflict", "the entry has been withdrawn");
 	return 0;
@@ -438,7 +462,8 @@ static int children_chronology(struct sg_req *r)
 static const struct route chronology_entries_route_list[] = {
 	{"POST", "/v1/chronology-entries", PERM_CHRONOLOGY_WRITE, &entry_body, NULL, entries_create,
 	 "chronology_entries.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/chronology-entries/{id}", PERM_CHRONOLOGY_READ, NULL, NULL, entries_show, "chronology_entries.show", 0},
+	{"GET", "/v1/chronology-entries/{id}", PERM_CHRONOLOGY_READ, NULL, NULL, entries_show,
+	 "chronology_entries.show", 0},
 	{"PATCH", "/v1/chronology-entries/{id}", PERM_CHRONOLOGY_WRITE, &entry_patch_body, NULL, entries_amend,
 	 "chronology_entries.amend", ROUTE_PATCH},
 	{"GET", "/v1/chronology-entries/{id}/versions", PERM_CHRONOLOGY_READ, NULL, NULL, entries_versions,

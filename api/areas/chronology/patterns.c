@@ -142,8 +142,8 @@ size_t pattern_missing_cluster(const struct pattern_input *in, struct pattern *o
 		while (k + 1 < m && in->items[idx[k + 1]].day - in->items[idx[i]].day <= WINDOW_DAYS)
 			k++;
 		if (k - i + 1 >= 3) {
-			emit(&out[found++], "missing_episodes_cluster",
-			     "three or more missing episodes within 30 days", in, idx + i, k - i + 1, a);
+			emit(&out[found++], "missing_episodes_cluster", "three or more missing episodes within 30 days",
+			     in, idx + i, k - i + 1, a);
 			i = k + 1;
 		} else {
 			i++;
@@ -196,8 +196,10 @@ size_t pattern_out_of_education(const struct pattern_input *in, struct pattern *
 
 		if (c->since < 0 || school_days(c->since, end) <= SCHOOL_DAYS_LIMIT)
 			continue;
-		emit_child(&out[found++], "a children missing education case shows the child out of education for more "
-			   "than 20 school days", c->child_id, c->since, end, a);
+		emit_child(&out[found++],
+			   "a children missing education case shows the child out of education for more "
+			   "than 20 school days",
+			   c->child_id, c->since, end, a);
 	}
 	for (size_t i = 0; i < in->nrolls && found < cap; i++) {
 		const struct roll_status *rs = &in->rolls[i];
@@ -243,7 +245,8 @@ size_t pattern_exploitation(const struct pattern_input *in, struct pattern *out,
 		}
 		if (missing && indicator && __builtin_popcount(agencies) >= 2) {
 			emit(&out[found++], "exploitation_indicators",
-			     "within 30 days, entries from two or more agencies combine a missing episode with an arrest, "
+			     "within 30 days, entries from two or more agencies combine a missing episode with an "
+			     "arrest, "
 			     "alleged offence, injury or crime against the child",
 			     in, idx, k, a);
 			i = last + 1;
@@ -259,8 +262,8 @@ static int month_of(int day)
 	char d[11];
 
 	date_from_days(day, d);
-	return ((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0')) * 12 +
-	       (d[5] - '0') * 10 + (d[6] - '0') - 1;
+	return ((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0')) * 12 + (d[5] - '0') * 10 +
+	       (d[6] - '0') - 1;
 }
 
 size_t pattern_rising(const struct pattern_input *in, struct pattern *out, size_t cap, struct arena *a)
@@ -287,8 +290,8 @@ size_t pattern_rising(const struct pattern_input *in, struct pattern *out, size_
 				if (mm >= m && mm <= m + 2)
 					idx[k++] = i;
 			}
-			emit(&out[found++], "rising_frequency", "entries rising month on month for three months", in, idx,
-			     k, a);
+			emit(&out[found++], "rising_frequency", "entries rising month on month for three months", in,
+			     idx, k, a);
 			m += 3;
 		} else {
 			m++;

@@ -9,23 +9,23 @@
 
 struct chron_item {
 	const char *id;
-	int agency;        /* enum sg_agency */
+	int agency; /* enum sg_agency */
 	const char *category;
-	int day;           /* days since 1970-01-01 */
-	int day_end;       /* == day when not a period; -1 when no end was given (open) */
+	int day;     /* days since 1970-01-01 */
+	int day_end; /* == day when not a period; -1 when no end was given (open) */
 };
 
 /* A child's current roll status from the register (out-of-education rule). */
 struct roll_status {
 	const char *child_id;
-	int since;         /* day not on roll / missing education since; -1 when on roll */
+	int since; /* day not on roll / missing education since; -1 when on roll */
 };
 
 /* A child's children-missing-education case (out-of-education rule). */
 struct cme_period {
 	const char *child_id;
-	int since;         /* day the child went missing from education */
-	int back_on;       /* day back in education (or gone with a confirmed destination); -1 while not */
+	int since;   /* day the child went missing from education */
+	int back_on; /* day back in education (or gone with a confirmed destination); -1 while not */
 };
 
 struct pattern {
@@ -46,7 +46,7 @@ struct pattern_input {
 	const struct cme_period *cme; /* the subject children's CME cases */
 	size_t ncme;
 	int today;
-	int period_end;    /* the last day the chronology covers; 0: today */
+	int period_end; /* the last day the chronology covers; 0: today */
 };
 
 /* Runs every rule of the table; returns how many patterns went to out. */
@@ -60,6 +60,6 @@ size_t pattern_rising(const struct pattern_input *in, struct pattern *out, size_
 
 int days_from_date(const char *ymd); /* -1 when not YYYY-MM-DD */
 void date_from_days(int days, char out[11]);
-int school_days(int from, int to);   /* weekdays from..to inclusive */
+int school_days(int from, int to); /* weekdays from..to inclusive */
 
 #endif

@@ -62,7 +62,11 @@ static void check_request(json_t *b, struct verrs *errs, struct arena *a)
 static const struct field_spec request_fields[] = {
 	{.name = "child_id", .type = FT_UUID, .nullable = true},
 	{.name = "family_id", .type = FT_UUID, .nullable = true},
-	{.name = "agencies", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = AGENCY__COUNT,
+	{.name = "agencies",
+	 .type = FT_STRING_ARRAY,
+	 .required = true,
+	 .min = 1,
+	 .max = AGENCY__COUNT,
 	 .enum_values = sg_agency_names},
 	{.name = "purpose", .type = FT_STRING, .required = true, .min = 1, .max = 2000},
 	{.name = "lawful_basis", .type = FT_ENUM, .required = true, .enum_values = lawful_bases},
@@ -71,9 +75,8 @@ static const struct field_spec request_fields[] = {
 	{.name = "respond_by", .type = FT_DATE, .required = true},
 	{.name = "share_until", .type = FT_INSTANT, .required = true},
 };
-static const struct body_spec request_body = {.fields = request_fields,
-					      .n = sizeof request_fields / sizeof request_fields[0],
-					      .check = check_request};
+static const struct body_spec request_body = {
+	.fields = request_fields, .n = sizeof request_fields / sizeof request_fields[0], .check = check_request};
 
 struct listed {
 	const char *id;
@@ -113,7 +116,8 @@ static void check_contribution(json_t *b, struct verrs *errs, struct arena *a)
 	qsort(sorted, n, sizeof *sorted, listed_cmp);
 	for (i = 1; i < n; i++)
 		if (strcasecmp(sorted[i].id, sorted[i - 1].id) == 0)
-			verrs_add(errs, arena_printf(a, "entry_ids[%zu]", sorted[i].at), "duplicate", "is listed twice");
+			verrs_add(errs, arena_printf(a, "entry_ids[%zu]", sorted[i].at), "duplicate",
+				  "is listed twice");
 }
 
 static const struct field_spec contribution_fields[] = {
@@ -156,8 +160,8 @@ DB_SQL(sql_req_get, 1,
        "select safeguard.request_json(r)::text from safeguard.chronology_requests r where r.id = $1::uuid");
 
 /* The subject children of request r as an array literal. */
-#define REQUEST_CHILDREN                                                                          \
-	"(select coalesce(array_agg(rc.child_id), '{}')::text"                                        \
+#define REQUEST_CHILDREN                                                                                               \
+	"(select coalesce(array_agg(rc.child_id), '{}')::text"                                                         \
 	" from safeguard.chronology_request_children rc where rc.request_id = r.id)"
 
 /* (the request as shown, the cursor, its children) */
@@ -215,8 +219,7 @@ DB_SQL(sql_contrib_replace, 3,
  * contribution that had read the request open could commit after the
  * closure.  An advisory lock, because an invited agency may not lock the
  * request's row (row-level security gives it no UPDATE on it). */
-DB_SQL(sql_req_serialise, 1,
-       "select pg_advisory_xact_lock(hashtextextended('chronology_request ' || lower($1), 0))");
+DB_SQL(sql_req_serialise, 1, "select pg_advisory_xact_lock(hashtextextended('chronology_request ' || lower($1), 0))");
 
 DB_SQL(sql_req_close, 1,
        "update safeguard.chronology_requests set closed_at = now(), closed_by = safeguard.app_sub()"
@@ -277,15 +280,17 @@ static int share_window_ok(struct sg_req *r)
 	if (!instant_to_epoch(kit_str(r->body, "share_until"), &t) || t - (int64_t)time(NULL) <= (int64_t)max * 86400)
 		return 0;
 	verrs_add(&errs, "share_until", "too_far", arena_printf(r->arena, "must be at most %ld days from now", max));
-	return http_problem_errors(r, 422, "share-window-too-long",
-				   arena_printf(r->arena, "this deployment shares chronologies for at most %ld days", max),
-				   &errs);
+	return http_problem_errors(
+		r, 422, "share-window-too-long",
+		arena_printf(r->arena, "this deployment shares chronologies for at most %ld days", max), &errs);
 }
 
 /* The draft and contributions are for the agencies asked; 0 or 403. */
 static int request_invited(struct sg_req *r, const struct chronology_request *rq)
 {
-	return rq->invited ? 0 : http_problem(r, 403, "forbidden", "your agency was not asked to contribute to this request");
+	return rq->invited
+		       ? 0
+		       : http_problem(r, 403, "forbidden", "your agency was not asked to contribute to this request");
 }
 
 static int id_cmp(const void *x, const void *y)
@@ -413,7 +418,8 @@ static int requests_draft(struct sg_req *r)
 static int requests_contribute(struct sg_req *r)
 {
 	json_t *ids = json_object_get(r->body, "entry_ids");
-	const char *p[3] = {r->params[0], ids ? kit_pg_array(r->arena, ids) : "{}", ids ? "submitted" : "no_involvement"};
+	const char *p[3] = {r->params[0], ids ? kit_pg_array(r->arena, ids) : "{}",
+			    ids ? "submitted" : "no_involvement"};
 	struct chronology_request rq;
 	PGresult *res;
 	int rc;
@@ -452,7 +458,8 @@ static const struct route chronology_requests_route_list[] = {
 	 "chronology_requests.create", ROUTE_IDEMPOTENT},
 	{"GET", "/v1/chronology-requests", PERM_REQUEST_READ, NULL, &request_list_query, requests_list,
 	 "chronology_requests.list", 0},
-	{"GET", "/v1/chronology-requests/{id}", PERM_REQUEST_READ, NULL, NULL, requests_show, "chronology_requests.show", 0},
+	{"GET", "/v1/chronology-requests/{id}", PERM_REQUEST_READ, NULL, NULL, requests_show,
+	 "chronology_requests.show", 0},
 	{"GET", "/v1/chronology-requests/{id}/draft", PERM_REQUEST_CONTRIBUTE, NULL, NULL, requests_draft,
 	 "chronology_requests.draft", 0},
 	{"POST", "/v1/chronology-requests/{id}/contributions", PERM_REQUEST_CONTRIBUTE, &contribution_body, NULL,

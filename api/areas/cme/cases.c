@@ -251,11 +251,12 @@ DB_SQL(sql_case_list, 5,
        " and ($2::uuid is null or c.child_id = $2::uuid)"
        " and ($3::bigint is null or m.days < $3::bigint or (m.days = $3::bigint and c.id > $4::uuid))"
        " order by m.days desc, c.id limit $5::int),"
-       " a as (" AUDIT_FROM("'child.cme_case.read'", "child_id::text") " from (select child_id from page"
-								       " order by days desc, id limit $5::int - 1) "
-								       "kept)" /* the look-ahead row is not returned: not audited */
-								       " select j, days::text, id from page order by "
-								       "page.days desc, page.id"); /* the number, not its text */
+       " a as (" AUDIT_FROM("'child.cme_case.read'",
+			    "child_id::text") " from (select child_id from page"
+					      " order by days desc, id limit $5::int - 1) "
+					      "kept)" /* the look-ahead row is not returned: not audited */
+					      " select j, days::text, id from page order by "
+					      "page.days desc, page.id"); /* the number, not its text */
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -19,8 +19,9 @@
 
 static const char *const action_statuses[] = {"open", "in_progress", "done", "cancelled", NULL};
 /* an agency code, or mine: the caller's own (sg_agency_names plus one) */
-static const char *const owner_filters[] = {"mine",          "csc",      "police",    "health",      "mental_health",
-					    "education",     "youth_justice", "district", "voluntary", "partnership", NULL};
+static const char *const owner_filters[] = {"mine",      "csc",           "police",   "health",    "mental_health",
+					    "education", "youth_justice", "district", "voluntary", "partnership",
+					    NULL};
 static const char *const truth[] = {"true", "false", NULL};
 
 static void check_due(json_t *b, struct verrs *errs, struct arena *a)
@@ -40,11 +41,11 @@ static const struct field_spec action_fields[] = {
 	{.name = "owner_name", .type = FT_STRING, .nullable = true, .min = 1, .max = 200},
 	{.name = "due_date", .type = FT_DATE, .required = true},
 };
-static const char *const action_read_only[] = {"id",          "child_id",   "status",     "overdue",
-					       "escalated",   "escalations", "progress_note", "version",
-					       "created_by",  "created_at", "updated_by", "updated_at", NULL};
-static const struct body_spec action_body = {.fields = action_fields, .n = 7, .read_only = action_read_only,
-					     .check = check_due};
+static const char *const action_read_only[] = {"id",          "child_id",      "status",  "overdue",    "escalated",
+					       "escalations", "progress_note", "version", "created_by", "created_at",
+					       "updated_by",  "updated_at",    NULL};
+static const struct body_spec action_body = {
+	.fields = action_fields, .n = 7, .read_only = action_read_only, .check = check_due};
 
 /* progress, by the owner agency; what only the chair changes is named so */
 static void check_progress(json_t *b, struct verrs *errs, struct arena *a)
@@ -58,7 +59,8 @@ static void check_progress(json_t *b, struct verrs *errs, struct arena *a)
 			verrs_add(errs, chair_only[i], "chair_only",
 				  "changes only when the chair resolves an escalation: escalate the action");
 	if (status && !strcmp(status, "cancelled"))
-		verrs_add(errs, "status", "chair_only", "only the chair cancels an action: escalate it with your reason");
+		verrs_add(errs, "status", "chair_only",
+			  "only the chair cancels an action: escalate it with your reason");
 }
 static const struct field_spec progress_fields[] = {
 	{.name = "status", .type = FT_ENUM, .required = true, .enum_values = action_statuses},
@@ -69,9 +71,9 @@ static const struct field_spec progress_fields[] = {
 	{.name = "owner_agency", .type = FT_STRING},
 	{.name = "due_date", .type = FT_STRING},
 };
-static const char *const progress_read_only[] = {"id",          "panel_id",  "referral_id", "child_id",   "meeting_id",
-						 "overdue",     "escalated", "escalations", "version",    "created_by",
-						 "created_at",  "updated_by", "updated_at", NULL};
+static const char *const progress_read_only[] = {"id",         "panel_id",   "referral_id", "child_id", "meeting_id",
+						 "overdue",    "escalated",  "escalations", "version",  "created_by",
+						 "created_at", "updated_by", "updated_at",  NULL};
 static const struct body_spec progress_body = {.fields = progress_fields,
 					       .n = 6,
 					       .read_only = progress_read_only,
@@ -233,7 +235,8 @@ static int action_answer(struct sg_req *r, int status, const char *id)
 }
 
 /* The owner agency, referral and meeting belong to the panel: 0 or 422. */
-static int action_refs(struct sg_req *r, const char *panel, const char *owner, const char *referral, const char *meeting)
+static int action_refs(struct sg_req *r, const char *panel, const char *owner, const char *referral,
+		       const char *meeting)
 {
 	const char *p[4] = {panel, owner, referral, meeting};
 	struct verrs errs = {0};
@@ -325,7 +328,8 @@ static int actions_update(struct sg_req *r)
 	json_t *merged;
 	int rc;
 
-	if ((rc = action_load(r, &cur, &ps)) || (rc = action_owner(r, cur, "updates this action; escalate it to the chair")) ||
+	if ((rc = action_load(r, &cur, &ps)) ||
+	    (rc = action_owner(r, cur, "updates this action; escalate it to the chair")) ||
 	    (rc = action_lock_live(r, &locked)) || (rc = kit_if_match(r, PQgetvalue(locked, 0, 1))) ||
 	    (rc = kit_patch_merge(r, PQgetvalue(cur, 0, A_JSON), &progress_merge, &merged)))
 		return rc;
@@ -409,8 +413,8 @@ static const struct route actions_route_list[] = {
 	 ROUTE_IDEMPOTENT},
 	{"GET", "/v1/panel-actions", PERM_PANEL_CASES, NULL, &action_query, actions_list, "panel_actions.list", 0},
 	{"GET", "/v1/panel-actions/{id}", PERM_PANEL_CASES, NULL, NULL, actions_show, "panel_actions.show", 0},
-	{"PATCH", "/v1/panel-actions/{id}", PERM_PANEL_CASES, &progress_body, NULL, actions_update, "panel_actions.update",
-	 ROUTE_PATCH | ROUTE_IDEMPOTENT},
+	{"PATCH", "/v1/panel-actions/{id}", PERM_PANEL_CASES, &progress_body, NULL, actions_update,
+	 "panel_actions.update", ROUTE_PATCH | ROUTE_IDEMPOTENT},
 	{"GET", "/v1/panel-actions/{id}/history", PERM_PANEL_CASES, NULL, &history_query, actions_history,
 	 "panel_actions.history", 0},
 	{"POST", "/v1/panel-actions/{id}/escalation", PERM_PANEL_CASES, &escalation_body, NULL, actions_escalate,

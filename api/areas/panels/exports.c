@@ -71,18 +71,19 @@ static int export_run(struct sg_req *r, struct db_statement *st, const char *con
 
 static int exports_actions(struct sg_req *r)
 {
-	static const char *const header[] = {"id",          "due_date",       "status",   "overdue",    "owner_agency",
-					     "owner_name",  "description",    "progress_note", "escalated", "referral_id",
-					     "child_id",    "meeting_id",     "created_at", "updated_at"};
+	static const char *const header[] = {"id",         "due_date",    "status",        "overdue",   "owner_agency",
+					     "owner_name", "description", "progress_note", "escalated", "referral_id",
+					     "child_id",   "meeting_id",  "created_at",    "updated_at"};
 
 	return export_run(r, &sql_export_actions, header, "panel.action_log.export", "actions");
 }
 
 static int exports_cases(struct sg_req *r)
 {
-	static const char *const header[] = {"referral_id", "child_id",         "first_name",   "last_name",
-					     "date_of_birth", "status",         "current_risk_level", "referred_risk_level",
-					     "next_review_date", "referring_agency", "referred_at", "closure_reason"};
+	static const char *const header[] = {
+		"referral_id",      "child_id",         "first_name",         "last_name",
+		"date_of_birth",    "status",           "current_risk_level", "referred_risk_level",
+		"next_review_date", "referring_agency", "referred_at",        "closure_reason"};
 
 	return export_run(r, &sql_export_cases, header, "panel.case_list.export", "cases");
 }

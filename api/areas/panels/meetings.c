@@ -24,8 +24,8 @@ static const char *const meeting_statuses[] = {"scheduled", "held", "minutes_app
  * scheduled_at would leave the documented form (a five-digit year) or the
  * page cursor made from it would be one kit_page_begin refuses (a year
  * before 1900), so the list could not page past it. */
-#define MEETING_EARLIEST ((int64_t)-2208988800)  /* 1900-01-01T00:00:00Z */
-#define MEETING_LATEST ((int64_t)253402214400)   /* 9999-12-31T00:00:00Z */
+#define MEETING_EARLIEST ((int64_t)-2208988800) /* 1900-01-01T00:00:00Z */
+#define MEETING_LATEST ((int64_t)253402214400)  /* 9999-12-31T00:00:00Z */
 
 /* the agenda: distinct referral ids (UUIDs compared as the database does,
  * whatever their letters' case); the scheduled time within the range above */
@@ -46,7 +46,8 @@ static void check_meeting(json_t *b, struct verrs *errs, struct arena *a)
 		for (size_t k = 0; k < i; k++) {
 			json_t *w = json_array_get(agenda, k);
 
-			if (json_is_string(v) && json_is_string(w) && !strcasecmp(json_string_value(v), json_string_value(w)))
+			if (json_is_string(v) && json_is_string(w) &&
+			    !strcasecmp(json_string_value(v), json_string_value(w)))
 				verrs_add(errs, arena_printf(a, "agenda[%zu]", i), "duplicate", "is listed twice");
 		}
 	}
@@ -58,14 +59,18 @@ static const struct field_spec meeting_fields[] = {
 	{.name = "location", .type = FT_STRING, .nullable = true, .min = 1, .max = 200},
 	{.name = "agenda", .type = FT_STRING_ARRAY, .max = 100},
 };
-static const char *const meeting_read_only[] = {"id",           "panel_id",   "status",         "held_at",
-						"attended_by",  "cancelled_reason", "minutes_status", "version",
-						"created_by",   "created_at", "updated_at",     NULL};
+static const char *const meeting_read_only[] = {"id",          "panel_id",         "status",         "held_at",
+						"attended_by", "cancelled_reason", "minutes_status", "version",
+						"created_by",  "created_at",       "updated_at",     NULL};
 static const struct body_spec meeting_body = {
 	.fields = meeting_fields, .n = 4, .read_only = meeting_read_only, .check = check_meeting, .patch_merged = true};
 
 static const struct field_spec attendance_fields[] = {
-	{.name = "agencies", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = AGENCY__COUNT,
+	{.name = "agencies",
+	 .type = FT_STRING_ARRAY,
+	 .required = true,
+	 .min = 1,
+	 .max = AGENCY__COUNT,
 	 .enum_values = sg_agency_names},
 	{.name = "held_at", .type = FT_INSTANT, .nullable = true},
 };
@@ -168,7 +173,8 @@ static int meeting_lock_scheduled(struct sg_req *r, PGresult **cur, PGresult **l
 	struct panel_standing ps;
 	int rc;
 
-	if ((rc = meeting_load(r, cur, &ps)) || (rc = panels_require_chair(r, &ps, "schedules, holds and cancels meetings")) ||
+	if ((rc = meeting_load(r, cur, &ps)) ||
+	    (rc = panels_require_chair(r, &ps, "schedules, holds and cancels meetings")) ||
 	    (rc = kit_fetch_id(r, &sql_meeting_lock, r->params[0], "panel meeting", locked)))
 		return rc;
 	if (strcmp(PQgetvalue(*locked, 0, 0), "scheduled") != 0)
@@ -304,7 +310,8 @@ static int meetings_attend(struct sg_req *r)
 	int rc;
 
 	if (held && instant_to_epoch(held, &at) && at > (int64_t)time(NULL) + 60)
-		return panels_invalid(r, "held_at", "in_future", "a meeting is recorded as held once it has taken place");
+		return panels_invalid(r, "held_at", "in_future",
+				      "a meeting is recorded as held once it has taken place");
 	if ((rc = meeting_lock_scheduled(r, &cur, &locked, "only a scheduled meeting is held")))
 		return rc;
 	{
@@ -340,7 +347,8 @@ static int meetings_cancel(struct sg_req *r)
 static const struct route meetings_route_list[] = {
 	{"POST", "/v1/panels/{id}/meetings", PERM_PANEL_CHAIR, &meeting_body, NULL, meetings_create,
 	 "panel_meetings.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/panels/{id}/meetings", PERM_PANEL_CASES, NULL, &meeting_query, meetings_list, "panel_meetings.list", 0},
+	{"GET", "/v1/panels/{id}/meetings", PERM_PANEL_CASES, NULL, &meeting_query, meetings_list,
+	 "panel_meetings.list", 0},
 	{"GET", "/v1/panel-meetings/{id}", PERM_PANEL_CASES, NULL, NULL, meetings_show, "panel_meetings.show", 0},
 	{"PATCH", "/v1/panel-meetings/{id}", PERM_PANEL_CHAIR, &meeting_body, NULL, meetings_update,
 	 "panel_meetings.update", ROUTE_PATCH | ROUTE_IDEMPOTENT},

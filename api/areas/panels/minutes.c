@@ -16,7 +16,7 @@
 static const struct field_spec minutes_fields[] = {
 	{.name = "text", .type = FT_STRING, .required = true, .max = 20000},
 };
-static const char *const minutes_read_only[] = {"meeting_id", "panel_id", "status",      "version", "updated_by",
+static const char *const minutes_read_only[] = {"meeting_id", "panel_id",    "status",      "version", "updated_by",
 						"updated_at", "approved_by", "approved_at", NULL};
 static const struct body_spec minutes_body = {.fields = minutes_fields, .n = 1, .read_only = minutes_read_only};
 
@@ -107,7 +107,8 @@ static int minutes_show(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	if ((rc = minutes_load(r, &res, &ps)) || (rc = kit_audit(r, "panel_minutes.read", "panel_meeting", r->params[0], NULL)))
+	if ((rc = minutes_load(r, &res, &ps)) ||
+	    (rc = kit_audit(r, "panel_minutes.read", "panel_meeting", r->params[0], NULL)))
 		return rc;
 	return kit_show(r, res, 0);
 }

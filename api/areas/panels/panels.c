@@ -20,12 +20,14 @@ const char *const panels_risk_levels[] = {"low", "medium", "high", NULL};
 
 static const char *const panel_types[] = {"cme", "missing_exploited", "joint_police_yj", "risk_meeting", NULL};
 
-#define PANEL_FIELDS_BUT_TYPE                                                                                  \
-	{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 200},                           \
-	{.name = "area", .type = FT_STRING, .nullable = true, .min = 1, .max = 100},                       \
-	{.name = "chair_agency", .type = FT_ENUM, .required = true, .enum_values = sg_agency_names},       \
-	{.name = "member_agencies", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = AGENCY__COUNT, \
-	 .enum_values = sg_agency_names}
+#define PANEL_FIELDS_BUT_TYPE                                                                                          \
+	{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 200},                                   \
+		{.name = "area", .type = FT_STRING, .nullable = true, .min = 1, .max = 100},                           \
+		{.name = "chair_agency", .type = FT_ENUM, .required = true, .enum_values = sg_agency_names},           \
+	{                                                                                                              \
+		.name = "member_agencies", .type = FT_STRING_ARRAY, .required = true, .min = 1, .max = AGENCY__COUNT,  \
+		.enum_values = sg_agency_names                                                                         \
+	}
 
 static const struct field_spec panel_fields[] = {
 	{.name = "type", .type = FT_ENUM, .required = true, .enum_values = panel_types},
@@ -40,7 +42,9 @@ static bool listed(json_t *arr, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
 	return false;
 }
 
@@ -55,7 +59,8 @@ static void check_panel(json_t *b, struct verrs *errs, struct arena *a)
 		json_array_foreach(members, i, v) {
 			for (size_t k = 0; k < i; k++)
 				if (json_equal(v, json_array_get(members, k)))
-					verrs_add(errs, arena_printf(a, "member_agencies[%zu]", i), "duplicate", "is listed twice");
+					verrs_add(errs, arena_printf(a, "member_agencies[%zu]", i), "duplicate",
+						  "is listed twice");
 		}
 	if (!type)
 		return;
@@ -65,7 +70,8 @@ static void check_panel(json_t *b, struct verrs *errs, struct arena *a)
 		verrs_add(errs, "chair_agency", "police_chair", "the operational risk meeting is chaired by police");
 	if (!strcmp(type, "joint_police_yj") && json_is_array(members)) {
 		if (!listed(members, "police") && (!chair || strcmp(chair, "police")))
-			verrs_add(errs, "member_agencies", "police_required", "the joint panel needs police as a member");
+			verrs_add(errs, "member_agencies", "police_required",
+				  "the joint panel needs police as a member");
 		if (!listed(members, "youth_justice") && (!chair || strcmp(chair, "youth_justice")))
 			verrs_add(errs, "member_agencies", "youth_justice_required",
 				  "the joint panel needs youth_justice as a member");
@@ -112,8 +118,7 @@ DB_SQL(sql_panel_lock, 1,
        "select safeguard.panel_json(p)::text, p.version, p.type from safeguard.panels p"
        " where p.id = $1::uuid for update");
 
-DB_SQL(sql_panel_open_owners, 1,
-       "select array_to_string(safeguard.panel_open_action_owners($1::uuid), ', ')");
+DB_SQL(sql_panel_open_owners, 1, "select array_to_string(safeguard.panel_open_action_owners($1::uuid), ', ')");
 
 DB_SQL(sql_panel_update, 3,
        "with b as (select $2::jsonb as b), m as (select distinct a from (select jsonb_array_elements_text(b->"
@@ -161,7 +166,8 @@ int panels_standing(struct sg_req *r, const char *panel_id, struct panel_standin
 	snprintf(ps->type, sizeof ps->type, "%s", PQgetvalue(res, 0, 0));
 	snprintf(ps->chair_agency, sizeof ps->chair_agency, "%s", PQgetvalue(res, 0, 1));
 	ps->member = PQgetvalue(res, 0, 2)[0] == 't';
-	ps->chair = (roles & ROLE_BIT(ROLE_PANEL_CHAIR)) && strcmp(ps->chair_agency, sg_agency_names[r->id.agency]) == 0;
+	ps->chair = (roles & ROLE_BIT(ROLE_PANEL_CHAIR)) &&
+		    strcmp(ps->chair_agency, sg_agency_names[r->id.agency]) == 0;
 	ps->reader = ps->member && (roles & (ROLE_BIT(ROLE_PANEL_MEMBER) | ROLE_BIT(ROLE_PANEL_CHAIR) |
 					     ROLE_BIT(ROLE_SAFEGUARDING_LEAD)));
 	ps->recorder = ps->member && (roles & (ROLE_BIT(ROLE_PANEL_MEMBER) | ROLE_BIT(ROLE_PANEL_CHAIR)));
@@ -174,8 +180,9 @@ int panels_require_chair(struct sg_req *r, const struct panel_standing *ps, cons
 {
 	if (ps->chair)
 		return 0;
-	return http_problem(r, 403, "forbidden", arena_printf(r->arena, "only the panel's chair (a panel_chair of %s) %s",
-							      ps->chair_agency, what));
+	return http_problem(
+		r, 403, "forbidden",
+		arena_printf(r->arena, "only the panel's chair (a panel_chair of %s) %s", ps->chair_agency, what));
 }
 
 int panels_state_conflict(struct sg_req *r, const char *what, const char *state, const char *rule)
@@ -292,15 +299,19 @@ static int panels_update(struct sg_req *r)
 		return rc;
 	for (char *list = arena_strdup(r->arena, PQgetvalue(owners, 0, 0)), *tok, *save = NULL;
 	     (tok = strtok_r(list, ", ", &save)); list = NULL) {
-		if (!listed(json_object_get(merged, "member_agencies"), tok) && strcmp(tok, kit_str(merged, "chair_agency")))
+		if (!listed(json_object_get(merged, "member_agencies"), tok) &&
+		    strcmp(tok, kit_str(merged, "chair_agency")))
 			return http_problem(r, 409, "conflict",
-					    arena_printf(r->arena, "%s still owns open actions of this panel; reassign or "
-								   "close them before it leaves", tok));
+					    arena_printf(r->arena,
+							 "%s still owns open actions of this panel; reassign or "
+							 "close them before it leaves",
+							 tok));
 	}
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(res, 0, 1);
 	/* before the change: the membership as it was is still in the table */
-	if ((rc = kit_exec(r, &sql_panel_access_audit, p, 2, &owners)) || (rc = kit_exec(r, &sql_panel_update, p, 3, &res)))
+	if ((rc = kit_exec(r, &sql_panel_access_audit, p, 2, &owners)) ||
+	    (rc = kit_exec(r, &sql_panel_update, p, 3, &res)))
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 412, "precondition-failed", "the panel changed while you were updating it");

@@ -10,7 +10,7 @@
 
 #include "kit.h"
 
-extern const char *const panels_risk_levels[];  /* low, medium, high */
+extern const char *const panels_risk_levels[]; /* low, medium, high */
 
 /* How the caller stands to one panel (issue 10, "Access and sharing"). */
 struct panel_standing {

@@ -39,13 +39,11 @@ static const struct query_spec list_query = {list_query_params, 2};
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
 /* the meeting (visible to the panel's readers) with its panel and agenda */
-DB_SQL(sql_record_meeting, 1,
-       "select m.panel_id, m.status from safeguard.panel_meetings m where m.id = $1::uuid");
+DB_SQL(sql_record_meeting, 1, "select m.panel_id, m.status from safeguard.panel_meetings m where m.id = $1::uuid");
 
 /* the draft minutes locked against approval while a record is added: only
  * a held meeting whose minutes are not approved takes new records */
-DB_SQL(sql_record_open, 1,
-       "select n.status from safeguard.panel_minutes n where n.meeting_id = $1::uuid for share");
+DB_SQL(sql_record_open, 1, "select n.status from safeguard.panel_minutes n where n.meeting_id = $1::uuid for share");
 
 DB_SQL(sql_on_agenda, 2,
        "select r.child_id from safeguard.panel_meetings m join safeguard.panel_referrals r on r.id = $2::uuid"
@@ -63,8 +61,7 @@ DB_SQL(sql_meeting_discussions, 1,
        " (select r.child_id from safeguard.panel_referrals r where r.id = d.referral_id)"
        " from safeguard.panel_discussions d where d.meeting_id = $1::uuid order by d.created_at, d.id");
 
-DB_SQL(sql_referral_panel, 1,
-       "select r.panel_id, r.child_id from safeguard.panel_referrals r where r.id = $1::uuid");
+DB_SQL(sql_referral_panel, 1, "select r.panel_id, r.child_id from safeguard.panel_referrals r where r.id = $1::uuid");
 
 DB_SQL(sql_referral_discussions, 4,
        "select safeguard.panel_discussion_json(d)::text, d.created_at::text, d.id"
@@ -128,9 +125,9 @@ static int record_open(struct sg_req *r, const char *what)
 		return 0;
 	if ((rc = kit_exec(r, &sql_record_meeting, p, 1, &m)))
 		return rc;
-	return panels_state_conflict(r, "meeting", PQntuples(m) ? PQgetvalue(m, 0, 1) : "gone",
-				     arena_printf(r->arena, "%s are recorded at a held meeting until its minutes are approved",
-						  what));
+	return panels_state_conflict(
+		r, "meeting", PQntuples(m) ? PQgetvalue(m, 0, 1) : "gone",
+		arena_printf(r->arena, "%s are recorded at a held meeting until its minutes are approved", what));
 }
 
 /* ---- handlers: discussions ---------------------------------------------- */
@@ -157,7 +154,8 @@ static int discussions_create(struct sg_req *r)
 	child = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	rc = kit_exec_constraint(r, &sql_discussion_insert, p, 3, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT)
-		return http_problem(r, 409, "conflict", "this referral's discussion at this meeting is already recorded");
+		return http_problem(r, 409, "conflict",
+				    "this referral's discussion at this meeting is already recorded");
 	if (rc || (rc = kit_audit(r, "panel_discussion.create", "panel_discussion", id, NULL)) ||
 	    (rc = kit_audit(r, "child.panel_discussion.create", "child", child, NULL)))
 		return rc;
@@ -233,18 +231,21 @@ static int decisions_create(struct sg_req *r)
 	if (PQgetvalue(res, 0, 1)[0] != 't')
 		verrs_add(&errs, "supersedes", "not_found", "is not a decision of this panel");
 	if (errs.n)
-		return http_problem_errors(r, 422, "invalid-reference", "the decision names records that cannot be used",
-					   &errs);
+		return http_problem_errors(r, 422, "invalid-reference",
+					   "the decision names records that cannot be used", &errs);
 	if (supersedes && PQgetvalue(res, 0, 2)[0] == 't')
-		return http_problem(r, 409, "conflict", "that decision is already superseded; supersede the current one");
+		return http_problem(r, 409, "conflict",
+				    "that decision is already superseded; supersede the current one");
 	p[1] = panel;
 	rc = kit_exec_constraint(r, &sql_decision_insert, p, 4, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT) /* superseded by a concurrent correction */
-		return http_problem(r, 409, "conflict", "that decision is already superseded; supersede the current one");
+		return http_problem(r, 409, "conflict",
+				    "that decision is already superseded; supersede the current one");
 	if (rc || (rc = kit_audit(r, "panel_decision.create", "panel_decision", id, NULL)) ||
 	    (supersedes && (rc = kit_audit(r, "panel_decision.supersede", "panel_decision", supersedes, NULL))) ||
 	    (rc = kit_fetch_id(r, &sql_decision_get, id, "panel decision", &res)) ||
-	    (!PQgetisnull(res, 0, 4) && (rc = kit_audit(r, "child.panel_decision.create", "child", PQgetvalue(res, 0, 4), NULL))))
+	    (!PQgetisnull(res, 0, 4) &&
+	     (rc = kit_audit(r, "child.panel_decision.create", "child", PQgetvalue(res, 0, 4), NULL))))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/panel-decisions/%s", id));
 	return kit_resource(r, 201, res, 0);
@@ -261,7 +262,8 @@ static int decisions_show(struct sg_req *r)
 		return rc;
 	if (!ps.reader)
 		return http_not_found(r, "panel decision");
-	if (!PQgetisnull(res, 0, 4) && (rc = kit_audit(r, "child.panel_decision.read", "child", PQgetvalue(res, 0, 4), NULL)))
+	if (!PQgetisnull(res, 0, 4) &&
+	    (rc = kit_audit(r, "child.panel_decision.read", "child", PQgetvalue(res, 0, 4), NULL)))
 		return rc;
 	return kit_show(r, res, 0);
 }

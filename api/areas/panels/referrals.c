@@ -22,12 +22,12 @@
 /* ---- field specs ------------------------------------------------------- */
 
 static const char *const closure_reasons[] = {"risk_reduced", "back_in_education", "moved_out_of_area_with_handover",
-					      "aged_out", "transferred", NULL};
+					      "aged_out",     "transferred",       NULL};
 static const char *const outcomes[] = {"accepted", "declined", NULL};
 static const char *const referral_statuses[] = {"submitted", "accepted", "declined", "closed", "reopened", NULL};
 /* what a referral may assert about the child; the joint panel needs the first two */
-static const char *const criteria_names[] = {"offending_risk", "safeguarding_concern", "missing_education",
-					     "exploitation_risk", "missing_episodes", NULL};
+static const char *const criteria_names[] = {"offending_risk",    "safeguarding_concern", "missing_education",
+					     "exploitation_risk", "missing_episodes",     NULL};
 
 /* criteria: an object of the known names, each true or false */
 static void check_referral(json_t *b, struct verrs *errs, struct arena *a)
@@ -43,7 +43,8 @@ static void check_referral(json_t *b, struct verrs *errs, struct arena *a)
 		for (size_t i = 0; criteria_names[i] && !known; i++)
 			known = strcmp(criteria_names[i], key) == 0;
 		if (!known)
-			verrs_add(errs, arena_printf(a, "criteria.%s", key), "unknown_field", "is not a referral criterion");
+			verrs_add(errs, arena_printf(a, "criteria.%s", key), "unknown_field",
+				  "is not a referral criterion");
 		else if (!json_is_boolean(v))
 			verrs_add(errs, arena_printf(a, "criteria.%s", key), "invalid_type", "must be true or false");
 	}
@@ -58,8 +59,8 @@ static const struct field_spec referral_fields[] = {
 	{.name = "chronology_request_id", .type = FT_UUID, .nullable = true},
 	{.name = "screening_id", .type = FT_UUID, .nullable = true},
 };
-static const char *const referral_read_only[] = {"id", "panel_id", "status", "referring_agency", "referred_by",
-						 "version", "created_at", "updated_at", NULL};
+static const char *const referral_read_only[] = {
+	"id", "panel_id", "status", "referring_agency", "referred_by", "version", "created_at", "updated_at", NULL};
 static const struct body_spec referral_body = {.fields = referral_fields,
 					       .n = sizeof referral_fields / sizeof referral_fields[0],
 					       .read_only = referral_read_only,
@@ -205,7 +206,8 @@ static int check_criteria(struct sg_req *r, const struct panel_standing *ps)
 				  "a safeguarding concern");
 	if (!errs.n)
 		return 0;
-	return http_problem_errors(r, 422, "criteria-not-met", "the referral does not meet the panel's criteria", &errs);
+	return http_problem_errors(r, 422, "criteria-not-met", "the referral does not meet the panel's criteria",
+				   &errs);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -225,9 +227,10 @@ static int referrals_create(struct sg_req *r)
 		return rc;
 	if (!ps.may_refer)
 		return http_problem(r, 403, "forbidden",
-				    ps.member ? "a safeguarding lead or social worker of a member agency, or the panel's "
-						"chair, refers a child"
-					      : "your agency is not a member of this panel");
+				    ps.member
+					    ? "a safeguarding lead or social worker of a member agency, or the panel's "
+					      "chair, refers a child"
+					    : "your agency is not a member of this panel");
 	if ((rc = kit_exec(r, &sql_referral_refs, rp, 3, &res)))
 		return rc;
 	/* Only an agency in the child's network refers it (issue 10): one that
@@ -245,14 +248,15 @@ static int referrals_create(struct sg_req *r)
 		verrs_add(&errs, "chronology_request_id", "not_found",
 			  "there is no chronology request about this child that you may read");
 	if (errs.n)
-		return http_problem_errors(r, 422, "invalid-reference", "the referral names records that cannot be used",
-					   &errs);
+		return http_problem_errors(r, 422, "invalid-reference",
+					   "the referral names records that cannot be used", &errs);
 	if ((rc = check_criteria(r, &ps)))
 		return rc;
 	rc = kit_exec_constraint(r, &sql_referral_insert, p, 3, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT)
 		return http_problem(r, 409, "conflict", "the child already has an open referral to this panel");
-	if (rc || (rc = referral_audit(r, "panel_referral.create", id, r->params[0], child, "child.panel_access.start")))
+	if (rc ||
+	    (rc = referral_audit(r, "panel_referral.create", id, r->params[0], child, "child.panel_access.start")))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/panel-referrals/%s", id));
 	return referral_answer(r, 201, id);
@@ -306,9 +310,9 @@ static int referrals_show(struct sg_req *r)
 
 /* One transition: chair only, from the states listed, to the new one. */
 struct move {
-	const char *action, *access;  /* audit actions: the referral's, the child's (or NULL) */
-	const char *from[3];          /* the states it may start from */
-	const char *rule;             /* the 409's rule when the state is another */
+	const char *action, *access; /* audit actions: the referral's, the child's (or NULL) */
+	const char *from[3];         /* the states it may start from */
+	const char *rule;            /* the 409's rule when the state is another */
 };
 
 static int referral_move(struct sg_req *r, const struct move *m, const char *to, const char *reason,
@@ -322,7 +326,8 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	bool allowed = false;
 	int rc;
 
-	if ((rc = referral_load(r, &cur, &ps, false)) || (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
+	if ((rc = referral_load(r, &cur, &ps, false)) ||
+	    (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
 		return rc;
 	panel = PQgetvalue(cur, 0, 2);
 	child = PQgetvalue(cur, 0, 4);
@@ -344,9 +349,11 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 
 static int referrals_decide(struct sg_req *r)
 {
-	static const struct move accept = {"panel_referral.accept", NULL, {"submitted"},
-					   "only a submitted referral is accepted or declined"};
-	static const struct move decline = {"panel_referral.decline", "child.panel_access.end", {"submitted"},
+	static const struct move accept = {
+		"panel_referral.accept", NULL, {"submitted"}, "only a submitted referral is accepted or declined"};
+	static const struct move decline = {"panel_referral.decline",
+					    "child.panel_access.end",
+					    {"submitted"},
 					    "only a submitted referral is accepted or declined"};
 	bool accepted = strcmp(kit_str(r->body, "outcome"), "accepted") == 0;
 
@@ -356,7 +363,9 @@ static int referrals_decide(struct sg_req *r)
 
 static int referrals_close(struct sg_req *r)
 {
-	static const struct move closure = {"panel_referral.close", "child.panel_access.end", {"accepted", "reopened"},
+	static const struct move closure = {"panel_referral.close",
+					    "child.panel_access.end",
+					    {"accepted", "reopened"},
 					    "only an accepted or reopened referral is closed"};
 
 	return referral_move(r, &closure, "closed", kit_str(r->body, "note"), kit_str(r->body, "reason"));
@@ -364,8 +373,8 @@ static int referrals_close(struct sg_req *r)
 
 static int referrals_reopen(struct sg_req *r)
 {
-	static const struct move reopening = {"panel_referral.reopen", "child.panel_access.start", {"closed"},
-					      "only a closed referral is reopened"};
+	static const struct move reopening = {
+		"panel_referral.reopen", "child.panel_access.start", {"closed"}, "only a closed referral is reopened"};
 
 	return referral_move(r, &reopening, "reopened", kit_str(r->body, "reason"), NULL);
 }

@@ -106,11 +106,12 @@ static int screening_report(struct sg_req *r)
 	for (int i = 0; i < PQntuples(res); i++) {
 		bool small = report_small(res, i);
 
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "month", PQgetvalue(res, i, 0),
-						       "area", PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2),
-						       "outcome", PQgetvalue(res, i, 3), "screenings",
-						       small ? json_null() : json_integer(strtol(PQgetvalue(res, i, 4), NULL, 10)),
-						       "suppressed", small));
+		json_array_append_new(
+			items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "month", PQgetvalue(res, i, 0), "area",
+					 PQgetvalue(res, i, 1), "level", PQgetvalue(res, i, 2), "outcome",
+					 PQgetvalue(res, i, 3), "screenings",
+					 small ? json_null() : json_integer(strtol(PQgetvalue(res, i, 4), NULL, 10)),
+					 "suppressed", small));
 	}
 	return http_json(r, 200, json_pack("{s:s, s:s, s:o}", "from", p[0], "to", p[1], "items", items));
 }

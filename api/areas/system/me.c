@@ -7,9 +7,7 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_agency_list, 0,
-       "select code, name, description from safeguard.agencies order by code");
-
+DB_SQL(sql_agency_list, 0, "select code, name, description from safeguard.agencies order by code");
 
 static const char *instant(struct arena *a, int64_t t)
 {

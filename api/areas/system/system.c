@@ -12,8 +12,6 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-
-
 static int system_healthz(struct sg_req *r)
 {
 	return http_json(r, 200, json_pack("{s:s}", "status", "ok"));
@@ -28,8 +26,9 @@ static int system_readyz(struct sg_req *r)
 
 	switch (db_schema_check(why, sizeof why)) {
 	case DB_OK:
-		return http_json(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version",
-						   schema_built[schema_built_count - 1].version));
+		return http_json(r, 200,
+				 json_pack("{s:s, s:i}", "status", "ready", "schema_version",
+					   schema_built[schema_built_count - 1].version));
 	case DB_UNAVAILABLE:
 		http_header(r, "Retry-After", "2");
 		return http_problem(r, 503, "not-ready", "the database cannot be reached");

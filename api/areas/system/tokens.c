@@ -49,8 +49,9 @@ static int tokens_revoke(struct sg_req *r)
 	else if (!agency || strcmp(agency, own) == 0)
 		p[1] = own;
 	else
-		return http_problem(r, 403, "forbidden",
-				    "an agency's admin revokes only its own agency's tokens; the partnership's admins revoke any");
+		return http_problem(
+			r, 403, "forbidden",
+			"an agency's admin revokes only its own agency's tokens; the partnership's admins revoke any");
 	if ((rc = kit_exec(r, &sql_revoke, p, 2, &res)))
 		return rc;
 	if (PQntuples(res) != 1) /* another admin revoked it at this very moment: say so, and let the client retry */
@@ -64,8 +65,8 @@ static int tokens_revoke(struct sg_req *r)
 }
 
 static const struct route tokens_route_list[] = {
-	{"POST", "/v1/token-revocations", PERM_TOKEN_REVOKE, &revocation_body, NULL, tokens_revoke, "token_revocations.create",
-	 ROUTE_IDEMPOTENT},
+	{"POST", "/v1/token-revocations", PERM_TOKEN_REVOKE, &revocation_body, NULL, tokens_revoke,
+	 "token_revocations.create", ROUTE_IDEMPOTENT},
 };
 
 const struct sg_area tokens_area = SG_AREA("tokens", tokens_route_list);

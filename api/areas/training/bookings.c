@@ -24,7 +24,11 @@
 
 static const struct field_spec booking_fields[] = {
 	{.name = "line_manager_name", .type = FT_STRING, .required = true, .min = 1, .max = 200},
-	{.name = "line_manager_email", .type = FT_STRING, .required = true, .max = 200, .check = training_check_email,
+	{.name = "line_manager_email",
+	 .type = FT_STRING,
+	 .required = true,
+	 .max = 200,
+	 .check = training_check_email,
 	 .check_code = "invalid_email"},
 };
 /* The delegate is the token's: a body that names anyone (or any booking
@@ -64,8 +68,8 @@ static const struct field_spec cancellation_fields[] = {
 };
 static const struct body_spec cancellation_body = {.fields = cancellation_fields, .n = 1};
 
-static const char *const booking_statuses[] = {"confirmed", "waitlisted", "cancelled", "late_cancelled",
-					       "session_cancelled", "attended", "no_show", NULL};
+static const char *const booking_statuses[] = {"confirmed",         "waitlisted", "cancelled", "late_cancelled",
+					       "session_cancelled", "attended",   "no_show",   NULL};
 
 enum { MQ_LIMIT, MQ_CURSOR, MQ_STATUS };
 static const struct query_param mine_query_params[] = {
@@ -79,11 +83,10 @@ static const struct query_spec mine_query = {mine_query_params, 3};
 
 /* (session_status, course_status, format, audience_roles, audience_agencies,
  *  capacity, taken, waiting, next_seq, closed, started, late) */
-DB_SQL(sql_session_lock, 1,
-       "select * from safeguard.training_session_lock($1::uuid)");
+DB_SQL(sql_session_lock, 1, "select * from safeguard.training_session_lock($1::uuid)");
 
-#define BOOKING_ACTIVE                                                                                    \
-	"select 1 from safeguard.training_bookings a where a.session_id = $2::uuid"                         \
+#define BOOKING_ACTIVE                                                                                                 \
+	"select 1 from safeguard.training_bookings a where a.session_id = $2::uuid"                                    \
 	" and a.delegate_sub = safeguard.app_sub() and a.status in ('confirmed', 'waitlisted', 'attended', 'no_show')"
 
 DB_SQL(sql_booking_active, 1,
@@ -115,8 +118,7 @@ DB_SQL(sql_charge_late, 1,
        " select gen_random_uuid(), $1::uuid, 'late_cancellation', t.charge_pence, t.currency, safeguard.app_sub()"
        " from safeguard.training_settings t");
 
-DB_SQL(sql_promote, 1,
-       "select p from safeguard.training_promote($1::uuid) p");
+DB_SQL(sql_promote, 1, "select p from safeguard.training_promote($1::uuid) p");
 
 DB_SQL(sql_mine_list, 4,
        "select safeguard.training_booking_json(b)::text, b.created_at::text, b.id from safeguard.training_bookings b"
@@ -156,8 +158,8 @@ static int bookings_create(struct sg_req *r)
 {
 	const char *id = ident_uuid(r->arena), *session = r->params[0], *why;
 	const char *mgr_email = kit_str(r->body, "line_manager_email");
-	const char *p[8] = {id, session, r->id.name, r->id.email, kit_str(r->body, "line_manager_name"), mgr_email,
-			    NULL, NULL};
+	const char *p[8] = {id,        session, r->id.name, r->id.email, kit_str(r->body, "line_manager_name"),
+			    mgr_email, NULL,    NULL};
 	PGresult *s, *res;
 	char sqlstate[6];
 	int rc;
@@ -235,8 +237,9 @@ static int bookings_cancel(struct sg_req *r)
 		return rc;
 	if (!strcmp(from, "confirmed") && (rc = kit_exec(r, &sql_promote, &session, 1, &res)))
 		return rc;
-	if ((rc = kit_audit(r, "training.booking.cancel", "training_booking", id,
-			    arena_printf(r->arena, "{\"status\": \"%s\", \"by_delegate\": %s}", to, own ? "true" : "false"))))
+	if ((rc = kit_audit(
+		     r, "training.booking.cancel", "training_booking", id,
+		     arena_printf(r->arena, "{\"status\": \"%s\", \"by_delegate\": %s}", to, own ? "true" : "false"))))
 		return rc;
 	return training_booking_answer(r, 200, id);
 }
@@ -263,11 +266,13 @@ static int bookings_calendar(struct sg_req *r)
 	ics_text(&c, "X-WR-CALNAME", "Safeguarding training");
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *status = PQgetvalue(res, i, 1), *title = PQgetvalue(res, i, 4);
-		const char *start = ics_utc(r->arena, PQgetvalue(res, i, 5)), *end = ics_utc(r->arena, PQgetvalue(res, i, 6));
+		const char *start = ics_utc(r->arena, PQgetvalue(res, i, 5)),
+			   *end = ics_utc(r->arena, PQgetvalue(res, i, 6));
 		bool cancelled = strstr(status, "cancelled") || !strcmp(PQgetvalue(res, i, 13), "cancelled");
 		const char *state = cancelled ? "CANCELLED" : !strcmp(status, "waitlisted") ? "TENTATIVE" : "CONFIRMED";
 		const char *summary = !strcmp(status, "waitlisted")
-					      ? arena_printf(r->arena, "%s (waiting list, position %s)", title, PQgetvalue(res, i, 14))
+					      ? arena_printf(r->arena, "%s (waiting list, position %s)", title,
+							     PQgetvalue(res, i, 14))
 					      : title;
 
 		if (!start || !end)
@@ -281,15 +286,17 @@ static int bookings_calendar(struct sg_req *r)
 		ics_line(&c, "STATUS", state);
 		ics_text(&c, "SUMMARY", summary);
 		if (!strcmp(PQgetvalue(res, i, 7), "venue"))
-			ics_text(&c, "LOCATION", arena_printf(r->arena, "%s%s%s%s%s", PQgetvalue(res, i, 8),
-							       PQgetisnull(res, i, 9) ? "" : ", ", PQgetvalue(res, i, 9),
-							       PQgetisnull(res, i, 10) ? "" : ", ", PQgetvalue(res, i, 10)));
+			ics_text(&c, "LOCATION",
+				 arena_printf(r->arena, "%s%s%s%s%s", PQgetvalue(res, i, 8),
+					      PQgetisnull(res, i, 9) ? "" : ", ", PQgetvalue(res, i, 9),
+					      PQgetisnull(res, i, 10) ? "" : ", ", PQgetvalue(res, i, 10)));
 		else
 			ics_text(&c, "LOCATION", "Online");
 		if (!PQgetisnull(res, i, 11))
 			ics_line(&c, "URL", PQgetvalue(res, i, 11));
-		ics_text(&c, "DESCRIPTION", arena_printf(r->arena, "Organised by %s.\nYour booking: %s.\nBooking %s",
-							  PQgetvalue(res, i, 12), status, PQgetvalue(res, i, 0)));
+		ics_text(&c, "DESCRIPTION",
+			 arena_printf(r->arena, "Organised by %s.\nYour booking: %s.\nBooking %s",
+				      PQgetvalue(res, i, 12), status, PQgetvalue(res, i, 0)));
 		ics_line(&c, "END", "VEVENT");
 	}
 	ics_line(&c, "END", "VCALENDAR");

@@ -18,8 +18,7 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_booking_status, 1,
-       "select b.status from safeguard.training_bookings b where b.id = $1::uuid");
+DB_SQL(sql_booking_status, 1, "select b.status from safeguard.training_bookings b where b.id = $1::uuid");
 
 DB_SQL(sql_certificate_of_booking, 1,
        "select safeguard.training_certificate_json(ce)::text from safeguard.training_certificates ce"
@@ -289,10 +288,12 @@ static int certificates_show(struct sg_req *r)
 	if ((rc = kit_fetch_id(r, &sql_booking_status, r->params[0], "booking", &res)))
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 0), "attended") != 0)
-		return http_problem(r, 409, "not-attended",
-				    arena_printf(r->arena,
-						 "certificates are issued only for a session attended in full; this booking is %s: %s",
-						 PQgetvalue(res, 0, 0), not_attended_reason(PQgetvalue(res, 0, 0))));
+		return http_problem(
+			r, 409, "not-attended",
+			arena_printf(
+				r->arena,
+				"certificates are issued only for a session attended in full; this booking is %s: %s",
+				PQgetvalue(res, 0, 0), not_attended_reason(PQgetvalue(res, 0, 0))));
 	if ((rc = kit_exec(r, &sql_certificate_of_booking, r->params, 1, &res)))
 		return rc;
 	if (PQntuples(res) != 1)
@@ -333,8 +334,8 @@ static int certificates_verify(struct sg_req *r)
 static const struct route certificates_route_list[] = {
 	{"GET", "/v1/bookings/{id}/certificate", PERM_TRAINING_BOOK, NULL, NULL, certificates_show,
 	 "bookings.certificate.show", 0},
-	{"GET", "/v1/certificates/{number}", PERM_TRAINING_MANAGE, NULL, NULL, certificates_verify, "certificates.verify",
-	 0},
+	{"GET", "/v1/certificates/{number}", PERM_TRAINING_MANAGE, NULL, NULL, certificates_verify,
+	 "certificates.verify", 0},
 };
 
 const struct sg_area certificates_area = SG_AREA("certificates", certificates_route_list);

@@ -40,19 +40,18 @@ static const struct query_spec charge_query = {charge_query_params, 7};
 
 /* from, to, agency, status, reason: parameters $F to $F+4.  The period is
  * in days of the deployment's time zone. */
-#define CHARGE_FILTERS(f, t, ag, st, re)                                                                  \
-	" (" f "::date is null or (ch.raised_at at time zone t.time_zone)::date >= " f "::date)"           \
-	" and (" t "::date is null or (ch.raised_at at time zone t.time_zone)::date <= " t "::date)"       \
-	" and (" ag "::text is null or b.delegate_agency = " ag ") and (" st "::text is null or ch.status = " st ")" \
+#define CHARGE_FILTERS(f, t, ag, st, re)                                                                               \
+	" (" f "::date is null or (ch.raised_at at time zone t.time_zone)::date >= " f "::date)"                       \
+	" and (" t "::date is null or (ch.raised_at at time zone t.time_zone)::date <= " t "::date)"                   \
+	" and (" ag "::text is null or b.delegate_agency = " ag ") and (" st "::text is null or ch.status = " st ")"   \
 	" and (" re "::text is null or ch.reason = " re ")"
 
 DB_SQL(sql_charge_list, 8,
        "select safeguard.training_charge_json(ch)::text, ch.raised_at::text, ch.id"
        " from safeguard.training_charges ch join safeguard.training_bookings b on b.id = ch.booking_id"
        " cross join safeguard.training_settings t"
-       " where ($1::timestamptz is null or (ch.raised_at, ch.id) > ($1::timestamptz, $2::uuid)) and"
-       CHARGE_FILTERS("$4", "$5", "$6", "$7", "$8")
-       " order by ch.raised_at, ch.id limit $3::integer");
+       " where ($1::timestamptz is null or (ch.raised_at, ch.id) > ($1::timestamptz, $2::uuid)) and" CHARGE_FILTERS(
+	       "$4", "$5", "$6", "$7", "$8") " order by ch.raised_at, ch.id limit $3::integer");
 
 DB_SQL(sql_charge_csv, 6,
        "select ch.id, to_char(ch.raised_at at time zone t.time_zone, 'YYYY-MM-DD'), ch.reason, ch.status,"
@@ -63,27 +62,29 @@ DB_SQL(sql_charge_csv, 6,
        " join safeguard.training_sessions s on s.id = b.session_id"
        " join safeguard.training_courses c on c.id = s.course_id"
        " cross join safeguard.training_settings t"
-       " where" CHARGE_FILTERS("$2", "$3", "$4", "$5", "$6")
-       " order by ch.raised_at, ch.id limit $1::integer");
+       " where" CHARGE_FILTERS("$2", "$3", "$4", "$5", "$6") " order by ch.raised_at, ch.id limit $1::integer");
 
 DB_SQL(sql_charge_waive, 2,
        "update safeguard.training_charges set status = 'waived', waived_at = clock_timestamp(),"
        " waived_by = safeguard.app_sub(), waiver_reason = $2 where id = $1::uuid and status = 'outstanding'"
        " returning safeguard.training_charge_json(training_charges)::text, booking_id");
 
-DB_SQL(sql_charge_status, 1,
-       "select status from safeguard.training_charges where id = $1::uuid");
+DB_SQL(sql_charge_status, 1, "select status from safeguard.training_charges where id = $1::uuid");
 
 /* ---- handlers ------------------------------------------------------------ */
 
 static int charges_csv(struct sg_req *r, const char *const *q)
 {
-	static const char *const head[] = {"charge_id",    "raised_on",         "reason",       "status",
-					   "amount",       "currency",          "delegate_name", "delegate_email",
-					   "agency",       "line_manager_name", "line_manager_email",
-					   "course",       "session_date",      "booking_id",    "waiver_reason"};
-	const char *p[6] = {arena_printf(r->arena, "%d", CHARGES_CSV_MAX + 1), q[GQ_FROM], q[GQ_TO], q[GQ_AGENCY],
-			    q[GQ_STATUS], q[GQ_REASON]};
+	static const char *const head[] = {
+		"charge_id",          "raised_on",     "reason",         "status",     "amount",
+		"currency",           "delegate_name", "delegate_email", "agency",     "line_manager_name",
+		"line_manager_email", "course",        "session_date",   "booking_id", "waiver_reason"};
+	const char *p[6] = {arena_printf(r->arena, "%d", CHARGES_CSV_MAX + 1),
+			    q[GQ_FROM],
+			    q[GQ_TO],
+			    q[GQ_AGENCY],
+			    q[GQ_STATUS],
+			    q[GQ_REASON]};
 	struct csv c;
 	PGresult *res;
 	int rc;
@@ -161,7 +162,8 @@ static int charges_waive(struct sg_req *r)
 }
 
 static const struct route charges_route_list[] = {
-	{"GET", "/v1/training-charges", PERM_TRAINING_MANAGE, NULL, &charge_query, charges_list, "training_charges.list", 0},
+	{"GET", "/v1/training-charges", PERM_TRAINING_MANAGE, NULL, &charge_query, charges_list,
+	 "training_charges.list", 0},
 	{"POST", "/v1/training-charges/{id}/waiver", PERM_TRAINING_MANAGE, &waiver_body, NULL, charges_waive,
 	 "training_charges.waiver.create", ROUTE_IDEMPOTENT},
 };

@@ -96,7 +96,8 @@ static int completions_create(struct sg_req *r)
 	if ((rc = kit_fetch(r, &sql_course_for_completion, cp, 2, "course", &res)))
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 1), "e_learning") != 0)
-		return http_problem(r, 409, "conflict", "only e-learning is completed on its own; book a session of this course");
+		return http_problem(r, 409, "conflict",
+				    "only e-learning is completed on its own; book a session of this course");
 	if ((why = training_audience_refusal(r, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3))))
 		return http_problem(r, 403, "outside-audience", why);
 	if (strcmp(PQgetvalue(res, 0, 0), "published") != 0)
@@ -115,7 +116,8 @@ static int completions_create(struct sg_req *r)
 		if (PQntuples(res) == 0) /* the course changed between the checks and the insert */
 			return http_problem(r, 409, "conflict",
 					    "the course changed while you were recording it; try again");
-		return training_problem_existing(r, 409, "already-completed", "you have already recorded completing this course",
+		return training_problem_existing(r, 409, "already-completed",
+						 "you have already recorded completing this course",
 						 PQgetvalue(res, 0, 0));
 	}
 	return kit_json_text(r, 201, PQgetvalue(res, 0, 0));
@@ -145,7 +147,8 @@ static int completions_list(struct sg_req *r)
 static const struct route completions_route_list[] = {
 	{"POST", "/v1/courses/{id}/completions", PERM_TRAINING_BOOK, &completion_body, NULL, completions_create,
 	 "courses.completions.create", ROUTE_IDEMPOTENT},
-	{"GET", "/v1/completions", PERM_TRAINING_BOOK, NULL, &completion_query, completions_list, "completions.list", 0},
+	{"GET", "/v1/completions", PERM_TRAINING_BOOK, NULL, &completion_query, completions_list, "completions.list",
+	 0},
 };
 
 const struct sg_area completions_area = SG_AREA("completions", completions_route_list);

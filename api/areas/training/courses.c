@@ -16,9 +16,9 @@
 
 static const char *const course_formats[] = {"e_learning", "webinar", "seven_minute_briefing", "learning_event", NULL};
 static const char *const course_statuses[] = {"draft", "published", "retired", NULL};
-static const char *const role_values[] = {"practitioner", "safeguarding_lead", "social_worker", "panel_chair",
-					  "panel_member",  "training_admin",    "auditor",       "admin",
-					  NULL};
+static const char *const role_values[] = {
+	"practitioner",   "safeguarding_lead", "social_worker", "panel_chair", "panel_member",
+	"training_admin", "auditor",           "admin",         NULL};
 
 static const struct field_spec course_fields[] = {
 	{.name = "title", .type = FT_STRING, .required = true, .min = 1, .max = 200},
@@ -30,7 +30,7 @@ static const struct field_spec course_fields[] = {
 	{.name = "duration_minutes", .type = FT_INT, .nullable = true, .min = 1, .max = 1440},
 	{.name = "status", .type = FT_ENUM, .enum_values = course_statuses},
 };
-static const char *const course_read_only[] = {"id",         "version",    "created_at", "updated_at",
+static const char *const course_read_only[] = {"id",           "version",    "created_at", "updated_at",
 					       "published_at", "retired_at", NULL};
 
 /* audience: {roles: [role...], agencies: [agency...]}, each optional */
@@ -47,7 +47,8 @@ static void check_audience(json_t *aud, struct verrs *errs, struct arena *a)
 		return; /* reported by the field check */
 	validate_body(&aud_body, aud, &one, a);
 	for (size_t k = 0; k < one.n; k++)
-		verrs_add(errs, arena_printf(a, "audience.%s", one.items[k].field), one.items[k].code, one.items[k].message);
+		verrs_add(errs, arena_printf(a, "audience.%s", one.items[k].field), one.items[k].code,
+			  one.items[k].message);
 }
 
 /* case_review: {title, reference, published_on, url} */
@@ -57,7 +58,11 @@ static void check_case_review(json_t *cr, struct verrs *errs, struct arena *a)
 		{.name = "title", .type = FT_STRING, .required = true, .min = 1, .max = 200},
 		{.name = "reference", .type = FT_STRING, .nullable = true, .min = 1, .max = 100},
 		{.name = "published_on", .type = FT_DATE, .nullable = true},
-		{.name = "url", .type = FT_STRING, .nullable = true, .max = 500, .check = training_check_https,
+		{.name = "url",
+		 .type = FT_STRING,
+		 .nullable = true,
+		 .max = 500,
+		 .check = training_check_https,
 		 .check_code = "invalid_url"},
 	};
 	static const struct body_spec cr_body = {.fields = cr_fields, .n = 4};
@@ -123,10 +128,10 @@ static const struct query_spec course_query = {course_query_params, 4};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-#define COURSE_COLUMNS_FROM_B                                                                              \
-	"b->>'title', coalesce(b->>'description', ''), b->>'format', b->>'organiser',"                       \
-	" coalesce(array(select jsonb_array_elements_text(b->'audience'->'roles')), '{}'),"                   \
-	" coalesce(array(select jsonb_array_elements_text(b->'audience'->'agencies')), '{}'),"                \
+#define COURSE_COLUMNS_FROM_B                                                                                          \
+	"b->>'title', coalesce(b->>'description', ''), b->>'format', b->>'organiser',"                                 \
+	" coalesce(array(select jsonb_array_elements_text(b->'audience'->'roles')), '{}'),"                            \
+	" coalesce(array(select jsonb_array_elements_text(b->'audience'->'agencies')), '{}'),"                         \
 	" nullif(b->'case_review', 'null'::jsonb), (b->>'duration_minutes')::integer"
 
 DB_SQL(sql_course_insert, 2,
@@ -246,12 +251,16 @@ static int courses_update(struct sg_req *r)
 	format = kit_str(merged, "format");
 	if (!course_transition_ok(from, to))
 		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "a %s course cannot become %s: courses go draft, published, retired", from, to));
+				    arena_printf(r->arena,
+						 "a %s course cannot become %s: courses go draft, published, retired",
+						 from, to));
 	if (strcmp(format, PQgetvalue(res, 0, 3)) != 0 && atol(PQgetvalue(res, 0, 4)) > 0)
-		return http_problem(r, 409, "conflict", "the course has sessions or completions; its format cannot change");
+		return http_problem(r, 409, "conflict",
+				    "the course has sessions or completions; its format cannot change");
 	if (!strcmp(to, "retired") && strcmp(from, "retired") != 0 && atol(PQgetvalue(res, 0, 5)) > 0)
 		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "the course has %s scheduled sessions to come; cancel them first",
+				    arena_printf(r->arena,
+						 "the course has %s scheduled sessions to come; cancel them first",
 						 PQgetvalue(res, 0, 5)));
 	json_object_set_new(merged, "status", json_string(to));
 	p[1] = arena_json_dump(r->arena, merged);
@@ -260,14 +269,16 @@ static int courses_update(struct sg_req *r)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 412, "precondition-failed", "the course changed while you were updating it");
-	if ((rc = kit_audit(r, strcmp(from, to) ? arena_printf(r->arena, "training.course.%s", to) : "training.course.update",
-			    "training_course", r->params[0], NULL)))
+	if ((rc = kit_audit(
+		     r, strcmp(from, to) ? arena_printf(r->arena, "training.course.%s", to) : "training.course.update",
+		     "training_course", r->params[0], NULL)))
 		return rc;
 	return kit_resource(r, 200, res, 0);
 }
 
 static const struct route courses_route_list[] = {
-	{"POST", "/v1/courses", PERM_TRAINING_MANAGE, &course_body, NULL, courses_create, "courses.create", ROUTE_IDEMPOTENT},
+	{"POST", "/v1/courses", PERM_TRAINING_MANAGE, &course_body, NULL, courses_create, "courses.create",
+	 ROUTE_IDEMPOTENT},
 	{"GET", "/v1/courses", PERM_TRAINING_READ, NULL, &course_query, courses_list, "courses.list", 0},
 	{"GET", "/v1/courses/{id}", PERM_TRAINING_READ, NULL, NULL, courses_show, "courses.show", 0},
 	{"PATCH", "/v1/courses/{id}", PERM_TRAINING_MANAGE, &course_patch_body, NULL, courses_update, "courses.update",

@@ -33,8 +33,7 @@ DB_SQL(sql_booking_of_caller, 1,
        " where b.id = $1::uuid");
 
 /* (status, due, due_from) when the caller's email is the booking's line manager's */
-DB_SQL(sql_booking_managed, 2,
-       "select status, due, due_from from safeguard.training_managed_booking($1::uuid, $2)");
+DB_SQL(sql_booking_managed, 2, "select status, due, due_from from safeguard.training_managed_booking($1::uuid, $2)");
 
 /* The row-level policy's own test (014) in the statement's snapshot: a
  * register corrected since the checks inserts nothing, never fails the
@@ -109,8 +108,9 @@ static int manager_may_evaluate(struct sg_req *r, const char *id)
 	if (strcmp(PQgetvalue(res, 0, 0), "attended") != 0)
 		return not_attended(r, PQgetvalue(res, 0, 0));
 	if (PQgetvalue(res, 0, 1)[0] != 't')
-		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "the manager's evaluation opens at %s", PQgetvalue(res, 0, 2)));
+		return http_problem(
+			r, 409, "conflict",
+			arena_printf(r->arena, "the manager's evaluation opens at %s", PQgetvalue(res, 0, 2)));
 	return 0;
 }
 
@@ -135,8 +135,9 @@ static int evaluations_create(struct sg_req *r)
 		if (PQgetvalue(res, 0, 0)[0] != 't') /* the register changed between the checks and the insert */
 			return http_problem(r, 409, "conflict",
 					    "the booking changed while you were evaluating it; try again");
-		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "the %s's evaluation of this booking is already in", respondent));
+		return http_problem(
+			r, 409, "conflict",
+			arena_printf(r->arena, "the %s's evaluation of this booking is already in", respondent));
 	}
 	return kit_json_text(r, 201, PQgetvalue(res, 0, 0));
 }

@@ -23,8 +23,8 @@ static const struct field_spec attendance_fields[] = {
 };
 static const struct body_spec attendance_body = {.fields = attendance_fields, .n = 1};
 
-static const char *const booking_statuses[] = {"confirmed", "waitlisted", "cancelled", "late_cancelled",
-					       "session_cancelled", "attended", "no_show", NULL};
+static const char *const booking_statuses[] = {"confirmed",         "waitlisted", "cancelled", "late_cancelled",
+					       "session_cancelled", "attended",   "no_show",   NULL};
 
 enum { RQ_LIMIT, RQ_CURSOR, RQ_STATUS };
 static const struct query_param register_query_params[] = {
@@ -47,8 +47,7 @@ static const struct query_spec list_query = {list_query_params, 6};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-DB_SQL(sql_session_visible, 1,
-       "select exists (select 1 from safeguard.training_sessions s where s.id = $1::uuid)");
+DB_SQL(sql_session_visible, 1, "select exists (select 1 from safeguard.training_sessions s where s.id = $1::uuid)");
 
 /* the policy decides which rows; the condition says the same, readably */
 DB_SQL(sql_register_list, 4,
@@ -66,12 +65,10 @@ DB_SQL(sql_booking_list, 7,
        "   where s.course_id = $6)) and ($7::text is null or b.delegate_agency = $7)"
        " order by b.created_at, b.id limit $3::integer");
 
-DB_SQL(sql_booking_session, 1,
-       "select b.session_id from safeguard.training_bookings b where b.id = $1::uuid");
+DB_SQL(sql_booking_session, 1, "select b.session_id from safeguard.training_bookings b where b.id = $1::uuid");
 
 /* (…, started) of the session, under its lock */
-DB_SQL(sql_session_lock, 1,
-       "select started from safeguard.training_session_lock($1::uuid)");
+DB_SQL(sql_session_lock, 1, "select started from safeguard.training_session_lock($1::uuid)");
 
 DB_SQL(sql_attendance_mark, 2,
        "with old as (select id, status from safeguard.training_bookings where id = $1::uuid for update)"
@@ -80,8 +77,7 @@ DB_SQL(sql_attendance_mark, 2,
        " from old where b.id = old.id and old.status in ('confirmed', 'attended', 'no_show')"
        " and old.status <> $2 returning old.status");
 
-DB_SQL(sql_booking_status, 1,
-       "select status from safeguard.training_bookings where id = $1::uuid");
+DB_SQL(sql_booking_status, 1, "select status from safeguard.training_bookings where id = $1::uuid");
 
 /* no_show: the charge (again, if a correction had withdrawn it); a waived
  * one stays waived */
@@ -172,7 +168,8 @@ static int register_mark(struct sg_req *r)
 	if ((rc = kit_fetch(r, &sql_session_lock, p, 1, "booking", &res)))
 		return rc;
 	if (PQgetvalue(res, 0, 0)[0] != 't')
-		return http_problem(r, 409, "conflict", "the session has not started yet; the register opens when it does");
+		return http_problem(r, 409, "conflict",
+				    "the session has not started yet; the register opens when it does");
 	p[0] = id;
 	if ((rc = kit_exec(r, &sql_attendance_mark, p, 2, &res)))
 		return rc;
@@ -183,15 +180,16 @@ static int register_mark(struct sg_req *r)
 		if (!strcmp(PQgetvalue(res, 0, 0), to))
 			return training_booking_answer(r, 200, id);
 		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "only a confirmed booking is on the register; this one is %s",
+				    arena_printf(r->arena,
+						 "only a confirmed booking is on the register; this one is %s",
 						 PQgetvalue(res, 0, 0)));
 	}
 	from = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-	if (!strcmp(to, "no_show") &&
-	    ((rc = kit_exec(r, &sql_charge_no_show, p, 1, &res)) || (rc = kit_exec(r, &sql_certificate_revoke, p, 1, &res))))
+	if (!strcmp(to, "no_show") && ((rc = kit_exec(r, &sql_charge_no_show, p, 1, &res)) ||
+				       (rc = kit_exec(r, &sql_certificate_revoke, p, 1, &res))))
 		return rc;
-	if (!strcmp(to, "attended") &&
-	    ((rc = kit_exec(r, &sql_charge_withdraw, p, 1, &res)) || (rc = kit_exec(r, &sql_certificate_issue, p, 1, &res))))
+	if (!strcmp(to, "attended") && ((rc = kit_exec(r, &sql_charge_withdraw, p, 1, &res)) ||
+					(rc = kit_exec(r, &sql_certificate_issue, p, 1, &res))))
 		return rc;
 	if ((rc = kit_audit(r, "training.attendance.mark", "training_booking", id,
 			    arena_printf(r->arena, "{\"from\": \"%s\", \"to\": \"%s\"}", from, to))))

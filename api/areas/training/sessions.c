@@ -23,15 +23,32 @@ static const struct field_spec session_fields[] = {
 	{.name = "ends_at", .type = FT_INSTANT, .required = true},
 	{.name = "mode", .type = FT_ENUM, .required = true, .enum_values = session_modes},
 	{.name = "venue", .type = FT_OBJECT, .nullable = true /* check_venue */},
-	{.name = "online_url", .type = FT_STRING, .nullable = true, .max = 500, .check = training_check_https,
+	{.name = "online_url",
+	 .type = FT_STRING,
+	 .nullable = true,
+	 .max = 500,
+	 .check = training_check_https,
 	 .check_code = "invalid_url"},
 	{.name = "capacity", .type = FT_INT, .required = true, .min = 1, .max = 5000},
 	{.name = "booking_closes_at", .type = FT_INSTANT, .nullable = true},
 };
-static const char *const session_read_only[] = {
-	"id",           "course_id",   "course_title", "format",       "duration_minutes", "free_cancellation_until",
-	"status",       "booking_open", "places_taken", "places_left", "waiting",          "cancelled_at",
-	"cancellation_reason", "version", "created_at", "updated_at",  NULL};
+static const char *const session_read_only[] = {"id",
+						"course_id",
+						"course_title",
+						"format",
+						"duration_minutes",
+						"free_cancellation_until",
+						"status",
+						"booking_open",
+						"places_taken",
+						"places_left",
+						"waiting",
+						"cancelled_at",
+						"cancellation_reason",
+						"version",
+						"created_at",
+						"updated_at",
+						NULL};
 
 /* venue: {name, address, postcode} */
 static void check_venue(json_t *v, struct verrs *errs, struct arena *a)
@@ -39,7 +56,10 @@ static void check_venue(json_t *v, struct verrs *errs, struct arena *a)
 	static const struct field_spec venue_fields[] = {
 		{.name = "name", .type = FT_STRING, .required = true, .min = 1, .max = 200},
 		{.name = "address", .type = FT_STRING, .nullable = true, .min = 1, .max = 300},
-		{.name = "postcode", .type = FT_STRING, .nullable = true, .check = ident_postcode_check,
+		{.name = "postcode",
+		 .type = FT_STRING,
+		 .nullable = true,
+		 .check = ident_postcode_check,
 		 .check_code = "invalid_postcode"},
 	};
 	static const struct body_spec venue_body = {.fields = venue_fields, .n = 3};
@@ -47,7 +67,8 @@ static void check_venue(json_t *v, struct verrs *errs, struct arena *a)
 
 	validate_body(&venue_body, v, &one, a);
 	for (size_t k = 0; k < one.n; k++)
-		verrs_add(errs, arena_printf(a, "venue.%s", one.items[k].field), one.items[k].code, one.items[k].message);
+		verrs_add(errs, arena_printf(a, "venue.%s", one.items[k].field), one.items[k].code,
+			  one.items[k].message);
 }
 
 /* Rules across fields on a whole session. */
@@ -97,9 +118,9 @@ static const struct query_spec session_query = {session_query_params, 3};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-#define SESSION_COLUMNS_FROM_B                                                                           \
-	"(b->>'starts_at')::timestamptz, (b->>'ends_at')::timestamptz, b->>'mode',"                        \
-	" nullif(b->'venue', 'null'::jsonb), b->>'online_url', (b->>'capacity')::integer,"                   \
+#define SESSION_COLUMNS_FROM_B                                                                                         \
+	"(b->>'starts_at')::timestamptz, (b->>'ends_at')::timestamptz, b->>'mode',"                                    \
+	" nullif(b->'venue', 'null'::jsonb), b->>'online_url', (b->>'capacity')::integer,"                             \
 	" coalesce((b->>'booking_closes_at')::timestamptz, (b->>'starts_at')::timestamptz)"
 
 DB_SQL(sql_course_facts, 1,
@@ -122,8 +143,7 @@ DB_SQL(sql_session_list, 5,
        " and ($5::timestamptz is null or s.starts_at >= $5::timestamptz)"
        " order by s.starts_at, s.id limit $4::integer");
 
-DB_SQL(sql_course_visible, 1,
-       "select exists (select 1 from safeguard.training_courses c where c.id = $1::uuid)");
+DB_SQL(sql_course_visible, 1, "select exists (select 1 from safeguard.training_courses c where c.id = $1::uuid)");
 
 /* the session row is the lock of every booking and cancellation in it */
 DB_SQL(sql_session_lock, 1,
@@ -137,8 +157,7 @@ DB_SQL(sql_session_update, 3,
        " version = version + 1, updated_at = clock_timestamp()"
        " where id = $1::uuid and version = $3::integer returning version");
 
-DB_SQL(sql_session_promote, 1,
-       "select count(*) from safeguard.training_promote($1::uuid)");
+DB_SQL(sql_session_promote, 1, "select count(*) from safeguard.training_promote($1::uuid)");
 
 /* The session, every live booking in it (each saying why) and the charges
  * for not attending it, in one statement. */
@@ -169,7 +188,8 @@ static int sessions_create(struct sg_req *r)
 	if ((rc = kit_fetch_id(r, &sql_course_facts, r->params[0], "course", &res)))
 		return rc;
 	if (!strcmp(PQgetvalue(res, 0, 1), "e_learning"))
-		return http_problem(r, 409, "conflict", "e-learning has no sessions; delegates record completions instead");
+		return http_problem(r, 409, "conflict",
+				    "e-learning has no sessions; delegates record completions instead");
 	if (!strcmp(PQgetvalue(res, 0, 0), "retired"))
 		return http_problem(r, 409, "conflict", "the course is retired");
 	if (instant_to_epoch(kit_str(r->body, "starts_at"), &start) && start <= (int64_t)time(NULL)) {
@@ -249,8 +269,9 @@ static int sessions_update(struct sg_req *r)
 		return rc;
 	taken = atol(PQgetvalue(res, 0, 4));
 	if (json_integer_value(json_object_get(merged, "capacity")) < taken)
-		return http_problem(r, 409, "conflict",
-				    arena_printf(r->arena, "%ld places are taken; the capacity cannot go below that", taken));
+		return http_problem(
+			r, 409, "conflict",
+			arena_printf(r->arena, "%ld places are taken; the capacity cannot go below that", taken));
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(res, 0, 1);
 	rc = kit_exec_constraint(r, &sql_session_update, p, 3, &res, sqlstate);
@@ -293,7 +314,8 @@ static const struct route sessions_route_list[] = {
 	 "courses.sessions.create", ROUTE_IDEMPOTENT},
 	{"GET", "/v1/courses/{id}/sessions", PERM_TRAINING_READ, NULL, &session_query, sessions_list,
 	 "courses.sessions.list", 0},
-	{"GET", "/v1/training-sessions/{id}", PERM_TRAINING_READ, NULL, NULL, sessions_show, "training_sessions.show", 0},
+	{"GET", "/v1/training-sessions/{id}", PERM_TRAINING_READ, NULL, NULL, sessions_show, "training_sessions.show",
+	 0},
 	{"PATCH", "/v1/training-sessions/{id}", PERM_TRAINING_MANAGE, &session_patch_body, NULL, sessions_update,
 	 "training_sessions.update", ROUTE_PATCH},
 	{"POST", "/v1/training-sessions/{id}/cancellation", PERM_TRAINING_MANAGE, &cancel_body, NULL, sessions_cancel,

@@ -84,8 +84,9 @@ static bool has_visible(const char *s)
 int training_identity_check(struct sg_req *r)
 {
 	if (!has_visible(r->id.name) || !r->id.email[0])
-		return http_problem(r, 422, "incomplete-identity",
-				    "your token carries no name or no email; a booking records both, from your own account");
+		return http_problem(
+			r, 422, "incomplete-identity",
+			"your token carries no name or no email; a booking records both, from your own account");
 	if (training_check_email(r->id.email))
 		return http_problem(r, 422, "incomplete-identity", "the email in your token is not an email address");
 	return 0;
@@ -121,9 +122,11 @@ bool training_accepts(const struct sg_req *r, const char *type)
 			tlen--;
 		q = semi ? accept_q(semi, len - (size_t)(semi - p)) : 1.0;
 		if ((tlen == strlen(type) && !strncasecmp(p, type, tlen)) ||
-		    (slash && tlen == (size_t)(slash - type) + 2 && !strncasecmp(p, type, tlen - 1) && p[tlen - 1] == '*'))
+		    (slash && tlen == (size_t)(slash - type) + 2 && !strncasecmp(p, type, tlen - 1) &&
+		     p[tlen - 1] == '*'))
 			qt = q > qt ? q : qt;
-		else if ((tlen == 16 && !strncasecmp(p, "application/json", 16)) || (tlen == 3 && !strncmp(p, "*/*", 3)))
+		else if ((tlen == 16 && !strncasecmp(p, "application/json", 16)) ||
+			 (tlen == 3 && !strncmp(p, "*/*", 3)))
 			qj = q > qj ? q : qj;
 		p += len + (p[len] == ',');
 	}
