@@ -201,7 +201,7 @@ pg_init() {
 # The unix socket the pool reaches PostgreSQL through (no TCP on one host);
 # empty when the path would be too long for a socket address.
 pg_socket_dir() {
-	local dir="$VAR/run/pg"
+	local dir="$STATE/pgsock" # $STATE: where the service user reaches, also under root
 	[ $((${#dir} + 20)) -lt 100 ] && printf '%s' "$dir"
 }
 
