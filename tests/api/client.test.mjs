@@ -138,7 +138,7 @@ describe('compression', () => {
     });
     assert.equal(r.status, 201, r.text);
     assert.equal((await request('POST', `/v1/chronology-requests/${r.body.id}/contributions`, { token: as.police, body: { entry_ids: ids } })).status, 200);
-    const csv = await raw('GET', `/v1/chronology-requests/${r.body.id}/chronology`, { ...bearer(sw), Accept: 'text/csv', 'Accept-Encoding': 'gzip' });
+    const csv = await raw('GET', `/v1/chronology-requests/${r.body.id}/chronology.csv`, { ...bearer(sw), 'Accept-Encoding': 'gzip' });
     assert.equal(csv.status, 200, csv.body.toString());
     assert.match(csv.headers['content-type'], /^text\/csv/);
     assert.equal(csv.headers['content-encoding'], 'gzip');
