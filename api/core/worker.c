@@ -253,6 +253,7 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	struct verrs errs = {0};
 	enum router_result rr;
 	enum auth_result ar;
+	bool idem;
 	int status;
 
 	rr = router_match(r->arena, r->method, r->path, &r->route, &r->route_index, r->params, &allow);
@@ -322,8 +323,11 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	if (r->route->flags & ROUTE_NO_DB)
 		return r->route->handler(r);
 
-	/* BEGIN and the identity travel with the first statement (db.c) */
-	switch (db_begin(&r->id, r->request_id, (r->route->flags & ROUTE_ONE_STATEMENT) != 0)) {
+	/* BEGIN and the identity travel with the first statement (db.c), and
+	 * so does COMMIT on a one-statement route; not when an idempotency
+	 * key adds its own statements before and after the handler's */
+	idem = r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT);
+	switch (db_begin(&r->id, r->request_id, (r->route->flags & ROUTE_ONE_STATEMENT) && !idem)) {
 	case DB_OK:
 		break;
 	case DB_UNAVAILABLE:
@@ -332,7 +336,7 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		return http_internal(r, "cannot open a transaction");
 	}
 	r->db_open = true;
-	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT)) {
+	if (idem) {
 		status = idempotency_before(r, &idem_hash);
 		if (status)
 			return status;

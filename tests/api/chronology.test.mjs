@@ -295,6 +295,52 @@ describe('the consolidated timeline', () => {
   });
 });
 
+describe('the stored consolidated timeline', () => {
+  // The timeline is rendered once per change (020) and kept: every change
+  // that shows in it must show on the next read, and every read is audited.
+  it('follows amendments, withdrawals, late contributions and children, and audits each read', async () => {
+    const { fam, children } = await newFamily(2, { police: as.police, health: as.health });
+    const a = await post('/v1/chronology-entries', as.police, entry([children[0].id], { event_date: day(-20), summary: 'first' }));
+    const b = await post('/v1/chronology-entries', as.police, entry([children[0].id], { event_date: day(-10), summary: 'second' }));
+    const r = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ family_id: fam.id }));
+    await post(`/v1/chronology-requests/${r.id}/contributions`, as.police, { entry_ids: [a.id, b.id] }, 200);
+    const read = async () => {
+      const v = await request('GET', `/v1/chronology-requests/${r.id}/chronology`, { token: as.cscSocialWorker });
+      assert.equal(v.status, 200);
+      return v.body.entries;
+    };
+    assert.deepEqual((await read()).map((e) => e.summary), ['first', 'second']);
+    assert.equal(psql(`select built_gen = gen from safeguard.consolidated_cache where request_id = '${r.id}'`), 't');
+    // an amendment (a new version of the entry)
+    const shown = await request('GET', `/v1/chronology-entries/${a.id}`, { token: as.police });
+    const amended = await request('PATCH', `/v1/chronology-entries/${a.id}`, { token: as.police, headers: { 'If-Match': shown.headers.get('etag') }, body: { summary: 'first, amended' } });
+    assert.equal(amended.status, 200);
+    assert.deepEqual((await read()).map((e) => [e.summary, e.version]), [['first, amended', 2], ['second', 1]]);
+    // a withdrawal keeps the entry, marked
+    await post(`/v1/chronology-entries/${b.id}/withdrawal`, as.police, { reason: 'recorded on the wrong child' }, 200);
+    assert.deepEqual((await read()).map((e) => e.status), ['active', 'withdrawn']);
+    // a late contribution by another agency, about the other sibling
+    const h = await post('/v1/chronology-entries', as.health, entry([children[1].id], { event_date: day(-15), summary: 'health' }));
+    await post(`/v1/chronology-requests/${r.id}/contributions`, as.health, { entry_ids: [h.id] }, 200);
+    assert.deepEqual((await read()).map((e) => e.summary), ['first, amended', 'health', 'second']);
+    // five reads, each audited for the request and for both children, stored or not
+    assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'chronology_request.consolidated.read' and resource_id = '${r.id}'`), '4');
+    for (const c of children) {
+      assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'child.chronology_request.consolidated.read' and resource_id = '${c.id}'`), '4');
+    }
+    // a reader that built from an older snapshot never stores over a newer change
+    psql(`update safeguard.consolidated_cache set gen = gen + 1 where request_id = '${r.id}'`);
+    assert.equal(psql(`select built_gen = gen from safeguard.consolidated_cache where request_id = '${r.id}'`), 'f');
+    assert.equal((await read()).length, 3);
+    assert.equal(psql(`select built_gen = gen from safeguard.consolidated_cache where request_id = '${r.id}'`), 't');
+  });
+
+  it('is not the API role\'s to read or change directly', async () => {
+    assert.throws(() => psql('set role safeguard_api; select count(*) from safeguard.consolidated_cache'), /permission denied/);
+    assert.throws(() => psql('set role safeguard_api; delete from safeguard.consolidated_cache'), /permission denied/);
+  });
+});
+
 describe('patterns across agencies', () => {
   // One child, entries by agency, one request, every agency contributing;
   // returns the pattern codes the timeline reports.

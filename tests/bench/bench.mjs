@@ -11,7 +11,12 @@
 // until every answer is in, and the places given (never more than 20).
 //
 // Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default
-// "16,64,256"), SCALE=large to run the reads against `make seed-large` data.
+// "16,64,256"), SCALE=large to run the reads against `make seed-large` data,
+// SG_WORKERS (the pool's size, and the hello pool's), BENCH_TARGETS (run only
+// the targets whose names contain one of these comma-separated strings; the
+// two baselines always run), BENCH_PG (PostgreSQL settings for the run, e.g.
+// "commit_delay=200,commit_siblings=4", applied with ALTER SYSTEM and a
+// reload, recorded in the report).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,6 +29,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS || '16,64,256').split(',').map(Number);
 const WORKERS = Number(process.env.SG_WORKERS || Math.max(4, 2 * cpus().length));
 const LARGE = process.env.SCALE === 'large';
+const ONLY = (process.env.BENCH_TARGETS || '').split(',').map((t) => t.trim()).filter(Boolean);
+const PG_SETTINGS = (process.env.BENCH_PG || '').split(',').map((t) => t.trim()).filter(Boolean)
+  .map((kv) => kv.split('=').map((x) => x.trim()));
 
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
 const stack = (...args) => sh('bash', ['nginx/stack.sh', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -114,6 +122,11 @@ async function main() {
   if (!LARGE) stack('reset', 'bench');
   stack('up', 'bench');
   const adminUrl = stack('admin-url', 'bench').trim();
+  for (const [k, v] of PG_SETTINGS) {
+    if (!/^[a-z_]+$/.test(k) || !/^[\w.]+$/.test(v || '')) throw new Error(`BENCH_PG: cannot use ${k}=${v}`);
+    sh('psql', [adminUrl, '-Xqc', `alter system set ${k} = '${v}'`]);
+  }
+  if (PG_SETTINGS.length) sh('psql', [adminUrl, '-Xqc', 'select pg_reload_conf()']);
   const seeded = sh('psql', [adminUrl, '-XAtqc',
     "select count(*) from safeguard.chronology_requests where id = '00000000-0000-4000-8000-0000000b0a01'"]).trim();
   if (seeded !== '1') {
@@ -166,6 +179,7 @@ async function main() {
       write: true, ifMatch: '*', body: { status: 'in_progress', progress_note: 'benchmark progress' } },
   ];
   if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
+  if (ONLY.length) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || ONLY.some((o) => t.name.includes(o))));
 
   const results = [];
   for (const t of targets) {
@@ -177,17 +191,23 @@ async function main() {
   }
 
   // token verification without the cache: a different token on every request
-  const tokenFile = join(VAR, 'tokens.txt');
-  const many = [];
-  for (let i = 0; i < 1500; i++) many.push(token({ AGENCY: 'police', ROLES: 'practitioner', SUB: `bench-${i}`, TTL: '7200' }));
-  writeFileSync(tokenFile, many.join('\n') + '\n');
-  const uncached = wrk(`${API}/v1/me`, { connections: 64, tokens: tokenFile });
-  results.push({ target: 'GET /v1/me, every token new (no cache)', connections: 64, ...uncached });
+  if (!ONLY.length) {
+    const tokenFile = join(VAR, 'tokens.txt');
+    const many = [];
+    for (let i = 0; i < 1500; i++) many.push(token({ AGENCY: 'police', ROLES: 'practitioner', SUB: `bench-${i}`, TTL: '7200' }));
+    writeFileSync(tokenFile, many.join('\n') + '\n');
+    const uncached = wrk(`${API}/v1/me`, { connections: 64, tokens: tokenFile });
+    results.push({ target: 'GET /v1/me, every token new (no cache)', connections: 64, ...uncached });
+  }
 
-  const race = await bookingRace(API);
-  process.stderr.write(`  200 concurrent bookings (20 places): settled in ${race.settle_ms} ms, ${race.places_given} places given\n`);
+  const race = ONLY.length ? null : await bookingRace(API);
+  if (race) process.stderr.write(`  200 concurrent bookings (20 places): settled in ${race.settle_ms} ms, ${race.places_given} places given\n`);
 
-  const pg = pgbench(adminUrl);
+  const pg = ONLY.length ? {} : pgbench(adminUrl);
+  if (PG_SETTINGS.length) {
+    for (const [k] of PG_SETTINGS) sh('psql', [adminUrl, '-Xqc', `alter system reset ${k}`]);
+    sh('psql', [adminUrl, '-Xqc', 'select pg_reload_conf()']);
+  }
 
   spawnSync('nginx', [...nginxArgs, '-s', 'quit']);
   try { process.kill(hello.pid, 'SIGTERM'); } catch { /* already gone */ }
@@ -204,11 +224,15 @@ async function main() {
     workers: WORKERS,
     seconds: SECONDS,
     scale: LARGE ? 'large' : 'demo',
+    postgres_settings: Object.fromEntries(PG_SETTINGS),
+    targets: ONLY.length ? ONLY : 'all',
     pgbench_select_tps: pg,
     training_booking_race: race,
     results: rows,
   };
-  writeFileSync(join(VAR, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  // a partial run (BENCH_TARGETS) does not replace the full table the README quotes
+  const out = ONLY.length ? 'partial.json' : 'latest.json';
+  writeFileSync(join(VAR, out), JSON.stringify(report, null, 2) + '\n');
 
   const pad = (s, n) => String(s).padEnd(n);
   const num = (v, d = 1) => (v === null || v === undefined ? '-' : Number(v).toFixed(d));
@@ -220,9 +244,11 @@ async function main() {
       `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} |`);
   }
   console.log(`\npgbench -S -M prepared (tps by clients): ${Object.entries(pg).map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')}`);
-  console.log(`200 concurrent bookings of a 20-place session: settled in ${race.settle_ms} ms, ${race.places_given} places given, ` +
-    `${race.waitlisted} waitlisted (positions ${race.positions_dense ? 'dense' : 'NOT dense'}), non-201: ${race.non_201}`);
-  console.log(`written to var/bench/latest.json`);
+  if (race) {
+    console.log(`200 concurrent bookings of a 20-place session: settled in ${race.settle_ms} ms, ${race.places_given} places given, ` +
+      `${race.waitlisted} waitlisted (positions ${race.positions_dense ? 'dense' : 'NOT dense'}), non-201: ${race.non_201}`);
+  }
+  console.log(`written to var/bench/${out}`);
 }
 
 main();

@@ -188,16 +188,9 @@ static const struct body_spec child_patch_body = {.fields = child_fields,
 
 DB_SQL(sql_child_duplicate, 2, "select safeguard.child_by_identifier($1, $2)");
 
-DB_SQL(sql_child_network_created, 1,
-       "insert into safeguard.child_network (child_id, agency, how, joined_by)"
-       " values ($1, safeguard.app_agency(), 'created', safeguard.app_sub())");
-
-DB_SQL(sql_child_insert, 2,
-       "insert into safeguard.children (id, first_name, last_name, preferred_name, date_of_birth,"
-       " gender, nhs_number, upn, address_lines, address_town, postcode, school_urn, education_status,"
-       " not_on_roll_since, ehcp, looked_after, child_protection_plan, created_by_agency) select "
-       "$1::uuid, " CHILD_COLUMNS_FROM_B ", safeguard.app_agency() from (select $2::jsonb as b) s"
-       " returning safeguard.child_json(children)::text, version");
+/* the duplicate check, the network, the child and its audit row in one
+ * call (020): (child, version, the child already holding an identifier) */
+DB_SQL(sql_child_create, 2, "select doc, version, existing from safeguard.child_create($1::uuid, $2::jsonb)");
 
 DB_SQL(sql_child_get, 1,
        "with c as (select safeguard.child_json(c)::text as j, c.version, c.id from safeguard.children c"
@@ -274,20 +267,19 @@ static int check_duplicate(struct sg_req *r, json_t *c, const char *self)
 
 static int children_create(struct sg_req *r)
 {
-	const char *id = ident_uuid(r->arena);
-	const char *p[2] = {id, arena_json_dump(r->arena, r->body)};
+	const char *p[2] = {ident_uuid(r->arena), arena_json_dump(r->arena, r->body)};
 	PGresult *res;
 	char sqlstate[6];
 	int rc;
 
-	if ((rc = check_duplicate(r, r->body, NULL)) || (rc = kit_exec(r, &sql_child_network_created, p, 1, &res)))
-		return rc;
-	rc = kit_exec_constraint(r, &sql_child_insert, p, 2, &res, sqlstate);
-	if (rc == KIT_CONSTRAINT)
+	rc = kit_exec_constraint(r, &sql_child_create, p, 2, &res, sqlstate);
+	if (rc == KIT_CONSTRAINT) /* a concurrent create took the identifier */
 		return duplicate(r, "");
-	if (rc || (rc = kit_audit(r, "child.create", "child", id, NULL)))
+	if (rc)
 		return rc;
-	http_header(r, "Location", arena_printf(r->arena, "/v1/children/%s", id));
+	if (!PQgetisnull(res, 0, 2))
+		return duplicate(r, PQgetvalue(res, 0, 2));
+	http_header(r, "Location", arena_printf(r->arena, "/v1/children/%s", p[0]));
 	return kit_resource(r, 201, res, 0);
 }
 
@@ -474,7 +466,7 @@ static int children_access_log(struct sg_req *r)
 
 static const struct route children_route_list[] = {
 	{"POST", "/v1/children", PERM_CHILD_CREATE, &child_body, NULL, children_create, "children.create",
-	 ROUTE_IDEMPOTENT},
+	 ROUTE_IDEMPOTENT | ROUTE_ONE_STATEMENT},
 	{"GET", "/v1/children", PERM_CHILD_READ, NULL, &child_query, children_list, "children.list",
 	 ROUTE_ONE_STATEMENT},
 	{"POST", "/v1/children/search", PERM_CHILD_SEARCH, &search_body, NULL, children_search, "children.search", 0},

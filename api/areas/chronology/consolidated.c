@@ -20,23 +20,13 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* (the entries as one JSON array, every child they and the request show) */
-DB_SQL(sql_consolidated_json, 1,
-       "select safeguard.consolidated_json($1::uuid), safeguard.consolidated_children($1::uuid)::text");
+/* The timeline in one call (020): (entries as one JSON array, then what
+ * the pattern rules need as tab-separated lines: items, rolls, CME cases,
+ * and the period's last day).  It writes the request's
+ * and each child's audit row; no row when the caller may not read it. */
+DB_SQL(sql_consolidated, 2, "select entries, items, rolls, cme, period_end from safeguard.consolidated($1::uuid, $2)");
 
-DB_SQL(sql_consolidated_items, 1, "select * from safeguard.consolidated_items($1::uuid)");
-
-/* the subject children's CME cases (009), and the last day the request covers */
-DB_SQL(sql_req_cme, 1, "select child_id, since, back_on from safeguard.consolidated_cme_cases($1::uuid)");
-
-DB_SQL(sql_req_period_end, 1,
-       "select least(period_to, (now() at time zone 'UTC')::date)::text from safeguard.chronology_requests"
-       " where id = $1::uuid");
-
-DB_SQL(sql_req_rolls, 1,
-       "select c.id, case when c.education_status in ('not_on_roll', 'missing_education')"
-       " then c.not_on_roll_since::text end from safeguard.children c"
-       " join safeguard.chronology_request_children rc on rc.child_id = c.id where rc.request_id = $1::uuid");
+enum { CC_ENTRIES, CC_ITEMS, CC_ROLLS, CC_CME, CC_PERIOD_END };
 
 /* ---- patterns ------------------------------------------------------------- */
 
@@ -59,63 +49,86 @@ static json_t *pattern_json(const struct pattern *pt)
 	return o;
 }
 
-/* The patterns of request id as a JSON text (arena) in *out: the active
- * entries, the subject children's CME cases and roll status, over the
- * request's period.  An entry without an end date is open (day_end -1): a
- * not-on-roll one lasts until the child is back in education or the period
- * ends.  0, or the failure's answer. */
-static int consolidated_patterns(struct sg_req *r, const char *id, const char **out)
+/* Splits the text in s (copied into the arena) into lines of up to max
+ * tab-separated fields: *fields gets an array of nlines * max pointers, a
+ * missing field "".  Returns the number of lines. */
+static size_t split_lines(struct arena *a, const char *s, size_t max, const char ***fields)
+{
+	char *t = arena_strdup(a, s ? s : ""), *line, *next;
+	size_t n = 0, cap = 1;
+
+	for (const char *c = t; *c; c++)
+		cap += *c == '\n';
+	*fields = arena_alloc(a, cap * max * sizeof **fields);
+	for (line = *t ? t : NULL; line; line = next) {
+		char *f = line;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (size_t k = 0; k < max; k++) {
+			char *tab = f ? strchr(f, '\t') : NULL;
+
+			if (tab)
+				*tab = '\0';
+			(*fields)[n * max + k] = f ? f : "";
+			f = tab ? tab + 1 : NULL;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The patterns of the timeline in res (sql_consolidated) as a JSON text
+ * (arena): the active entries, the subject children's CME cases and roll
+ * status, over the request's period.  An entry without an end date is open
+ * (day_end -1): a not-on-roll one lasts until the child is back in
+ * education or the period ends. */
+static const char *consolidated_patterns(struct sg_req *r, PGresult *res)
 {
 	struct pattern_input in = {0};
 	struct pattern pats[64];
 	struct chron_item *items;
 	struct roll_status *rolls;
 	struct cme_period *cme;
-	PGresult *res, *rres, *cres, *pres;
+	const char **f;
 	json_t *patterns;
-	size_t np, k = 0;
-	int rc;
+	size_t n, np, k = 0;
 
-	if ((rc = kit_exec(r, &sql_consolidated_items, &id, 1, &res)) ||
-	    (rc = kit_exec(r, &sql_req_rolls, &id, 1, &rres)) || (rc = kit_exec(r, &sql_req_cme, &id, 1, &cres)) ||
-	    (rc = kit_exec(r, &sql_req_period_end, &id, 1, &pres)))
-		return rc;
-	items = arena_alloc(r->arena, (size_t)(PQntuples(res) + 1) * sizeof *items);
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (strcmp(PQgetvalue(res, i, 5), "active") != 0)
+	n = split_lines(r->arena, PQgetvalue(res, 0, CC_ITEMS), 6, &f);
+	items = arena_alloc(r->arena, (n + 1) * sizeof *items);
+	for (size_t i = 0; i < n; i++, f += 6) {
+		if (strcmp(f[5], "active") != 0)
 			continue; /* withdrawn entries stay listed but count for nothing */
-		items[k].id = PQgetvalue(res, i, 0);
-		items[k].agency = sg_agency_lookup(PQgetvalue(res, i, 1));
-		items[k].category = PQgetvalue(res, i, 2);
-		items[k].day = days_from_date(PQgetvalue(res, i, 3));
-		items[k].day_end = *PQgetvalue(res, i, 4) ? days_from_date(PQgetvalue(res, i, 4)) : -1;
+		items[k].id = f[0];
+		items[k].agency = sg_agency_lookup(f[1]);
+		items[k].category = f[2];
+		items[k].day = days_from_date(f[3]);
+		items[k].day_end = *f[4] ? days_from_date(f[4]) : -1;
 		k++;
-	}
-	rolls = arena_alloc(r->arena, (size_t)(PQntuples(rres) + 1) * sizeof *rolls);
-	for (int i = 0; i < PQntuples(rres); i++) {
-		rolls[i].child_id = PQgetvalue(rres, i, 0);
-		rolls[i].since = PQgetisnull(rres, i, 1) ? -1 : days_from_date(PQgetvalue(rres, i, 1));
-	}
-	cme = arena_alloc(r->arena, (size_t)(PQntuples(cres) + 1) * sizeof *cme);
-	for (int i = 0; i < PQntuples(cres); i++) {
-		cme[i].child_id = PQgetvalue(cres, i, 0);
-		cme[i].since = days_from_date(PQgetvalue(cres, i, 1));
-		cme[i].back_on = PQgetisnull(cres, i, 2) ? -1 : days_from_date(PQgetvalue(cres, i, 2));
 	}
 	in.items = items;
 	in.n = k;
-	in.rolls = rolls;
-	in.nrolls = (size_t)PQntuples(rres);
-	in.cme = cme;
-	in.ncme = (size_t)PQntuples(cres);
+	in.nrolls = split_lines(r->arena, PQgetvalue(res, 0, CC_ROLLS), 2, &f);
+	in.rolls = rolls = arena_alloc(r->arena, (in.nrolls + 1) * sizeof *rolls);
+	for (size_t i = 0; i < in.nrolls; i++, f += 2) {
+		rolls[i].child_id = f[0];
+		rolls[i].since = *f[1] ? days_from_date(f[1]) : -1;
+	}
+	in.ncme = split_lines(r->arena, PQgetvalue(res, 0, CC_CME), 3, &f);
+	in.cme = cme = arena_alloc(r->arena, (in.ncme + 1) * sizeof *cme);
+	for (size_t i = 0; i < in.ncme; i++, f += 3) {
+		cme[i].child_id = f[0];
+		cme[i].since = days_from_date(f[1]);
+		cme[i].back_on = *f[2] ? days_from_date(f[2]) : -1;
+	}
 	in.today = (int)(time(NULL) / 86400);
-	in.period_end = PQntuples(pres) == 1 ? days_from_date(PQgetvalue(pres, 0, 0)) : 0;
+	in.period_end = PQgetisnull(res, 0, CC_PERIOD_END) ? 0 : days_from_date(PQgetvalue(res, 0, CC_PERIOD_END));
 	np = patterns_find(&in, pats, sizeof pats / sizeof pats[0], r->arena);
 	patterns = arena_json(r->arena, json_array());
 	for (size_t i = 0; i < np; i++)
 		json_array_append_new(patterns, pattern_json(&pats[i]));
-	*out = arena_json_dump(r->arena, patterns);
-	return 0;
+	return arena_json_dump(r->arena, patterns);
 }
 
 /* ---- CSV ------------------------------------------------------------------ */
@@ -193,7 +206,7 @@ static int consolidated_csv(struct sg_req *r, json_t *entries)
  * "object or string". */
 static int consolidated(struct sg_req *r, bool csv)
 {
-	const char *id = r->params[0], *patterns;
+	const char *p[2] = {r->params[0], "chronology_request.consolidated.read"};
 	struct chronology_request rq;
 	PGresult *res;
 	int rc;
@@ -202,18 +215,18 @@ static int consolidated(struct sg_req *r, bool csv)
 		return rc;
 	if (!rq.readable)
 		return http_not_found(r, "chronology request");
-	if ((rc = kit_exec(r, &sql_consolidated_json, &id, 1, &res)) ||
-	    (rc = kit_audit(r, "chronology_request.consolidated.read", "chronology_request", id, NULL)) ||
-	    (rc = kit_audit_children(r, "child.chronology_request.consolidated.read", PQgetvalue(res, 0, 1))))
+	if ((rc = kit_fetch(r, &sql_consolidated, p, 2, "chronology request", &res)))
 		return rc;
 	if (csv)
-		return consolidated_csv(r, arena_json(r->arena, json_loads(PQgetvalue(res, 0, 0), 0, NULL)));
-	if ((rc = consolidated_patterns(r, id, &patterns)))
-		return rc;
+		return consolidated_csv(r, arena_json(r->arena, json_loads(PQgetvalue(res, 0, CC_ENTRIES), 0, NULL)));
 	{
-		const char *parts[] = {
-			"{\"request\":", rq.json, ",\"entries\":", PQgetvalue(res, 0, 0), ",\"patterns\":",
-			patterns,        "}"};
+		const char *parts[] = {"{\"request\":",
+				       rq.json,
+				       ",\"entries\":",
+				       PQgetvalue(res, 0, CC_ENTRIES),
+				       ",\"patterns\":",
+				       consolidated_patterns(r, res),
+				       "}"};
 		size_t len = 0, o = 0;
 		char *body;
 

@@ -169,16 +169,12 @@ static const struct query_spec history_query = {history_params, sizeof history_p
 			 " lateral (select coalesce(e.doc, safeguard.entry_json(e)::text) as doc) d where e.id = "     \
 			 "$1::uuid"
 
-DB_SQL(sql_entry_children, 1, "select id, family_id from safeguard.children where id = any ($1::uuid[])");
-
-DB_SQL(sql_entry_insert, 2,
-       "insert into safeguard.chronology_entries (id, agency, author_sub, updated_by, " ENTRY_COLUMNS ")"
-       " select $1::uuid, safeguard.app_agency(), safeguard.app_sub(), safeguard.app_sub(), " ENTRY_VALUES_FROM_B
-       " from (select $2::jsonb as b) s");
-
-DB_SQL(sql_entry_children_insert, 2,
-       "insert into safeguard.chronology_entry_children (entry_id, child_id)"
-       " select $1::uuid, unnest($2::uuid[])");
+/* The children's checks, the entry, its children, its document and the
+ * audit rows in one call (020): (document, version, the ids not found as
+ * given, whether several children are not of one family) */
+DB_SQL(sql_entry_create, 3,
+       "select doc, version, missing::text, not_siblings from safeguard.chronology_entry_create($1::uuid,"
+       " $2::jsonb, $3::jsonb)");
 
 /* Renders the entry's document again after a write: (document, version,
  * children). */
@@ -256,39 +252,23 @@ int chronology_audit_children(struct sg_req *r, const char *action, PGresult *re
 	return kit_audit_children(r, action, ids);
 }
 
-/* The children of a new entry: every one visible to the caller, and more
- * than one only for children of one family.  0, or 422 naming each. */
-static int entry_children_ok(struct sg_req *r, json_t *ids, const char *arr)
+/* The children of a new entry, as chronology_entry_create found them
+ * (res): every one visible to the caller, and more than one only for
+ * children of one family.  0, or 422 naming each. */
+static int entry_children_ok(struct sg_req *r, PGresult *res)
 {
-	const char *family = NULL;
+	json_t *missing = arena_json(r->arena, json_loads(PQgetvalue(res, 0, 2), 0, NULL)), *v;
 	struct verrs errs = {0};
-	PGresult *res;
 	size_t i;
-	json_t *v;
-	int rc;
 
-	if ((rc = kit_exec(r, &sql_entry_children, &arr, 1, &res)))
-		return rc;
-	json_array_foreach(ids, i, v) {
-		bool found = false;
-
-		for (int k = 0; k < PQntuples(res) && !found; k++)
-			found = strcasecmp(json_string_value(v), PQgetvalue(res, k, 0)) == 0;
-		if (!found)
-			verrs_add(&errs, "child_ids", "not_found",
-				  arena_printf(r->arena, "no child %s in your network", json_string_value(v)));
+	for (i = 0; i < json_array_size(missing); i++) {
+		v = json_array_get(missing, i);
+		verrs_add(&errs, "child_ids", "not_found",
+			  arena_printf(r->arena, "no child %s in your network", json_string_value(v)));
 	}
-	for (int k = 0; !errs.n && json_array_size(ids) > 1 && k < PQntuples(res); k++) {
-		const char *f = PQgetvalue(res, k, 1); /* "" when not in a family */
-
-		if (!family)
-			family = f;
-		if (!*f || strcmp(family, f) != 0) {
-			verrs_add(&errs, "child_ids", "not_siblings",
-				  "an entry about several children is only for children of one family");
-			break;
-		}
-	}
+	if (!errs.n && PQgetvalue(res, 0, 3)[0] == 't')
+		verrs_add(&errs, "child_ids", "not_siblings",
+			  "an entry about several children is only for children of one family");
 	return errs.n ? http_problem_errors(r, 422, "invalid-reference", "the entry's children cannot be used", &errs)
 		      : 0;
 }
@@ -354,19 +334,16 @@ static int entry_read(struct sg_req *r, PGresult *res, const char *action, const
 
 static int entries_create(struct sg_req *r)
 {
-	json_t *ids = json_object_get(r->body, "child_ids");
-	const char *id = ident_uuid(r->arena), *arr = kit_pg_array(r->arena, ids);
-	const char *p[2] = {id, arena_json_dump(r->arena, r->body)};
+	const char *id = ident_uuid(r->arena);
+	const char *p[3] = {id, arena_json_dump(r->arena, r->body),
+			    arena_json_dump(r->arena, json_object_get(r->body, "child_ids"))};
 	PGresult *res;
 	int rc;
 
-	if ((rc = entry_children_ok(r, ids, arr)) || (rc = kit_exec(r, &sql_entry_insert, p, 2, &res)))
-		return rc;
-	p[1] = arr;
-	if ((rc = kit_exec(r, &sql_entry_children_insert, p, 2, &res)))
+	if ((rc = kit_exec(r, &sql_entry_create, p, 3, &res)) || (rc = entry_children_ok(r, res)))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/chronology-entries/%s", id));
-	return entry_written(r, 201, id, "chronology_entry.create", "child.chronology.add");
+	return kit_resource(r, 201, res, 0);
 }
 
 static int entries_show(struct sg_req *r)
@@ -461,7 +438,7 @@ static int children_chronology(struct sg_req *r)
 
 static const struct route chronology_entries_route_list[] = {
 	{"POST", "/v1/chronology-entries", PERM_CHRONOLOGY_WRITE, &entry_body, NULL, entries_create,
-	 "chronology_entries.create", ROUTE_IDEMPOTENT},
+	 "chronology_entries.create", ROUTE_IDEMPOTENT | ROUTE_ONE_STATEMENT},
 	{"GET", "/v1/chronology-entries/{id}", PERM_CHRONOLOGY_READ, NULL, NULL, entries_show,
 	 "chronology_entries.show", 0},
 	{"PATCH", "/v1/chronology-entries/{id}", PERM_CHRONOLOGY_WRITE, &entry_patch_body, NULL, entries_amend,
