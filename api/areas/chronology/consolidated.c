@@ -5,7 +5,10 @@
  * JSON, or as CSV for a case review.
  *
  * The requester reads it at any time, invited agencies until the share
- * window closes (safeguard.request_readable).  The database checks that once
+ * window closes (safeguard.request_readable); the readers of a panel with an
+ * open referral naming the request read the same timeline, through the
+ * referral, for as long (chronology_consolidated, for the panels area;
+ * safeguard.consolidated_readable, 017, covers both).  The database checks that once
  * and builds the entries' JSON in one piece, which is passed through as it
  * comes.  Every read writes a child audit row for each child the timeline
  * shows.  The CSV cells are core/csv.c's, safe to open in a spreadsheet.
@@ -29,14 +32,11 @@ DB_SQL(sql_consolidated_items, 1, "select * from safeguard.consolidated_items($1
 /* the subject children's CME cases (009), and the last day the request covers */
 DB_SQL(sql_req_cme, 1, "select child_id, since, back_on from safeguard.consolidated_cme_cases($1::uuid)");
 
-DB_SQL(sql_req_period_end, 1,
-       "select least(period_to, (now() at time zone 'UTC')::date)::text from safeguard.chronology_requests"
-       " where id = $1::uuid");
+/* Through functions that check the reader (017), not row-level security:
+ * a panel's reader sees neither the request nor its children's rows. */
+DB_SQL(sql_req_period_end, 1, "select safeguard.consolidated_period_end($1::uuid)");
 
-DB_SQL(sql_req_rolls, 1,
-       "select c.id, case when c.education_status in ('not_on_roll', 'missing_education')"
-       " then c.not_on_roll_since::text end from safeguard.children c"
-       " join safeguard.chronology_request_children rc on rc.child_id = c.id where rc.request_id = $1::uuid");
+DB_SQL(sql_req_rolls, 1, "select child_id, not_on_roll_since from safeguard.consolidated_rolls($1::uuid)");
 
 /* ---- patterns ------------------------------------------------------------- */
 
@@ -109,7 +109,7 @@ static int consolidated_patterns(struct sg_req *r, const char *id, const char **
 	in.cme = cme;
 	in.ncme = (size_t)PQntuples(cres);
 	in.today = (int)(time(NULL) / 86400);
-	in.period_end = PQntuples(pres) == 1 ? days_from_date(PQgetvalue(pres, 0, 0)) : 0;
+	in.period_end = PQntuples(pres) == 1 && !PQgetisnull(pres, 0, 0) ? days_from_date(PQgetvalue(pres, 0, 0)) : 0;
 	np = patterns_find(&in, pats, sizeof pats / sizeof pats[0], r->arena);
 	patterns = arena_json(r->arena, json_array());
 	for (size_t i = 0; i < np; i++)
@@ -186,25 +186,21 @@ static int consolidated_csv(struct sg_req *r, json_t *entries)
 
 /* ---- handlers --------------------------------------------------------------- */
 
-/* The consolidated timeline: {request, entries, patterns}, concatenated
- * rather than printed, since the entries run to megabytes; or its entries as
- * CSV.  The two are two routes, not one negotiated by Accept, so that a
- * client generated from the contract reads the JSON typed rather than as
- * "object or string". */
-static int consolidated(struct sg_req *r, bool csv)
+/* The timeline of request id, read as audit says: {request, entries,
+ * patterns}, concatenated rather than printed, since the entries run to
+ * megabytes; or its entries as CSV.  The database answers only a reader
+ * (safeguard.consolidated_readable): a caller the C let through by mistake
+ * gets an empty timeline, never another's. */
+static int consolidated_answer(struct sg_req *r, const char *id, const char *request_json,
+			       const struct chronology_read *audit, bool csv)
 {
-	const char *id = r->params[0], *patterns;
-	struct chronology_request rq;
+	const char *patterns;
 	PGresult *res;
 	int rc;
 
-	if ((rc = chronology_request_load(r, &rq)))
-		return rc;
-	if (!rq.readable)
-		return http_not_found(r, "chronology request");
 	if ((rc = kit_exec(r, &sql_consolidated_json, &id, 1, &res)) ||
-	    (rc = kit_audit(r, "chronology_request.consolidated.read", "chronology_request", id, NULL)) ||
-	    (rc = kit_audit_children(r, "child.chronology_request.consolidated.read", PQgetvalue(res, 0, 1))))
+	    (rc = kit_audit(r, audit->action, audit->type, audit->id, audit->details)) ||
+	    (rc = kit_audit_children(r, audit->child_action, PQgetvalue(res, 0, 1))))
 		return rc;
 	if (csv)
 		return consolidated_csv(r, arena_json(r->arena, json_loads(PQgetvalue(res, 0, 0), 0, NULL)));
@@ -212,7 +208,7 @@ static int consolidated(struct sg_req *r, bool csv)
 		return rc;
 	{
 		const char *parts[] = {
-			"{\"request\":", rq.json, ",\"entries\":", PQgetvalue(res, 0, 0), ",\"patterns\":",
+			"{\"request\":", request_json, ",\"entries\":", PQgetvalue(res, 0, 0), ",\"patterns\":",
 			patterns,        "}"};
 		size_t len = 0, o = 0;
 		char *body;
@@ -228,6 +224,29 @@ static int consolidated(struct sg_req *r, bool csv)
 		}
 		return http_body(r, 200, "application/json", body, len);
 	}
+}
+
+int chronology_consolidated(struct sg_req *r, const char *id, const char *request_json,
+			    const struct chronology_read *audit)
+{
+	return consolidated_answer(r, id, request_json, audit, false);
+}
+
+/* The requester's and the invited agencies' route.  JSON and CSV are two
+ * routes, not one negotiated by Accept, so that a client generated from the
+ * contract reads the JSON typed rather than as "object or string". */
+static int consolidated(struct sg_req *r, bool csv)
+{
+	const struct chronology_read audit = {"chronology_request.consolidated.read", "chronology_request",
+					      r->params[0], NULL, "child.chronology_request.consolidated.read"};
+	struct chronology_request rq;
+	int rc;
+
+	if ((rc = chronology_request_load(r, &rq)))
+		return rc;
+	if (!rq.readable)
+		return http_not_found(r, "chronology request");
+	return consolidated_answer(r, r->params[0], rq.json, &audit, csv);
 }
 
 static int requests_chronology(struct sg_req *r)
