@@ -2,7 +2,9 @@
  * chronology.h - what the chronology area's three files share, and nothing
  * else: a request as the caller stands to it (requests.c answers it, the
  * consolidated view reads it) and the child-level audit of the entries an
- * answer carries (entries.c, the draft in requests.c).
+ * answer carries (entries.c, the draft in requests.c); and, for the panels
+ * area, the consolidated view itself (a panel reads the timeline of the
+ * request a referral names, while both are live).
  */
 #ifndef SG_CHRONOLOGY_H
 #define SG_CHRONOLOGY_H
@@ -30,5 +32,21 @@ int chronology_request_load(struct sg_req *r, struct chronology_request *rq);
  * when not NULL: the children whose data an answer carries.  0, or the
  * failure's answer. */
 int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n, const char *also);
+
+/* How one read of a consolidated timeline is audited: a row of action on
+ * (type, id) with details (JSON or NULL), and a child_action row for every
+ * child the timeline shows. */
+struct chronology_read {
+	const char *action, *type, *id, *details;
+	const char *child_action;
+};
+
+/* Answers the consolidated timeline of request id as JSON, {request,
+ * entries, patterns}, with request_json as the request, audited as audit
+ * says.  The caller has decided that it may read it; the database decides
+ * again (safeguard.consolidated_readable, migration 017) and shows a caller
+ * it does not let through an empty timeline.  id is a UUID. */
+int chronology_consolidated(struct sg_req *r, const char *id, const char *request_json,
+			    const struct chronology_read *audit);
 
 #endif

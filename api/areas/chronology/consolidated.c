@@ -5,10 +5,14 @@
  * JSON, or as CSV for a case review.
  *
  * The requester reads it at any time, invited agencies until the share
- * window closes (safeguard.request_readable).  The database checks that once
- * and builds the entries' JSON in one piece, which is passed through as it
- * comes.  Every read writes a child audit row for each child the timeline
- * shows.  The CSV cells are core/csv.c's, safe to open in a spreadsheet.
+ * window closes (safeguard.request_readable); the readers of a panel with an
+ * open referral naming the request read the same timeline, through the
+ * referral, for as long (chronology_consolidated, for the panels area;
+ * safeguard.consolidated_readable, 017, covers both).  The database checks
+ * that once and keeps the entries' JSON in one piece, rebuilt after a change
+ * (020), which is passed through as it comes.  Every read writes an audit row
+ * for what was read and one for each child the timeline shows.  The CSV
+ * cells are core/csv.c's, safe to open in a spreadsheet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +24,13 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* The timeline in one call (020): (entries as one JSON array, then what
- * the pattern rules need as tab-separated lines: items, rolls, CME cases,
- * and the period's last day).  It writes the request's
- * and each child's audit row; no row when the caller may not read it. */
-DB_SQL(sql_consolidated, 2, "select entries, items, rolls, cme, period_end from safeguard.consolidated($1::uuid, $2)");
+/* The timeline in one call (020, 021): (entries as one JSON array, then
+ * what the pattern rules need as tab-separated lines: items, rolls, CME
+ * cases, and the period's last day).  It writes the audit rows a
+ * chronology_read names; no row when the caller may not read it. */
+DB_SQL(sql_consolidated, 6,
+       "select entries, items, rolls, cme, period_end from safeguard.consolidated_read($1::uuid, $2, $3, $4,"
+       " $5::jsonb, $6)");
 
 enum { CC_ENTRIES, CC_ITEMS, CC_ROLLS, CC_CME, CC_PERIOD_END };
 
@@ -204,24 +210,25 @@ static int consolidated_csv(struct sg_req *r, json_t *entries)
  * CSV.  The two are two routes, not one negotiated by Accept, so that a
  * client generated from the contract reads the JSON typed rather than as
  * "object or string". */
-static int consolidated(struct sg_req *r, bool csv)
+/* The timeline of request id, read as audit says: {request, entries,
+ * patterns}, concatenated rather than printed, since the entries run to
+ * megabytes; or its entries as CSV.  The database answers only a reader
+ * (safeguard.consolidated_readable): a caller the C let through by mistake
+ * gets a 404, never another's timeline. */
+static int consolidated_answer(struct sg_req *r, const char *id, const char *request_json,
+			       const struct chronology_read *audit, bool csv)
 {
-	const char *p[2] = {r->params[0], "chronology_request.consolidated.read"};
-	struct chronology_request rq;
+	const char *p[6] = {id, audit->action, audit->type, audit->id, audit->details, audit->child_action};
 	PGresult *res;
 	int rc;
 
-	if ((rc = chronology_request_load(r, &rq)))
-		return rc;
-	if (!rq.readable)
-		return http_not_found(r, "chronology request");
-	if ((rc = kit_fetch(r, &sql_consolidated, p, 2, "chronology request", &res)))
+	if ((rc = kit_fetch(r, &sql_consolidated, p, 6, "chronology request", &res)))
 		return rc;
 	if (csv)
 		return consolidated_csv(r, arena_json(r->arena, json_loads(PQgetvalue(res, 0, CC_ENTRIES), 0, NULL)));
 	{
 		const char *parts[] = {"{\"request\":",
-				       rq.json,
+				       request_json,
 				       ",\"entries\":",
 				       PQgetvalue(res, 0, CC_ENTRIES),
 				       ",\"patterns\":",
@@ -241,6 +248,29 @@ static int consolidated(struct sg_req *r, bool csv)
 		}
 		return http_body(r, 200, "application/json", body, len);
 	}
+}
+
+int chronology_consolidated(struct sg_req *r, const char *id, const char *request_json,
+			    const struct chronology_read *audit)
+{
+	return consolidated_answer(r, id, request_json, audit, false);
+}
+
+/* The requester's and the invited agencies' route.  JSON and CSV are two
+ * routes, not one negotiated by Accept, so that a client generated from the
+ * contract reads the JSON typed rather than as "object or string". */
+static int consolidated(struct sg_req *r, bool csv)
+{
+	const struct chronology_read audit = {"chronology_request.consolidated.read", "chronology_request",
+					      r->params[0], NULL, "child.chronology_request.consolidated.read"};
+	struct chronology_request rq;
+	int rc;
+
+	if ((rc = chronology_request_load(r, &rq)))
+		return rc;
+	if (!rq.readable)
+		return http_not_found(r, "chronology request");
+	return consolidated_answer(r, r->params[0], rq.json, &audit, csv);
 }
 
 static int requests_chronology(struct sg_req *r)

@@ -256,6 +256,23 @@ static int action_refs(struct sg_req *r, const char *panel, const char *owner, c
 	return http_problem_errors(r, 422, "invalid-reference", "the action names records that cannot be used", &errs);
 }
 
+/* Runs an action write that gives an agency ownership (a new action, an
+ * owner changed): the database checks the owner sits on the panel again,
+ * under the panel's lock (017), since a membership change may have
+ * committed after action_refs looked.  0, or 422 as action_refs says it. */
+static int action_owner_write(struct sg_req *r, struct db_statement *st, const char *const *p, int n)
+{
+	struct verrs errs = {0};
+	PGresult *res;
+	char sqlstate[6];
+	int rc = kit_exec_constraint(r, st, p, n, &res, sqlstate);
+
+	if (rc != KIT_CONSTRAINT)
+		return rc;
+	verrs_add(&errs, "owner_agency", "not_a_member", "the owner agency must be a member of the panel");
+	return http_problem_errors(r, 422, "invalid-reference", "the action names records that cannot be used", &errs);
+}
+
 /* ---- handlers ------------------------------------------------------------ */
 
 static int actions_create(struct sg_req *r)
@@ -263,7 +280,6 @@ static int actions_create(struct sg_req *r)
 	const char *id = ident_uuid(r->arena), *panel = kit_str(r->body, "panel_id");
 	const char *p[2] = {id, arena_json_dump(r->arena, r->body)};
 	struct panel_standing ps;
-	PGresult *res;
 	int rc;
 
 	rc = panels_standing(r, panel, &ps);
@@ -272,7 +288,7 @@ static int actions_create(struct sg_req *r)
 	if (rc || (rc = panels_require_chair(r, &ps, "sets actions")) ||
 	    (rc = action_refs(r, panel, kit_str(r->body, "owner_agency"), kit_str(r->body, "referral_id"),
 			      kit_str(r->body, "meeting_id"))) ||
-	    (rc = kit_exec(r, &sql_action_insert, p, 2, &res)) ||
+	    (rc = action_owner_write(r, &sql_action_insert, p, 2)) ||
 	    (rc = kit_audit(r, "panel_action.create", "panel_action", id, NULL)))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/panel-actions/%s", id));
@@ -369,7 +385,7 @@ static int actions_resolve(struct sg_req *r)
 {
 	const char *p[2] = {r->params[0], arena_json_dump(r->arena, r->body)};
 	struct panel_standing ps;
-	PGresult *cur, *locked, *res;
+	PGresult *cur, *locked;
 	int rc;
 
 	if ((rc = action_load(r, &cur, &ps)) || (rc = panels_require_chair(r, &ps, "resolves escalations")) ||
@@ -378,7 +394,7 @@ static int actions_resolve(struct sg_req *r)
 	if (PQgetvalue(locked, 0, 2)[0] != 't')
 		return http_problem(r, 409, "conflict", "the action is not escalated: there is nothing to resolve");
 	if ((rc = action_refs(r, PQgetvalue(cur, 0, A_PANEL), kit_str(r->body, "owner_agency"), NULL, NULL)) ||
-	    (rc = kit_exec(r, &sql_action_resolve, p, 2, &res)) ||
+	    (rc = action_owner_write(r, &sql_action_resolve, p, 2)) ||
 	    (rc = kit_audit(r, "panel_action.escalation.resolve", "panel_action", p[0], NULL)))
 		return rc;
 	return action_answer(r, 200, p[0]);

@@ -285,6 +285,7 @@ static int panels_update(struct sg_req *r)
 	struct verrs errs = {0};
 	json_t *merged;
 	PGresult *res, *owners;
+	char sqlstate[6];
 	int rc;
 
 	if ((rc = kit_fetch_id(r, &sql_panel_lock, p[0], "panel", &res)) ||
@@ -310,8 +311,15 @@ static int panels_update(struct sg_req *r)
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(res, 0, 1);
 	/* before the change: the membership as it was is still in the table */
-	if ((rc = kit_exec(r, &sql_panel_access_audit, p, 2, &owners)) ||
-	    (rc = kit_exec(r, &sql_panel_update, p, 3, &res)))
+	if ((rc = kit_exec(r, &sql_panel_access_audit, p, 2, &owners)))
+		return rc;
+	/* the database checks again, under the panel's lock, that no agency
+	 * leaves with open actions (017): the same answer as above */
+	if ((rc = kit_exec_constraint(r, &sql_panel_update, p, 3, &res, sqlstate)) == KIT_CONSTRAINT)
+		return http_problem(r, 409, "conflict",
+				    "an agency leaving the panel still owns open actions of it; reassign or close them "
+				    "before it leaves");
+	if (rc)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 412, "precondition-failed", "the panel changed while you were updating it");

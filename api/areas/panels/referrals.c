@@ -11,11 +11,17 @@
  * referral: safeguard.child_on_open_panel); the start and the end of that
  * access are audit events on the child.  The joint police/youth-justice
  * panel takes only children with both an offending risk and a safeguarding
- * concern (422 naming the missing criterion).
+ * concern (422 naming the missing criterion).  A referral may name a
+ * chronology request about the child (or its family) that the referrer's
+ * agency reads; while the referral and the request are both live the
+ * panel's readers read that request's consolidated timeline, the
+ * chronology area's own view (chronology.h), and nothing more of any
+ * agency's chronology (safeguard.request_shared_with_panel, 017).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "areas/chronology/chronology.h"
 #include "ident.h"
 #include "panels.h"
 
@@ -111,17 +117,20 @@ DB_SQL(sql_referral_get, 1,
 DB_SQL(sql_referral_lock, 1,
        "select r.status, r.version from safeguard.panel_referrals r where r.id = $1::uuid for update");
 
-/* each reference as the caller may use it: child visible, family the
- * child's, chronology request readable and about the child; and whether the
- * caller's agency is in the child's network (CSC always is), not merely
- * seeing the child through a live request or another panel's referral */
+/* each reference as the caller may use it: (child visible, family the
+ * child's, chronology request readable by the caller's agency, the caller's
+ * agency in the child's network (CSC always is) rather than merely seeing
+ * the child through a live request or another panel's referral, the
+ * request about the child: one of its subjects, or about the child's family
+ * (safeguard.panel_request_link_ok, 017, which row-level security applies
+ * to the insert as well)) */
 DB_SQL(sql_referral_refs, 3,
        "select exists (select 1 from safeguard.children c where c.id = $1::uuid),"
        " $2::uuid is null or exists (select 1 from safeguard.children c where c.id = $1::uuid"
        " and c.family_id = $2::uuid),"
-       " $3::uuid is null or (safeguard.request_readable($3::uuid) and exists (select 1"
-       " from safeguard.chronology_request_children rc where rc.request_id = $3::uuid and rc.child_id = $1::uuid)),"
-       " safeguard.app_agency() = 'csc' or safeguard.child_in_network($1::uuid)");
+       " $3::uuid is null or safeguard.request_readable($3::uuid),"
+       " safeguard.app_agency() = 'csc' or safeguard.child_in_network($1::uuid),"
+       " $3::uuid is null or safeguard.panel_request_link_ok($3::uuid, $1::uuid)");
 
 DB_SQL(sql_referral_insert, 3,
        "insert into safeguard.panel_referrals (id, panel_id, child_id, family_id, referring_agency, referred_by,"
@@ -146,6 +155,11 @@ DB_SQL(sql_child_referrals, 4,
        "select j, created_at, id from safeguard.child_panel_referrals($1::uuid)"
        " where $2::timestamptz is null or (created_at::timestamptz, id) > ($2::timestamptz, $3::uuid)"
        " limit $4::int");
+
+/* (the request, the request as shown) while the caller reads the referral's
+ * panel, the referral is open and the request it names open and in its
+ * window; no row otherwise */
+DB_SQL(sql_referral_request, 1, "select request_id, request from safeguard.panel_referral_request($1::uuid)");
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -244,17 +258,28 @@ static int referrals_create(struct sg_req *r)
 			  "your agency is not in the child's network: declare your involvement before referring");
 	else if (PQgetvalue(res, 0, 1)[0] != 't')
 		verrs_add(&errs, "family_id", "not_the_childs_family", "is not the family of the child");
+	/* a request the referrer's agency may not read is answered exactly as
+	 * one that does not exist; one it reads, about another child, is named
+	 * so (the panel would read that request's timeline while the referral
+	 * is open: only one about this child or its family may be given) */
 	if (PQgetvalue(res, 0, 2)[0] != 't')
 		verrs_add(&errs, "chronology_request_id", "not_found",
-			  "there is no chronology request about this child that you may read");
+			  "there is no chronology request with this id that your agency may read");
+	else if (PQgetvalue(res, 0, 4)[0] != 't')
+		verrs_add(&errs, "chronology_request_id", "not_about_child",
+			  "the chronology request is not about this child or the child's family");
 	if (errs.n)
 		return http_problem_errors(r, 422, "invalid-reference",
 					   "the referral names records that cannot be used", &errs);
 	if ((rc = check_criteria(r, &ps)))
 		return rc;
 	rc = kit_exec_constraint(r, &sql_referral_insert, p, 3, &res, sqlstate);
-	if (rc == KIT_CONSTRAINT)
+	if (rc == KIT_CONSTRAINT && strcmp(sqlstate, "23505") == 0)
 		return http_problem(r, 409, "conflict", "the child already has an open referral to this panel");
+	/* the agency left the panel while this request ran (the database's
+	 * check under the panel's lock, 017): the answer it gets from now on */
+	if (rc == KIT_CONSTRAINT)
+		return http_problem(r, 403, "forbidden", "your agency is not a member of this panel");
 	if (rc ||
 	    (rc = referral_audit(r, "panel_referral.create", id, r->params[0], child, "child.panel_access.start")))
 		return rc;
@@ -306,6 +331,34 @@ static int referrals_show(struct sg_req *r)
 	if ((rc = referral_load(r, &res, &ps, true)))
 		return rc;
 	return referral_answer(r, 200, r->params[0]);
+}
+
+/* The consolidated timeline of the chronology request the referral names:
+ * what that request already shares with the agencies it invited (the
+ * entries they submitted to it, nothing else of any agency's chronology),
+ * for the panel's readers while the referral is open and the request open
+ * and in its window.  Derived from those live rows on every read
+ * (safeguard.panel_referral_request, 017), never stored: once either ends
+ * it is 404, as for a referral that names no request.  A panel_referral
+ * audit row, and a child row for every child the timeline shows. */
+static int referrals_chronology(struct sg_req *r)
+{
+	struct chronology_read audit = {"panel_referral.chronology.read", "panel_referral", r->params[0], NULL,
+					"child.panel_referral.chronology.read"};
+	struct panel_standing ps;
+	PGresult *ref, *res;
+	int rc;
+
+	if ((rc = referral_load(r, &ref, &ps, false)) || (rc = kit_exec(r, &sql_referral_request, r->params, 1, &res)))
+		return rc;
+	if (PQntuples(res) == 0)
+		return http_problem(
+			r, 404, "not-found",
+			"this referral shares no chronology with you: it names no chronology request, or the "
+			"referral or the request is closed, or the request's share window has passed");
+	audit.details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"chronology_request_id\":\"%s\"}",
+				     PQgetvalue(ref, 0, 2), PQgetvalue(res, 0, 0));
+	return chronology_consolidated(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), &audit);
 }
 
 /* One transition: chair only, from the states listed, to the new one. */
@@ -409,6 +462,8 @@ static const struct route referrals_route_list[] = {
 	{"GET", "/v1/panels/{id}/referrals", PERM_PANEL_CASES, NULL, &referral_query, referrals_list,
 	 "panel_referrals.list", 0},
 	{"GET", "/v1/panel-referrals/{id}", PERM_PANEL_REFERRAL, NULL, NULL, referrals_show, "panel_referrals.show", 0},
+	{"GET", "/v1/panel-referrals/{id}/chronology", PERM_PANEL_CASES, NULL, NULL, referrals_chronology,
+	 "panel_referrals.chronology", 0},
 	{"POST", "/v1/panel-referrals/{id}/decision", PERM_PANEL_CHAIR, &decision_body, NULL, referrals_decide,
 	 "panel_referrals.decide", ROUTE_IDEMPOTENT},
 	{"POST", "/v1/panel-referrals/{id}/closure", PERM_PANEL_CHAIR, &closure_body, NULL, referrals_close,

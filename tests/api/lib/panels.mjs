@@ -86,3 +86,18 @@ export async function makeAction(panel, fields = {}, chair = who(panel.chair_age
 // Audit rows of an action on a resource, counted in the database.
 export const audited = (action, resourceId) =>
   Number(psql(`select count(*) from safeguard.audit_events where action = ${sql(action)} and resource_id = ${sql(resourceId)}`));
+
+// Runs statements as the API's database role with a caller's identity, in
+// a transaction that is rolled back: {out} (the last statement's rows) or
+// {err} (the error's first line).
+export function asApi({ agency, roles, sub = 'rls-attacker' }, statements) {
+  try {
+    const out = psql(`begin; set local role safeguard_api;
+      select set_config('app.sub', ${sql(sub)}, true), set_config('app.agency', ${sql(agency)}, true),
+             set_config('app.roles', ${sql(roles)}, true), set_config('app.request_id', 'rls-test', true);
+      ${statements}; rollback;`);
+    return { out: out.split('\n').slice(1).join('\n') };
+  } catch (e) {
+    return { err: e.message.split('\n')[0] };
+  }
+}
