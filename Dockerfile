@@ -56,6 +56,8 @@ RUN mkdir -p var/dev/secrets var/dev/tls && chown safeguard: var && chown -R saf
 USER safeguard
 ENV PORT=8080 LISTEN_ADDR=0.0.0.0 SG_JWT_KEY_DIR=/keys SG_WORKERS=8 SG_DEMO_DATA=0
 EXPOSE 8080 8443
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+# on the port and address the deployment gave (0.0.0.0: any, so loopback)
+HEALTHCHECK --interval=10s --timeout=3s \
+  CMD a=${LISTEN_ADDR:-0.0.0.0}; [ "$a" != 0.0.0.0 ] || a=127.0.0.1; curl -fsS "http://$a:${PORT:-8080}/readyz" >/dev/null || exit 1
 STOPSIGNAL SIGTERM
 CMD ["bash", "nginx/stack.sh", "serve", "dev"]
