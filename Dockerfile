@@ -40,7 +40,8 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
  && apt-get update && apt-get install -y --no-install-recommends \
       libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 libcairo2 fonts-dejavu-core nginx-light postgresql-client postgresql \
       openssl curl procps ca-certificates tzdata && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin safeguard
+ && groupadd --system --gid 10001 safeguard \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin safeguard
 WORKDIR /app
 COPY --from=build /src/var/build/safeguard-api /src/var/build/safeguard-token var/build/
 # /docs renders with redoc's standalone bundle, the one tests/package-lock.json

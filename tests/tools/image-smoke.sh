@@ -121,8 +121,11 @@ expect "the container applied every migration" "$migrations" \
 	"$(psql "$ADMIN_URL" -XAtc 'select count(*) from safeguard.schema_migrations')"
 expect "the API role's password is kept in the mounted secrets" yes \
 	"$(as_owner test -s "$WORK/secrets/api.pw" && echo yes || echo no)"
-expect "no process in the container runs as root" "" \
-	"$(e exec "$NAME" ps -eo uid=,comm= | awk -v u="$UID_IN_IMAGE" '$1 != u' | tr '\n' ' ')"
+procs=$(e exec "$NAME" ps -eo uid=,comm= || true)
+expect "nginx and the pool run in the container" yes \
+	"$(grep -qw nginx <<<"$procs" && grep -qw safeguard-api <<<"$procs" && echo yes || echo no)"
+expect "no process in the container runs as root (all are uid $UID_IN_IMAGE)" "" \
+	"$(awk -v u="$UID_IN_IMAGE" '$1 != u' <<<"$procs" | tr '\n' ' ')"
 # the image's own health check (podman runs it on demand; docker on its timer)
 if [ "$ENGINE" = podman ]; then
 	health=$(podman "${ENGINE_FLAGS[@]}" healthcheck run "$NAME" 2>/dev/null && echo healthy || echo unhealthy)
@@ -152,6 +155,18 @@ expect "GET /v1/children/{id} reads it back" 200 \
 	"$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE_URL/v1/children/$id")"
 expect "the child is in the external database" "Image Smoke" \
 	"$(psql "$ADMIN_URL" -XAtc "select first_name || ' ' || last_name from safeguard.children where id = '$id'")"
+
+# nginx flushes its access log each second, and tail follows each second
+logged=no
+for _ in $(seq 1 10); do
+	logs=$(e logs "$NAME" 2>&1)
+	if grep -q '"uri":"/v1/children"' <<<"$logs" && grep -q '"route":"children.create"' <<<"$logs"; then
+		logged=yes
+		break
+	fi
+	sleep 1
+done
+expect "the container's log carries nginx's and the pool's" yes "$logged"
 
 OTHER=$(token safeguard-api police practitioner image-smoke)
 expect "a token for another audience is refused (SG_JWT_AUDIENCE is honoured)" 401 \
