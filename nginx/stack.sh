@@ -14,7 +14,8 @@
 #
 # Instances: dev (PORT, default 8080), test (18080), bench (28080); each has
 # its own var/<instance>/ and PostgreSQL port, so `make test` never touches a
-# running `make run`.
+# running `make run`.  A fourth, image, is only a PostgreSQL (port 54323) for
+# the container that tests/tools/image-smoke.sh runs (ports 38080, 38443).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,7 +83,8 @@ instance() {
 	dev) port=${PORT:-} tls=${TLS_PORT:-} pg=${SG_PG_PORT:-} PORT=8080 TLS_PORT=8443 PGPORT=54320 ;;
 	test) port=${TEST_PORT:-} tls=${TEST_TLS_PORT:-} pg=${TEST_PGPORT:-} PORT=18080 TLS_PORT=18443 PGPORT=54321 ;;
 	bench) port=${BENCH_PORT:-} tls=${BENCH_TLS_PORT:-} pg=${BENCH_PGPORT:-} PORT=28080 TLS_PORT=28443 PGPORT=54322 ;;
-	*) die "unknown instance $INST (dev, test or bench)" ;;
+	image) port=${IMAGE_PORT:-} tls=${IMAGE_TLS_PORT:-} pg=${IMAGE_PGPORT:-} PORT=38080 TLS_PORT=38443 PGPORT=54323 ;;
+	*) die "unknown instance $INST (dev, test, bench or image)" ;;
 	esac
 	VAR="$ROOT/var/$INST"
 	mkdir -p "$VAR/run" "$VAR/log" "$VAR/keys/private" "$VAR/keys/public" "$VAR/secrets"
@@ -485,7 +487,7 @@ up() {
 	pool_start
 	nginx_start
 	wait_ready
-	[ "$INST" = dev ] && next_steps
+	[ "$INST" = dev ] && [ -z "${SERVING:-}" ] && next_steps
 	return 0
 }
 
@@ -513,12 +515,20 @@ down() {
 }
 
 # In the foreground (the container's command): up, then stay until a
-# signal or the pool's exit, and bring everything down on the way out.
+# signal or the pool's exit, and bring everything down on the way out.  The
+# pool's and nginx's logs (files under var/<instance>/log) are followed on
+# stderr as well, where a container's logs are read.
 serve() {
+	SERVING=1
+	instance "$1"
+	tail -q -n 0 -F "$VAR/log/api.log" "$VAR/log/nginx-error.log" "$VAR/log/nginx-access.log" >&2 2>/dev/null &
+	FOLLOW=$!
+	trap 'kill "$FOLLOW" 2>/dev/null; down "$INST"; exit 0' TERM INT
 	up "$1"
-	trap 'down "$INST"; exit 0' TERM INT
+	say "serving on port $PORT (HTTPS $TLS_PORT)"
 	while pool_pid >/dev/null && nginx_pid >/dev/null; do sleep 1 & wait $!; done
 	say "a process of the stack exited"
+	kill "$FOLLOW" 2>/dev/null
 	down "$INST"
 	exit 1
 }
