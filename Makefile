@@ -29,7 +29,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-.PHONY: build deps run stop status logs test unit token clean format lint bench seed-large fuzz fuzz-build valgrind image image-test
+.PHONY: build deps run stop status logs test unit token clean format lint bench bench-curve seed-large fuzz fuzz-build valgrind image image-test
 
 build: $(BIN) var/build/safeguard-token
 
@@ -95,6 +95,11 @@ var/build/safeguard-token: api/tools/token.c
 # BENCH_CONNECTIONS and SCALE=large adjust it.
 bench: deps build
 	@node tests/bench/bench.mjs
+
+# The pool's size and PostgreSQL's group commit against throughput (an
+# audited read and a write at 64 connections); CURVE_WORKERS, CURVE_PG.
+bench-curve: deps build
+	@bash tests/bench/curve.sh
 
 # libFuzzer targets (clang): body parsing + validation, JWT pre-checks and
 # claims, query strings + cursors, route matching, and every route's own body
