@@ -383,6 +383,26 @@ describe('missing-education cases: referral to the CME panel', () => {
   }
   const refer = (k, body, token = officer) => request('POST', `/v1/cme-cases/${k.id}/resolution`, { token, body: { resolution: 'referred_to_cme_panel', ...body } });
 
+  it('answers 403 and writes nothing when the officer\'s agency leaves the panel as the referral is made', async () => {
+    // the losing side of the race with a membership change (017), made
+    // certain: a trigger that fires first takes the agency off the panel
+    const { c, k } = await underEnquiry();
+    psql(`create function safeguard.test_leave_first() returns trigger language plpgsql security definer as $$
+      begin delete from safeguard.panel_members where panel_id = new.panel_id and agency = new.referring_agency; return new; end $$;
+      create trigger aaa_test_leave_first before insert on safeguard.panel_referrals for each row execute function safeguard.test_leave_first()`);
+    try {
+      const res = await refer(k, { panel_id: cme.id, risk_level: 'high' });
+      assert.equal(res.status, 403, res.text);
+      assert.equal(res.body.type, '/problems/forbidden');
+      assert.match(res.body.detail, /not a member of this panel/);
+    } finally {
+      psql('drop trigger aaa_test_leave_first on safeguard.panel_referrals; drop function safeguard.test_leave_first()');
+    }
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '0');
+    assert.equal(psql(`select status from safeguard.cme_cases where id = '${k.id}'`), 'enquiries');
+    assert.equal(psql(`select count(*) from safeguard.panel_members where panel_id = '${cme.id}' and agency = 'education'`), '1');
+  });
+
   it('creates the panel referral as the CME officer, each naming the other; the panel then sees the child', async () => {
     const { c, k } = await underEnquiry();
     assert.equal((await request('GET', `/v1/children/${c.id}`, { token: as.health })).status, 404);

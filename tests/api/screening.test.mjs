@@ -248,6 +248,27 @@ describe('screenings', () => {
     assert.match(problem(await request('POST', `/v1/screenings/${b.id}/submission`, { token: as.youthJustice }), 409, 'conflict').detail, /superseded already/);
   });
 
+  it('answers 403 and writes nothing when the agency leaves the panel as the outcome\'s referral is made', async () => {
+    // the losing side of the race with a membership change (017), made
+    // certain: a trigger that fires first takes the agency off the panel
+    const north = await post('/v1/panels', as.admin, { type: 'missing_exploited', name: `North ${randomUUID().slice(0, 6)}`, area: 'North', chair_agency: 'police', member_agencies: ['police', 'youth_justice', 'csc'] });
+    const c = await newChild();
+    const d = await post(`/v1/children/${c.id}/screenings`, as.youthJustice, { tool_id: tool.id, answers });
+    const s = await post(`/v1/screenings/${d.id}/submission`, as.youthJustice, undefined, 200);
+    psql(`create function safeguard.test_leave_first() returns trigger language plpgsql security definer as $$
+      begin delete from safeguard.panel_members where panel_id = new.panel_id and agency = new.referring_agency; return new; end $$;
+      create trigger aaa_test_leave_first before insert on safeguard.panel_referrals for each row execute function safeguard.test_leave_first()`);
+    try {
+      const res = await request('POST', `/v1/screenings/${s.id}/outcome`, { token: yjLead, body: { decision: 'panel_referral', panel_id: north.id } });
+      assert.match(problem(res, 403, 'forbidden').detail, /not a member of this panel/);
+    } finally {
+      psql('drop trigger aaa_test_leave_first on safeguard.panel_referrals; drop function safeguard.test_leave_first()');
+    }
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where child_id = '${c.id}'`), '0');
+    assert.equal(psql(`select decision is null from safeguard.screenings where id = '${s.id}'`), 't');
+    assert.equal(psql(`select count(*) from safeguard.panel_members where panel_id = '${north.id}' and agency = 'youth_justice'`), '1');
+  });
+
   it('records the outcome once, by its agency, on a screening nothing supersedes; a panel referral is made and linked', async () => {
     const north = await post('/v1/panels', as.admin, { type: 'missing_exploited', name: `North ${randomUUID().slice(0, 6)}`, area: 'North', chair_agency: 'police', member_agencies: ['police', 'youth_justice', 'csc'] });
     const cmePanel = await post('/v1/panels', as.admin, { type: 'cme', name: `CME ${randomUUID().slice(0, 6)}`, chair_agency: 'education', member_agencies: ['education', 'youth_justice'] });

@@ -346,6 +346,7 @@ static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **
 	const char *p[4] = {NULL, r->params[0], kit_str(r->body, "note"), kit_str(r->body, "risk_level")};
 	const char *details;
 	PGresult *res;
+	char sqlstate[6];
 	int rc;
 
 	if ((rc = kit_exec(r, &sql_cme_panels, q, 2, &res)))
@@ -366,7 +367,12 @@ static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **
 			r, 403, "forbidden",
 			"a child is referred to a panel from its network: declare your agency's involvement first");
 	p[0] = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-	if ((rc = kit_exec(r, &sql_cme_refer, p, 4, &res)))
+	/* the agency left the panel while this request ran (017's check under
+	 * the panel's lock): answered as any non-member is */
+	rc = kit_exec_constraint(r, &sql_cme_refer, p, 4, &res, sqlstate);
+	if (rc == KIT_CONSTRAINT)
+		return http_problem(r, 403, "forbidden", "your agency is not a member of this panel");
+	if (rc)
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 		return http_internal(r, "the CME panel referral was neither made nor found");

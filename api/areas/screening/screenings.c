@@ -343,6 +343,7 @@ static int refer_to_panel(struct sg_req *r, const char *child, const char **refe
 	const char *q[2] = {p[0], child};
 	const char *details;
 	PGresult *res;
+	char sqlstate[6];
 	int rc;
 
 	if ((rc = kit_exec(r, &sql_panel_of, q, 2, &res)))
@@ -361,7 +362,12 @@ static int refer_to_panel(struct sg_req *r, const char *child, const char **refe
 		return http_problem(
 			r, 403, "forbidden",
 			"a child is referred to a panel from its network: declare your agency's involvement first");
-	if ((rc = kit_exec(r, &sql_screening_refer, p, 3, &res)))
+	/* the agency left the panel while this request ran (017's check under
+	 * the panel's lock): answered as any non-member is */
+	rc = kit_exec_constraint(r, &sql_screening_refer, p, 3, &res, sqlstate);
+	if (rc == KIT_CONSTRAINT)
+		return http_problem(r, 403, "forbidden", "your agency is not a member of this panel");
+	if (rc)
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 		return http_internal(r, "the panel referral was neither made nor found");
