@@ -224,12 +224,17 @@ describe('the link: a request about the child that the referrer\'s agency reads'
     const unknown = problem(await call('POST', `/v1/panels/${P.id}/referrals`, lead, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: randomUUID() }), 422, 'invalid-reference');
     assert.deepEqual(hidden.body.errors, unknown.body.errors);
     assert.deepEqual(fields(hidden), ['chronology_request_id:not_found']);
-    // invited: taken; after the window passed (the invitation no longer reads it): not_found again
+    // invited, and live: the invited agency reads it but it is the requester's to give to a panel (022);
+    // after the window passed (the invitation no longer reads it): not_found again
     const inv = (await ok('POST', '/v1/chronology-requests', sw(), requestBody({ child_id: c.id, agencies: ['youth_justice'] }), 201)).body;
+    assert.deepEqual(fields(problem(await call('POST', `/v1/panels/${P.id}/referrals`, lead, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: inv.id }), 422, 'invalid-reference')), ['chronology_request_id:not_requester']);
     psql(`update safeguard.chronology_requests set share_until = now() - interval '1 second' where id = '${inv.id}'`);
     assert.deepEqual(fields(problem(await call('POST', `/v1/panels/${P.id}/referrals`, lead, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: inv.id }), 422, 'invalid-reference')), ['chronology_request_id:not_found']);
     psql(`update safeguard.chronology_requests set share_until = now() + interval '1 hour' where id = '${inv.id}'`);
-    await ok('POST', `/v1/panels/${P.id}/referrals`, lead, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: inv.id }, 201);
+    assert.equal(psql(`select count(*) from safeguard.panel_referrals where panel_id = '${P.id}'`), '0');
+    // the requester (CSC, a member) gives it to the panel
+    const given = await ok('POST', `/v1/panels/${P.id}/referrals`, sw(), { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: inv.id }, 201);
+    assert.equal(given.body.chronology_request_id, inv.id);
   });
 
   it('row-level security alone refuses a referral naming another child\'s request or one the agency may not read', async () => {
@@ -242,7 +247,9 @@ describe('the link: a request about the child that the referrer\'s agency reads'
     const insert = (req) => `insert into safeguard.panel_referrals (id, panel_id, child_id, referring_agency, referred_by, reason, risk_level, chronology_request_id, updated_by)
       values (gen_random_uuid(), '${P.id}', '${c.id}', 'youth_justice', 'rls-attacker', 'r', 'low', '${req}', 'rls-attacker'); select 'inserted'`;
     const yj = { agency: 'youth_justice', roles: 'safeguarding_lead' };
-    for (const req of [theirs.id, hidden.id]) assert.match(asApi(yj, insert(req)).err ?? 'inserted', /row-level security/);
+    // another child's request, one youth justice may not read, and one it reads as an invited agency
+    // but did not make (022): each refused by the database alone
+    for (const req of [theirs.id, hidden.id, mine.id]) assert.match(asApi(yj, insert(req)).err ?? 'inserted', /row-level security/);
     // a family named with the referral proves nothing: the child's own family in the register does
     const G = (await ok('POST', '/v1/families', sw(), { name: `Other family ${randomUUID().slice(0, 6)}` }, 201)).body;
     const g = await makeChild('youth_justice');
@@ -251,7 +258,11 @@ describe('the link: a request about the child that the referrer\'s agency reads'
     const spoofed = `insert into safeguard.panel_referrals (id, panel_id, child_id, family_id, referring_agency, referred_by, reason, risk_level, chronology_request_id, updated_by)
       values (gen_random_uuid(), '${P.id}', '${c.id}', '${G.id}', 'youth_justice', 'rls-attacker', 'r', 'low', '${famReq.id}', 'rls-attacker'); select 'inserted'`;
     assert.match(asApi(yj, spoofed).err ?? 'inserted', /row-level security/);
-    assert.equal(asApi(yj, insert(mine.id)).out, 'inserted');
+    // the requester's own agency: inserted
+    const csc = { agency: 'csc', roles: 'social_worker' };
+    const cscInsert = `insert into safeguard.panel_referrals (id, panel_id, child_id, referring_agency, referred_by, reason, risk_level, chronology_request_id, updated_by)
+      values (gen_random_uuid(), '${P.id}', '${c.id}', 'csc', 'rls-attacker', 'r', 'low', '${mine.id}', 'rls-attacker'); select 'inserted'`;
+    assert.equal(asApi({ ...csc, sub: 'rls-attacker' }, cscInsert).out, 'inserted');
   });
 });
 
@@ -371,7 +382,7 @@ describe('attacked as a hostile partner agency', () => {
     const chair = policeChair();
     const other = (await ok('POST', '/v1/chronology-requests', sw(), requestBody({ child_id: (await makeChild('police')).id, agencies: ['police'] }), 201)).body;
     const notInvited = (await ok('POST', '/v1/chronology-requests', sw(), requestBody({ child_id: c.id, agencies: ['health'] }), 201)).body;
-    assert.deepEqual(fields(problem(await call('POST', `/v1/panels/${P.id}/referrals`, chair, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: other.id }), 422, 'invalid-reference')), ['chronology_request_id:not_about_child']);
+    assert.deepEqual(fields(problem(await call('POST', `/v1/panels/${P.id}/referrals`, chair, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: other.id }), 422, 'invalid-reference')), ['chronology_request_id:not_requester']);
     assert.deepEqual(fields(problem(await call('POST', `/v1/panels/${P.id}/referrals`, chair, { child_id: c.id, reason: 'r', risk_level: 'low', chronology_request_id: notInvited.id }), 422, 'invalid-reference')), ['chronology_request_id:not_found']);
     // closed, the request it was invited to is not linked either
     const closed = (await ok('POST', '/v1/chronology-requests', sw(), requestBody({ child_id: c.id, agencies: ['police'] }), 201)).body;

@@ -121,16 +121,19 @@ DB_SQL(sql_referral_lock, 1,
  * child's, chronology request readable by the caller's agency, the caller's
  * agency in the child's network (CSC always is) rather than merely seeing
  * the child through a live request or another panel's referral, the
- * request about the child: one of its subjects, or about the child's family
- * (safeguard.panel_request_link_ok, 017, which row-level security applies
- * to the insert as well)) */
+ * request the caller's agency made, about the child: one of its subjects, or
+ * about the child's family (safeguard.panel_request_link_ok, 017 and 022,
+ * which row-level security applies to the insert as well), the request made
+ * by the caller's agency) */
 DB_SQL(sql_referral_refs, 3,
        "select exists (select 1 from safeguard.children c where c.id = $1::uuid),"
        " $2::uuid is null or exists (select 1 from safeguard.children c where c.id = $1::uuid"
        " and c.family_id = $2::uuid),"
        " $3::uuid is null or safeguard.request_readable($3::uuid),"
        " safeguard.app_agency() = 'csc' or safeguard.child_in_network($1::uuid),"
-       " $3::uuid is null or safeguard.panel_request_link_ok($3::uuid, $1::uuid)");
+       " $3::uuid is null or safeguard.panel_request_link_ok($3::uuid, $1::uuid),"
+       " $3::uuid is null or exists (select 1 from safeguard.chronology_requests q where q.id = $3::uuid"
+       " and q.requesting_agency = safeguard.app_agency())");
 
 DB_SQL(sql_referral_insert, 3,
        "insert into safeguard.panel_referrals (id, panel_id, child_id, family_id, referring_agency, referred_by,"
@@ -259,12 +262,17 @@ static int referrals_create(struct sg_req *r)
 	else if (PQgetvalue(res, 0, 1)[0] != 't')
 		verrs_add(&errs, "family_id", "not_the_childs_family", "is not the family of the child");
 	/* a request the referrer's agency may not read is answered exactly as
-	 * one that does not exist; one it reads, about another child, is named
-	 * so (the panel would read that request's timeline while the referral
-	 * is open: only one about this child or its family may be given) */
+	 * one that does not exist; one it reads but did not make is the
+	 * requester's to give to a panel, not an invited agency's (the panel
+	 * would read every agency's shared entries under the requester's lawful
+	 * basis); one about another child is named so (only one about this
+	 * child or its family may be given) */
 	if (PQgetvalue(res, 0, 2)[0] != 't')
 		verrs_add(&errs, "chronology_request_id", "not_found",
 			  "there is no chronology request with this id that your agency may read");
+	else if (PQgetvalue(res, 0, 5)[0] != 't')
+		verrs_add(&errs, "chronology_request_id", "not_requester",
+			  "only the agency that made the chronology request gives it to a panel");
 	else if (PQgetvalue(res, 0, 4)[0] != 't')
 		verrs_add(&errs, "chronology_request_id", "not_about_child",
 			  "the chronology request is not about this child or the child's family");
