@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { BASE, request, psql } from './lib/client.mjs';
 import { validateResponse, operations } from './lib/openapi.mjs';
 import { as, tokenFor, nhsNumber } from './lib/people.mjs';
+import { stopPool } from './lib/stack.mjs';
 import { chromiumPath, inBrowser, startPages, stopPages } from '../browser/cors.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -294,18 +295,8 @@ describe('retry guidance', () => {
   });
 
   it('502 from nginx while the pool is down carries Retry-After', async () => {
-    const pidFile = join(process.env.SG_VAR, 'run', 'pool.pid');
-    const master = Number(readFileSync(pidFile, 'utf8'));
-    process.kill(master, 'SIGTERM');
     try {
-      assert.ok(await until(() => {
-        try {
-          process.kill(master, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 10000), 'the pool stopped');
+      assert.ok(await stopPool(), 'the pool stopped');
       const res = await request('GET', '/v1/me', { token: as.police });
       problem(res, 502, 'bad-gateway');
       assert.equal(res.headers.get('retry-after'), '2');

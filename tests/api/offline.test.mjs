@@ -6,7 +6,7 @@
 // ETag, and a PATCH names every bad field in one answer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import YAML from 'yaml';
 import { request, psql } from './lib/client.mjs';
 import { validateResponse, DOCUMENT } from './lib/openapi.mjs';
 import { as, tokenFor } from './lib/people.mjs';
+import { stopPool } from './lib/stack.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const until = async (check, ms) => {
@@ -36,6 +37,20 @@ async function newChild(token, fields = {}) {
   });
   assert.equal(res.status, 201, res.text);
   return res;
+}
+
+// Stops the pool and brings the stack up again with extra settings (the
+// pool reads its configuration once, at start).
+async function restartPool(env = {}) {
+  assert.ok(await stopPool(), 'the pool stopped');
+  execFileSync('bash', ['nginx/stack.sh', 'up', 'test'], {
+    cwd: process.env.SG_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // nginx's reload closes its old workers' idle keep-alive connections: let
+  // fetch's pool see that before the next request goes out on one
+  await sleep(300);
+  assert.ok(await until(async () => (await request('GET', '/readyz', { validate: false }).catch(() => ({}))).status === 200, 10000),
+    'the pool is ready');
 }
 
 // Moves a key's first answer back in time, as a queue held offline would find it.
@@ -94,6 +109,28 @@ describe('Idempotency-Key retention', () => {
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.equal(again.body.id, late.body.id);
     assert.equal(count(), '2');
+  });
+
+  it('the deployment\'s SG_IDEMPOTENCY_TTL is the one that counts', async () => {
+    await restartPool({ SG_IDEMPOTENCY_TTL: '3600' });
+    try {
+      const sub = `hourly-${randomUUID()}`;
+      const t = tokenFor('police', 'practitioner', sub);
+      const body = { first_name: 'Hourly', last_name: `Queue-${randomUUID().slice(0, 8)}`, date_of_birth: '2014-02-02' };
+      const send = (key) => request('POST', '/v1/children', { token: t, body, headers: { 'Idempotency-Key': key } });
+      const key = `hour-${randomUUID()}`;
+      const first = await send(key);
+      assert.equal(first.status, 201, first.text);
+      assert.equal(age(sub, key, '50 minutes'), '1');
+      assert.equal((await send(key)).headers.get('idempotent-replayed'), 'true');
+      assert.equal(age(sub, key, '61 minutes'), '1');
+      const late = await send(key);
+      assert.equal(late.status, 201);
+      assert.equal(late.headers.get('idempotent-replayed'), null);
+      assert.equal(psql(`select count(*) from safeguard.children where last_name = ${lit(body.last_name)}`), '2');
+    } finally {
+      await restartPool();
+    }
   });
 
   it('SG_IDEMPOTENCY_TTL is range-checked at start: out of range, the service refuses to start and says why', () => {
