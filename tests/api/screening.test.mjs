@@ -145,11 +145,16 @@ describe('screening tools', () => {
     const overlapping = [{ min: 0, max: 3, level: 'low', next_step: 'no_further_action' }, { min: 3, max: 5, level: 'medium', next_step: 'front_door_referral' }, { min: 6, max: null, level: 'high', next_step: 'panel_referral' }];
     p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { thresholds: overlapping }, headers: { 'If-Match': '"v1"' } });
     assert.deepEqual(errorsOf(problem(p, 400, 'validation-failed')), ['thresholds[1]:overlap']);
+    // a malformed field and the version's rules, in one answer
+    p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { thresholds: overlapping, notes: 7 }, headers: { 'If-Match': '"v1"' } });
+    assert.deepEqual(errorsOf(problem(p, 400, 'validation-failed')), ['notes:invalid_type', 'thresholds[1]:overlap']);
     p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'first, reviewed' }, headers: { 'If-Match': '"v1"' } });
     assert.equal(p.status, 200, p.text);
     // a tool version is over 1 KB, so nginx compresses it and marks the ETag weak (W/"v2"): the same version
     assert.deepEqual([p.body.revision, p.body.notes, p.headers.get('etag').replace(/^W\//, '')], [2, 'first, reviewed', '"v2"']);
-    problem(await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'y' }, headers: { 'If-Match': '"v1"' } }), 412, 'precondition-failed');
+    p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'y' }, headers: { 'If-Match': '"v1"' } });
+    problem(p, 412, 'precondition-failed');
+    assert.equal(p.headers.get('etag'), '"v2"', 'the 412 carries the current ETag');
     // publication
     const v1 = await post(`/v1/screening-tools/${tool.id}/versions/1/publication`, as.admin, undefined, 200);
     assert.deepEqual([v1.status, v1.published_by], ['published', 'admin-ada']);
