@@ -335,9 +335,13 @@ int http_require_match(struct sg_req *r, const char *etag)
 	if (!r->if_match)
 		return http_problem(r, 428, "precondition-required",
 				    "send If-Match with the ETag you last read, so that no change is lost");
-	if (!etag_listed(r->if_match, etag, false))
+	/* the current ETag comes with a 412, so that a client (whose earlier
+	 * attempt may have been the change) can compare without another read */
+	if (!etag_listed(r->if_match, etag, false)) {
+		http_header(r, "ETag", etag);
 		return http_problem(r, 412, "precondition-failed",
 				    "the resource has changed since you read it; read it again and retry");
+	}
 	return 0;
 }
 

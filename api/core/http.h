@@ -14,10 +14,16 @@ typedef int (*sg_handler)(struct sg_req *r);
 
 enum route_flags {
 	ROUTE_NO_DB = 1,         /* answers without a database transaction */
-	ROUTE_IDEMPOTENT = 2,    /* POST honouring Idempotency-Key */
+	ROUTE_IDEMPOTENT = 2,    /* POST honouring Idempotency-Key (every PATCH does: route_keyed) */
 	ROUTE_PATCH = 4,         /* the body is validated as a partial update */
 	ROUTE_ONE_STATEMENT = 8, /* runs exactly one statement: it commits in the same round trip */
 };
+
+struct route;
+/* Whether a route honours Idempotency-Key: a POST that opts in with
+ * ROUTE_IDEMPOTENT, and every PATCH, so that a change retried after a lost
+ * answer replays that answer instead of meeting its own new ETag (412). */
+bool route_keyed(const struct route *rt);
 
 struct route {
 	const char *method;

@@ -241,6 +241,13 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
 
 int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged)
 {
+	return kit_patch_merge_rule(r, current_json, spec, NULL, NULL, merged);
+}
+
+int kit_patch_merge_rule(struct sg_req *r, const char *current_json, const struct body_spec *spec, kit_patch_rule rule,
+			 const void *ctx, json_t **merged)
+{
+	const struct body_spec *whole = spec->whole ? spec->whole : spec;
 	struct verrs errs = {0}, merged_errs = {0};
 	bool body_bad = r->body_errs != NULL;
 	json_t *m = arena_json(r->arena, json_loads(current_json, 0, NULL)), *v;
@@ -249,14 +256,15 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 
 	if (!json_is_object(m))
 		return http_internal(r, "stored record is not an object");
-	/* keep only what a client may write, then apply the patch */
-	for (size_t i = 0; spec->read_only && spec->read_only[i]; i++)
-		json_object_del(m, spec->read_only[i]);
+	/* keep only what the whole record holds (the patch's spec never lets a
+	 * client send the rest: worker.c refused it), then apply the patch */
+	for (size_t i = 0; whole->read_only && whole->read_only[i]; i++)
+		json_object_del(m, whole->read_only[i]);
 	json_object_foreach_safe(m, tmp, key, v) {
 		bool known = false;
 
-		for (size_t i = 0; i < spec->n && !known; i++)
-			known = strcmp(spec->fields[i].name, key) == 0;
+		for (size_t i = 0; i < whole->n && !known; i++)
+			known = strcmp(whole->fields[i].name, key) == 0;
 		if (!known || json_is_null(v))
 			json_object_del(m, key);
 	}
@@ -276,7 +284,9 @@ int kit_patch_merge(struct sg_req *r, const char *current_json, const struct bod
 		merged_errs.ninvalid = errs.ninvalid;
 		memcpy(merged_errs.invalid, errs.invalid, sizeof errs.invalid);
 	}
-	validate_body(spec, m, &merged_errs, r->arena);
+	validate_body(whole, m, &merged_errs, r->arena);
+	if (rule)
+		rule(m, &merged_errs, r->arena, ctx);
 	for (size_t i = 0; i < merged_errs.n; i++)
 		if (!r->body_errs || !verrs_has(r->body_errs, merged_errs.items[i].field))
 			verrs_add(&errs, merged_errs.items[i].field, merged_errs.items[i].code,

@@ -87,6 +87,12 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
  * against spec, rules included.  *merged is owned by the arena.  0, or 400
  * naming every bad field of the merged record. */
 int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged);
+/* The same with a rule of the handler's that needs more than the record (a
+ * screening's answers against its tool version, ctx): it runs on the merged
+ * record after the spec's, and its errors are in the same answer. */
+typedef void (*kit_patch_rule)(json_t *merged, struct verrs *errs, struct arena *a, const void *ctx);
+int kit_patch_merge_rule(struct sg_req *r, const char *current_json, const struct body_spec *spec, kit_patch_rule rule,
+			 const void *ctx, json_t **merged);
 
 /* Small helpers of bodies. */
 const char *kit_str(json_t *o, const char *name); /* a string member or NULL */

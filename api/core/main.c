@@ -66,6 +66,12 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_MAX_SHARE_DAYS", 90, 1, 3650, &v, err, errlen))
 		return false;
 	sg_cfg.max_share_days = (int)v;
+	/* an app may hold a queue of writes offline over a weekend and more: a
+	 * key must outlive the queue, or its retry creates a duplicate; the
+	 * stored answers hold personal data, so never more than 30 days */
+	if (!env_int("SG_IDEMPOTENCY_TTL", IDEMPOTENCY_TTL_DEFAULT, 3600, 30 * 24 * 3600, &v, err, errlen))
+		return false;
+	sg_cfg.idempotency_ttl = v;
 	/* dates such as "not in the future" are the deployment's dates, not
 	 * UTC's: set here, before the workers fork, and inherited by them */
 	if (!kit_time_zone(env_str("SG_TIME_ZONE", "Europe/London"), err, errlen))

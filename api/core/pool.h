@@ -18,16 +18,20 @@
 	200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 500, 502, 503, 504, 0
 #define METRICS_NSTATUS (sizeof(int[]){METRICS_STATUSES} / sizeof(int))
 
+/* SG_IDEMPOTENCY_TTL's default: a week offline, a weekend with room to spare */
+#define IDEMPOTENCY_TTL_DEFAULT (7 * 24 * 3600)
+
 struct sg_config {
 	const char *socket_path;
 	const char *pid_file;
 	const char *user; /* drop to this user when started as root */
 	int workers;
-	int max_requests;    /* recycle a worker after this many */
-	int request_timeout; /* seconds; the master kills a worker past it */
-	int drain_timeout;   /* seconds to wait for in-flight requests on SIGTERM */
-	long max_body;       /* bytes */
-	int max_share_days;  /* the longest share window a chronology request may ask for */
+	int max_requests;     /* recycle a worker after this many */
+	int request_timeout;  /* seconds; the master kills a worker past it */
+	int drain_timeout;    /* seconds to wait for in-flight requests on SIGTERM */
+	long max_body;        /* bytes */
+	int max_share_days;   /* the longest share window a chronology request may ask for */
+	long idempotency_ttl; /* seconds an Idempotency-Key and its answer are kept */
 	struct db_config db;
 	struct auth_config auth;
 };

@@ -11,6 +11,11 @@
 #include <string.h>
 #include "http.h"
 
+bool route_keyed(const struct route *rt)
+{
+	return (rt->flags & ROUTE_IDEMPOTENT) || strcmp(rt->method, "PATCH") == 0;
+}
+
 size_t router_count(void)
 {
 	size_t n = 0;

@@ -29,18 +29,22 @@ DB_SQL(sql_idem_lock, 2,
        "select pg_try_advisory_xact_lock(hashtextextended($1 || '|' || current_setting('app.agency') || '|'"
        " || current_setting('app.sub') || '|' || $2, 7))");
 
-DB_SQL(sql_idem_get, 2,
-       "select request_hash, status, content_type, body, headers, audit::text, request_id"
+/* A key is kept SG_IDEMPOTENCY_TTL seconds ($3): older, it is no longer
+ * there (so the same key is a new request), and the caller's expired keys
+ * go in the same statement, before the answer may be stored again under
+ * the same key.  now() is the transaction's time, the same for both. */
+DB_SQL(sql_idem_get, 3,
+       "with expired as (delete from safeguard.idempotency_keys where issuer = $1"
+       " and agency = current_setting('app.agency') and sub = current_setting('app.sub')"
+       " and created_at < now() - $3::bigint * interval '1 second')"
+       " select request_hash, status, content_type, body, headers, audit::text, request_id"
        " from safeguard.idempotency_keys where issuer = $1 and agency = current_setting('app.agency')"
-       " and sub = current_setting('app.sub') and key = $2");
+       " and sub = current_setting('app.sub') and key = $2 and created_at >= now() - $3::bigint * interval '1 second'");
 
 /* The first answer, with the child audit rows its request wrote (read back
  * from this transaction), so that a replay is audited as well. */
 DB_SQL(sql_idem_put, 7,
-       "with expired as (delete from safeguard.idempotency_keys where issuer = $1"
-       " and agency = current_setting('app.agency') and sub = current_setting('app.sub')"
-       " and created_at < now() - interval '24 hours')"
-       " insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body,"
+       "insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body,"
        " headers, request_id, audit) values ($1, current_setting('app.agency'), current_setting('app.sub'), $2, $3, $4,"
        " $5, $6, $7, current_setting('app.request_id'), coalesce((select jsonb_agg(jsonb_build_object('action',"
        " a.action, 'id', a.resource_id) order by a.occurred_at, a.id) from safeguard.audit_events a"
@@ -163,7 +167,7 @@ static int stored_status(const char *s)
 /* Before the handler: 0 to run it, or the status of a replay or refusal. */
 static int idempotency_before(struct sg_req *r, const char **hash)
 {
-	const char *p[2] = {r->id.iss, r->idempotency_key};
+	const char *p[3] = {r->id.iss, r->idempotency_key, arena_printf(r->arena, "%ld", sg_cfg.idempotency_ttl)};
 	PGresult *res;
 	enum db_status ds;
 	int status;
@@ -178,7 +182,7 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 				    "a request with this Idempotency-Key is still being processed; retry shortly");
 	}
 	PQclear(res);
-	ds = db_exec(&sql_idem_get, p, 2, &res, NULL);
+	ds = db_exec(&sql_idem_get, p, 3, &res, NULL);
 	if (ds != DB_OK)
 		return http_db_fail(r, ds, "idempotency lookup failed");
 	arena_own(r->arena, res, pg_release);
@@ -314,7 +318,7 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	if (errs.n)
 		return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
 
-	if (r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT) && !idempotency_key_ok(r->idempotency_key)) {
+	if (r->idempotency_key && route_keyed(r->route) && !idempotency_key_ok(r->idempotency_key)) {
 		verrs_add(&errs, "Idempotency-Key", "invalid_format",
 			  "must be 1-200 characters of A-Z a-z 0-9 - _ . :");
 		return http_problem_errors(r, 400, "validation-failed", "the Idempotency-Key header is invalid", &errs);
@@ -326,7 +330,7 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	/* BEGIN and the identity travel with the first statement (db.c), and
 	 * so does COMMIT on a one-statement route; not when an idempotency
 	 * key adds its own statements before and after the handler's */
-	idem = r->idempotency_key && (r->route->flags & ROUTE_IDEMPOTENT);
+	idem = r->idempotency_key && route_keyed(r->route);
 	switch (db_begin(&r->id, r->request_id, (r->route->flags & ROUTE_ONE_STATEMENT) && !idem)) {
 	case DB_OK:
 		break;

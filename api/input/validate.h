@@ -51,6 +51,11 @@ struct body_spec {
 	 * answered together with the merged record's (one answer, every bad
 	 * field), not before the record is read. */
 	bool patch_merged;
+	/* PATCH only: the spec the merged record is checked against when its
+	 * rules read a field the patch may not change (a panel's type): the
+	 * merged record keeps such a field from the stored one, so the rules
+	 * run with the field checks, in the same answer.  NULL: this spec. */
+	const struct body_spec *whole;
 };
 
 struct verr {

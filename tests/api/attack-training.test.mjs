@@ -440,7 +440,7 @@ describe('CSV formula injection in the finance export', () => {
     for (const b of bookings) await mark(b.id, 'no_show');
     const charge = q(`select id from safeguard.training_charges where booking_id = '${bookings[0].id}'`);
     await request('POST', `/v1/training-charges/${charge}/waiver`, { token: TA, body: { reason: ' =cmd|\' /C calc\'!A0' } });
-    const res = await request('GET', `/v1/training-charges?agency=district&from=${localDate(0)}&to=${localDate(0)}`, { token: TA, headers: { Accept: 'text/csv' } });
+    const res = await request('GET', `/v1/training-charges.csv?agency=district&from=${localDate(0)}&to=${localDate(0)}`, { token: TA });
     assert.equal(res.status, 200);
     // every quoted cell that holds a formula after its leading blanks starts with the apostrophe
     const cells = [...res.text.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replace(/""/g, '"'));

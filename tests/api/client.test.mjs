@@ -1,7 +1,8 @@
 // What a client on a bad network or in a browser gets from the edge and the
 // pool: compressed answers (JSON, CSV) with no-store kept and ETags
 // that still work for If-Match; retry guidance (Retry-After on 429, 502, 503,
-// 504 and the in-progress 409, the rate-limit headers on 429); HEAD on GET
+// 504 and the in-progress 409, the rate-limit headers on 429, per token and
+// per address); HEAD on GET
 // routes; a client's X-Request-Id kept and echoed, down to the audit trail;
 // CORS for listed origins only, in curl terms and in a real headless
 // chromium (tests/browser/).
@@ -16,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { BASE, request, psql } from './lib/client.mjs';
 import { validateResponse, operations } from './lib/openapi.mjs';
 import { as, tokenFor, nhsNumber } from './lib/people.mjs';
+import { stopPool } from './lib/stack.mjs';
 import { chromiumPath, inBrowser, startPages, stopPages } from '../browser/cors.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -187,6 +189,47 @@ describe('retry guidance', () => {
     assert.equal(res.headers.get('cache-control'), 'no-store');
   });
 
+  it('429 from the per-address limit (no token) carries Retry-After and that limit\'s rate-limit headers', async () => {
+    await restack({ SG_RATE_PER_ADDRESS: '5', SG_RATE_BURST_ADDRESS: '5' });
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, () => request('GET', '/v1/me')));
+      const limited = answers.filter((r) => r.status === 429);
+      assert.ok(limited.length > 0, 'some requests were limited');
+      assert.ok(answers.some((r) => r.status === 401), 'the rest went through');
+      for (const res of limited) {
+        problem(res, 429, 'rate-limited');
+        assert.equal(res.headers.get('retry-after'), '1');
+        assert.equal(res.headers.get('ratelimit-limit'), '5');
+        assert.equal(res.headers.get('ratelimit-remaining'), '0');
+        assert.equal(res.headers.get('ratelimit-reset'), '1');
+        assert.equal(res.headers.get('ratelimit-policy'), '5;w=1');
+      }
+    } finally {
+      await restack();
+    }
+  });
+
+  it('503 when the database meets a concurrent change (serialization failure) carries Retry-After', async () => {
+    const marker = `Serial-${randomUUID().slice(0, 8)}`;
+    // a trigger that fails exactly this insert as PostgreSQL fails a
+    // transaction that lost a serialization race (SQLSTATE 40001)
+    psql(`create function safeguard.test_serialization_failure() returns trigger language plpgsql as $$
+      begin raise exception 'could not serialize access' using errcode = 'serialization_failure'; end $$;
+      create trigger test_serialization_failure before insert on safeguard.children for each row
+      when (new.last_name = '${marker}') execute function safeguard.test_serialization_failure();`);
+    try {
+      const res = await request('POST', '/v1/children', {
+        token: as.police, body: { first_name: 'Client', last_name: marker, date_of_birth: '2013-04-04' },
+      });
+      problem(res, 503, 'service-unavailable');
+      assert.equal(res.headers.get('retry-after'), '1');
+      assert.equal(psql(`select count(*) from safeguard.children where last_name = '${marker}'`), '0');
+    } finally {
+      psql(`drop trigger test_serialization_failure on safeguard.children;
+        drop function safeguard.test_serialization_failure();`);
+    }
+  });
+
   it('the 409 idempotency-in-progress carries Retry-After', async () => {
     const key = `busy-${randomUUID()}`;
     const admin = tokenFor('partnership', 'admin', `busy-${randomUUID()}`);
@@ -252,18 +295,8 @@ describe('retry guidance', () => {
   });
 
   it('502 from nginx while the pool is down carries Retry-After', async () => {
-    const pidFile = join(process.env.SG_VAR, 'run', 'pool.pid');
-    const master = Number(readFileSync(pidFile, 'utf8'));
-    process.kill(master, 'SIGTERM');
     try {
-      assert.ok(await until(() => {
-        try {
-          process.kill(master, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 10000), 'the pool stopped');
+      assert.ok(await stopPool(), 'the pool stopped');
       const res = await request('GET', '/v1/me', { token: as.police });
       problem(res, 502, 'bad-gateway');
       assert.equal(res.headers.get('retry-after'), '2');

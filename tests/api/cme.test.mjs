@@ -152,7 +152,9 @@ describe('the school calendar', () => {
     // removing needs the ETag; then the day counts again
     assert.equal((await days('2025-06-02', '2025-06-02')).school_days, 0);
     problem(await request('DELETE', `/v1/school-calendar/${inset.id}`, { token: as.admin }), 428, 'precondition-required');
-    problem(await request('DELETE', `/v1/school-calendar/${inset.id}`, { token: as.admin, headers: { 'If-Match': '"v9"' } }), 412, 'precondition-failed');
+    const stale = await request('DELETE', `/v1/school-calendar/${inset.id}`, { token: as.admin, headers: { 'If-Match': '"v9"' } });
+    problem(stale, 412, 'precondition-failed');
+    assert.equal(stale.headers.get('etag'), '"v1"', 'the 412 carries the current ETag');
     problem(await request('DELETE', `/v1/school-calendar/${inset.id}`, { token: as.cscLead, headers: { 'If-Match': '"v1"' } }), 403, 'forbidden');
     res = await request('DELETE', `/v1/school-calendar/${inset.id}`, { token: as.admin, headers: { 'If-Match': '"v1"' } });
     assert.equal(res.status, 204);

@@ -345,14 +345,18 @@ describe('idempotency keys over time', () => {
     assert.equal(res.body.type, '/problems/idempotency-in-progress');
   });
 
-  it("keeps keys for a day: a new key clears the same caller's older ones", async () => {
+  it("keeps keys for a week (SG_IDEMPOTENCY_TTL): a new keyed request clears the same caller's older ones", async () => {
     const sub = `keeper-${randomUUID()}`;
     const t = admin(sub);
     const old = `old-${randomUUID()}`;
-    assert.equal((await request('POST', '/v1/token-revocations', { token: t, body: { jti: old }, headers: { 'Idempotency-Key': old } })).status, 201);
-    psql(`update safeguard.idempotency_keys set created_at = now() - interval '25 hours' where key = ${sqlText(old)}`);
+    const day = `day-${randomUUID()}`;
+    for (const key of [old, day]) {
+      assert.equal((await request('POST', '/v1/token-revocations', { token: t, body: { jti: key }, headers: { 'Idempotency-Key': key } })).status, 201);
+    }
+    psql(`update safeguard.idempotency_keys set created_at = now() - interval '7 days 1 hour' where key = ${sqlText(old)}`);
+    psql(`update safeguard.idempotency_keys set created_at = now() - interval '25 hours' where key = ${sqlText(day)}`);
     const fresh = `fresh-${randomUUID()}`;
     assert.equal((await request('POST', '/v1/token-revocations', { token: t, body: { jti: fresh }, headers: { 'Idempotency-Key': fresh } })).status, 201);
-    assert.equal(psql(`select string_agg(key, ',') from safeguard.idempotency_keys where sub = ${sqlText(sub)}`), fresh);
+    assert.equal(psql(`select string_agg(key, ',' order by key) from safeguard.idempotency_keys where sub = ${sqlText(sub)}`), [day, fresh].sort().join());
   });
 });

@@ -145,11 +145,16 @@ describe('screening tools', () => {
     const overlapping = [{ min: 0, max: 3, level: 'low', next_step: 'no_further_action' }, { min: 3, max: 5, level: 'medium', next_step: 'front_door_referral' }, { min: 6, max: null, level: 'high', next_step: 'panel_referral' }];
     p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { thresholds: overlapping }, headers: { 'If-Match': '"v1"' } });
     assert.deepEqual(errorsOf(problem(p, 400, 'validation-failed')), ['thresholds[1]:overlap']);
+    // a malformed field and the version's rules, in one answer
+    p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { thresholds: overlapping, notes: 7 }, headers: { 'If-Match': '"v1"' } });
+    assert.deepEqual(errorsOf(problem(p, 400, 'validation-failed')), ['notes:invalid_type', 'thresholds[1]:overlap']);
     p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'first, reviewed' }, headers: { 'If-Match': '"v1"' } });
     assert.equal(p.status, 200, p.text);
     // a tool version is over 1 KB, so nginx compresses it and marks the ETag weak (W/"v2"): the same version
     assert.deepEqual([p.body.revision, p.body.notes, p.headers.get('etag').replace(/^W\//, '')], [2, 'first, reviewed', '"v2"']);
-    problem(await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'y' }, headers: { 'If-Match': '"v1"' } }), 412, 'precondition-failed');
+    p = await request('PATCH', `/v1/screening-tools/${tool.id}/versions/1`, { token: as.admin, body: { notes: 'y' }, headers: { 'If-Match': '"v1"' } });
+    problem(p, 412, 'precondition-failed');
+    assert.equal(p.headers.get('etag'), '"v2"', 'the 412 carries the current ETag');
     // publication
     const v1 = await post(`/v1/screening-tools/${tool.id}/versions/1/publication`, as.admin, undefined, 200);
     assert.deepEqual([v1.status, v1.published_by], ['published', 'admin-ada']);
@@ -214,12 +219,22 @@ describe('screenings', () => {
     assert.equal(psql(`select status from safeguard.screenings where id = '${d.id}'`), 'draft');
     res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { answers: { ...answers, pets: 'no' } }, headers: { 'If-Match': '"v1"' } });
     assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['answers.pets:unknown_indicator']);
+    // a malformed field and the answers that do not fit the version, in one answer
+    res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { notes: 5, answers: { ...answers, pets: 'no', missing_24h: 'maybe' }, score: 1 }, headers: { 'If-Match': '"v1"' } });
+    assert.deepEqual(errorsOf(problem(res, 400, 'validation-failed')), ['answers.missing_24h:invalid_value', 'answers.pets:unknown_indicator', 'notes:invalid_type', 'score:read_only']);
+    assert.equal(psql(`select version from safeguard.screenings where id = '${d.id}'`), '1');
     res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { answers }, headers: { 'If-Match': '"v1"' } });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual([res.body.answers, res.body.notes, res.body.version], [answers, null, 2]);
     res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { notes: 'Mother worried' }, headers: { 'If-Match': '"v2"' } });
     assert.deepEqual([res.body.answers, res.body.notes], [answers, 'Mother worried']); // answers kept when not sent
-    problem(await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { notes: 'late' }, headers: { 'If-Match': '"v1"' } }), 412, 'precondition-failed');
+    res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { notes: 'late' }, headers: { 'If-Match': '"v1"' } });
+    problem(res, 412, 'precondition-failed');
+    assert.equal(res.headers.get('etag'), '"v3"', 'the 412 carries the current ETag');
+    // null clears the notes; the answers stay
+    res = await request('PATCH', `/v1/screenings/${d.id}`, { token: as.youthJustice, body: { notes: null }, headers: { 'If-Match': '"v3"' } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual([res.body.answers, res.body.notes, res.body.version], [answers, null, 4]);
     const s = await post(`/v1/screenings/${d.id}/submission`, as.youthJustice, undefined, 200);
     assert.equal(s.status, 'submitted');
   });
@@ -378,7 +393,12 @@ describe('the partnership\'s report', () => {
     assert.deepEqual(keys, [...keys].sort(), 'in order');
     assert.equal(res.body.from, utcDay(-40));
     assert.ok(!res.text.includes('Scr') && !res.text.includes('yj-yan'), 'no names');
-    const csv = await request('GET', `/v1/screening-report?from=${utcDay(-40)}`, { token: yjLead, headers: { Accept: 'text/csv' } });
+    // the CSV has its own route; the report's route answers JSON whatever Accept says
+    const asked = await request('GET', `/v1/screening-report?from=${utcDay(-40)}`, { token: yjLead, headers: { Accept: 'text/csv' } });
+    assert.equal(asked.status, 200);
+    assert.match(asked.headers.get('content-type'), /^application\/json/);
+    assert.ok(Array.isArray(asked.body.items));
+    const csv = await request('GET', `/v1/screening-report.csv?from=${utcDay(-40)}`, { token: yjLead });
     assert.equal(csv.status, 200);
     assert.match(csv.headers.get('content-type'), /^text\/csv/);
     assert.match(csv.headers.get('content-disposition'), /^attachment; filename="screenings-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv"$/);
@@ -387,7 +407,10 @@ describe('the partnership\'s report', () => {
     assert.ok(lines.includes(`"${month}","ZE3","high","pending","5"`));
     assert.ok(lines.includes(`"${month}","ZE3","low","pending","<5"`));
     assert.ok(lines.slice(1).every((l) => l === '' || /^("[^"]*",){4}"(\d+|<5)"$/.test(l)));
-    assert.ok(Number(psql(`select count(*) from safeguard.audit_events where action = 'screening.report.read' and actor_sub = 'yj-lead'`)) >= 1);
+    assert.ok(Number(psql(`select count(*) from safeguard.audit_events where action = 'screening.report.read' and actor_sub = 'yj-lead'`)) >= 2);
+    // the CSV route keeps the report's checks and readers
+    assert.deepEqual(errorsOf(problem(await request('GET', '/v1/screening-report.csv?from=2026-02-01&to=2026-01-01', { token: as.admin }), 400, 'invalid-query')), ['to:before_start']);
+    problem(await request('GET', '/v1/screening-report.csv', { token: as.police }), 403, 'forbidden');
   });
 
   it('is for the partnership\'s admins and auditors and every lead; a bad range is 400', async () => {

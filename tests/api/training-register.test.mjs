@@ -132,7 +132,12 @@ describe('charges', () => {
     const { bookings } = await heldSession(tokens);
     for (const b of bookings) await mark(TA, b.id, 'no_show');
     const today = localDate(0);
-    const res = await request('GET', `/v1/training-charges?from=${today}&to=${today}&agency=voluntary`, { token: TA, headers: { Accept: 'text/csv' } });
+    // the CSV has its own route; the list answers JSON whatever Accept says
+    const list = await request('GET', `/v1/training-charges?from=${today}&to=${today}&agency=voluntary`, { token: TA, headers: { Accept: 'text/csv' } });
+    assert.equal(list.status, 200);
+    assert.match(list.headers.get('content-type'), /^application\/json/);
+    assert.equal(list.body.items.length, bookings.length);
+    const res = await request('GET', `/v1/training-charges.csv?from=${today}&to=${today}&agency=voluntary`, { token: TA });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /^text\/csv/);
     assert.match(res.headers.get('content-disposition'), /attachment; filename="training-charges-/);
@@ -148,6 +153,10 @@ describe('charges', () => {
     }
     // nothing outside the filter
     assert.ok(lines.slice(1, -1).every((l) => l.includes('"voluntary"')));
+    // the list's filters and checks, without its paging; training admins only
+    assert.deepEqual((await request('GET', `/v1/training-charges.csv?from=${today}&to=${localDate(-1)}`, { token: TA })).body.errors.map((e) => `${e.field}:${e.code}`), ['to:before_from']);
+    assert.equal((await request('GET', '/v1/training-charges.csv?limit=5', { token: TA })).status, 400);
+    assert.equal((await request('GET', '/v1/training-charges.csv', { token: person('voluntary', 'practitioner') })).status, 403);
   });
 });
 

@@ -111,8 +111,9 @@ export async function register(baseUrl: string, t: Tokens): Promise<Schemas["Chi
 
   // an update needs the ETag read (If-Match)
   const read = await police.GET("/v1/children/{id}", { params: { path: { id: child.id } } });
+  // a change queued offline: the same key, If-Match and body on every attempt
   const updated = await police.PATCH("/v1/children/{id}", {
-    params: { path: { id: child.id }, header: { "If-Match": etagOf(read) } },
+    params: { path: { id: child.id }, header: { "If-Match": etagOf(read), "Idempotency-Key": "update-ellie-1" } },
     body: { preferred_name: "Ellie-May", not_on_roll_since: null },
   });
   console.log(agency, names, agencies, dates);
@@ -283,6 +284,24 @@ export async function panel(baseUrl: string, t: Tokens, panelId: string, childId
   );
   console.log(names, overdue, closed.status);
   return log;
+}
+
+/** The finance team's charges and the partnership's screening report: the
+ * JSON routes are typed, each CSV is its own route, read as text. */
+export async function reports(baseUrl: string, trainingAdmin: string, admin: string): Promise<string[]> {
+  const ta = api(baseUrl, trainingAdmin);
+  const partnership = api(baseUrl, admin);
+  const query = { from: "2026-11-01", to: "2026-11-30", agency: "police" as Schemas["AgencyCode"] };
+  const charges = ok(await ta.GET("/v1/training-charges", { params: { query: { ...query, limit: 200 } } }));
+  const owed: number = charges.items.filter((c) => c.status === "outstanding").reduce((n, c) => n + c.amount_pence, 0);
+  const chargesCsv: string = ok(await ta.GET("/v1/training-charges.csv", { params: { query }, parseAs: "text" }));
+  const report = ok(await partnership.GET("/v1/screening-report", { params: { query: { from: "2026-01-01" } } }));
+  const counts: (number | null)[] = report.items.map((i) => i.screenings);
+  const reportCsv: string = ok(
+    await partnership.GET("/v1/screening-report.csv", { params: { query: { from: "2026-01-01" } }, parseAs: "text" }),
+  );
+  console.log(owed, counts);
+  return [chargesCsv, reportCsv];
 }
 
 /** What the schema itself forbids, so a generated client cannot send it. */

@@ -430,7 +430,7 @@ static const struct route actions_route_list[] = {
 	{"GET", "/v1/panel-actions", PERM_PANEL_CASES, NULL, &action_query, actions_list, "panel_actions.list", 0},
 	{"GET", "/v1/panel-actions/{id}", PERM_PANEL_CASES, NULL, NULL, actions_show, "panel_actions.show", 0},
 	{"PATCH", "/v1/panel-actions/{id}", PERM_PANEL_CASES, &progress_body, NULL, actions_update,
-	 "panel_actions.update", ROUTE_PATCH | ROUTE_IDEMPOTENT},
+	 "panel_actions.update", ROUTE_PATCH},
 	{"GET", "/v1/panel-actions/{id}/history", PERM_PANEL_CASES, NULL, &history_query, actions_history,
 	 "panel_actions.history", 0},
 	{"POST", "/v1/panel-actions/{id}/escalation", PERM_PANEL_CASES, &escalation_body, NULL, actions_escalate,

@@ -351,7 +351,7 @@ static const struct route meetings_route_list[] = {
 	 "panel_meetings.list", 0},
 	{"GET", "/v1/panel-meetings/{id}", PERM_PANEL_CASES, NULL, NULL, meetings_show, "panel_meetings.show", 0},
 	{"PATCH", "/v1/panel-meetings/{id}", PERM_PANEL_CHAIR, &meeting_body, NULL, meetings_update,
-	 "panel_meetings.update", ROUTE_PATCH | ROUTE_IDEMPOTENT},
+	 "panel_meetings.update", ROUTE_PATCH},
 	{"POST", "/v1/panel-meetings/{id}/attendance", PERM_PANEL_CHAIR, &attendance_body, NULL, meetings_attend,
 	 "panel_meetings.attendance", ROUTE_IDEMPOTENT},
 	{"POST", "/v1/panel-meetings/{id}/cancellation", PERM_PANEL_CHAIR, &cancellation_body, NULL, meetings_cancel,

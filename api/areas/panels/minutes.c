@@ -185,7 +185,7 @@ static int minutes_versions(struct sg_req *r)
 static const struct route minutes_route_list[] = {
 	{"GET", "/v1/panel-meetings/{id}/minutes", PERM_PANEL_CASES, NULL, NULL, minutes_show, "panel_minutes.show", 0},
 	{"PATCH", "/v1/panel-meetings/{id}/minutes", PERM_PANEL_RECORD, &minutes_body, NULL, minutes_write,
-	 "panel_minutes.write", ROUTE_PATCH | ROUTE_IDEMPOTENT},
+	 "panel_minutes.write", ROUTE_PATCH},
 	{"GET", "/v1/panel-meetings/{id}/minutes/versions", PERM_PANEL_CASES, NULL, &version_query, minutes_versions,
 	 "panel_minutes.versions", 0},
 	{"POST", "/v1/panel-meetings/{id}/minutes/approval", PERM_PANEL_CHAIR, NULL, NULL, minutes_approve,

@@ -95,7 +95,8 @@ static const char *const draft_read_only[] = {"id",
 					      "tool_id",
 					      "tool_version",
 					      NULL};
-static const struct body_spec draft_body = {.fields = draft_fields, .n = 2, .read_only = draft_read_only};
+static const struct body_spec draft_body = {
+	.fields = draft_fields, .n = 2, .read_only = draft_read_only, .patch_merged = true};
 
 static void check_outcome(json_t *b, struct verrs *errs, struct arena *a)
 {
@@ -131,10 +132,11 @@ DB_SQL(sql_published_version, 1,
        " where v.tool_id = $1::uuid and v.status = 'published'");
 
 /* (status, agency, child, sections, answers, supersedes, version, decision,
- * notes): as the caller may see it */
+ * the draft as a client writes it): as the caller may see it */
 #define SCREENING_ROW                                                                                                  \
 	"select s.status, s.agency, s.child_id, v.sections::text, s.answers::text, s.supersedes, s.version,"           \
-	" s.decision, s.notes from safeguard.screenings s"                                                             \
+	" s.decision, jsonb_strip_nulls(jsonb_build_object('answers', s.answers, 'notes', s.notes))::text"             \
+	" from safeguard.screenings s"                                                                                 \
 	" join safeguard.screening_tool_versions v on v.id = s.tool_version_id where s.id = $1::uuid"
 
 DB_SQL(sql_screening_row, 1, SCREENING_ROW);
@@ -462,11 +464,18 @@ static int screenings_list(struct sg_req *r)
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
 
+/* kit_patch_rule: a draft's answers against its tool version's sections */
+static void draft_answers_fit(json_t *merged, struct verrs *errs, struct arena *a, const void *sections_json)
+{
+	check_answers(a, json_object_get(merged, "answers"), sections_json, false, errs);
+}
+
+/* A draft's answers (replaced as a whole when sent) and notes (null clears),
+ * merged and checked by the kit with the tool version's rule. */
 static int screenings_update(struct sg_req *r)
 {
 	const char *p[3] = {r->params[0], NULL, NULL};
-	json_t *notes = json_object_get(r->body, "notes"), *answers = json_object_get(r->body, "answers"), *merged;
-	struct verrs errs = {0};
+	json_t *merged;
 	PGresult *res;
 	int rc;
 
@@ -474,19 +483,10 @@ static int screenings_update(struct sg_req *r)
 					    "a submitted screening is never edited: complete a new one "
 					    "that supersedes it",
 					    &res)) ||
-	    (rc = kit_if_match(r, PQgetvalue(res, 0, 6))))
+	    (rc = kit_if_match(r, PQgetvalue(res, 0, 6))) ||
+	    (rc = kit_patch_merge_rule(r, PQgetvalue(res, 0, 8), &draft_body, draft_answers_fit, PQgetvalue(res, 0, 3),
+				       &merged)))
 		return rc;
-	/* the draft as it stays: answers replaced as a whole when sent, notes when sent (null clears) */
-	merged = arena_json(r->arena, json_object());
-	json_object_set_new(merged, "answers",
-			    answers ? json_incref(answers) : json_loads(PQgetvalue(res, 0, 4), 0, NULL));
-	if (notes)
-		json_object_set(merged, "notes", notes);
-	else if (!PQgetisnull(res, 0, 8))
-		json_object_set_new(merged, "notes", json_string(PQgetvalue(res, 0, 8)));
-	check_answers(r->arena, json_object_get(merged, "answers"), PQgetvalue(res, 0, 3), false, &errs);
-	if (errs.n)
-		return invalid_answers(r, &errs);
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(res, 0, 6);
 	if ((rc = kit_exec(r, &sql_screening_update, p, 3, &res)))

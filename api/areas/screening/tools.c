@@ -301,10 +301,13 @@ static const struct body_spec version_body = {.fields = version_fields,
 					      .n = sizeof version_fields / sizeof version_fields[0],
 					      .read_only = version_read_only,
 					      .check = check_version};
-/* a PATCH body on its own; the merged version is checked against version_body */
+/* a PATCH body on its own; the merged version is checked against version_body,
+ * the body's own errors in the same answer */
 static const struct body_spec version_patch_body = {.fields = version_fields,
 						    .n = sizeof version_fields / sizeof version_fields[0],
-						    .read_only = version_read_only};
+						    .read_only = version_read_only,
+						    .patch_merged = true,
+						    .whole = &version_body};
 
 enum { LQ_LIMIT, LQ_CURSOR };
 static const struct query_param list_params[] = {
@@ -501,7 +504,7 @@ static int versions_update(struct sg_req *r)
 						 "version",
 						 PQgetvalue(res, 0, 2)));
 	if ((rc = kit_if_match(r, PQgetvalue(res, 0, 1))) ||
-	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &version_body, &merged)))
+	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &version_patch_body, &merged)))
 		return rc;
 	p[0] = PQgetvalue(res, 0, 3);
 	p[2] = max_score_of(r, merged);

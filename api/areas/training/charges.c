@@ -2,7 +2,7 @@
  * charges.c - the partnership's non-attendance charges (a late cancellation
  * or a no-show; the amount and currency are the deployment's terms at the
  * time the charge was raised), for training admins: a list per period and
- * agency, the same as CSV for the finance team, and waivers with a reason
+ * agency, the same as CSV (its own route) for the finance team, and waivers with a reason
  * (audited).  Charges are raised by bookings.c and register.c.
  */
 #include <stdio.h>
@@ -21,17 +21,24 @@ static const struct body_spec waiver_body = {.fields = waiver_fields, .n = 1};
 static const char *const charge_statuses[] = {"outstanding", "waived", "withdrawn", NULL};
 static const char *const charge_reasons[] = {"late_cancellation", "no_show", NULL};
 
-enum { GQ_LIMIT, GQ_CURSOR, GQ_FROM, GQ_TO, GQ_AGENCY, GQ_STATUS, GQ_REASON };
+/* The filters, the same on the list and the CSV: from, to, agency, status, reason. */
+enum { GF_FROM, GF_TO, GF_AGENCY, GF_STATUS, GF_REASON, GF__COUNT };
+#define CHARGE_FILTER_PARAMS                                                                                           \
+	{"from", FT_DATE, 0, 0, NULL}, {"to", FT_DATE, 0, 0, NULL}, {"agency", FT_ENUM, 0, 0, sg_agency_names},        \
+		{"status", FT_ENUM, 0, 0, charge_statuses},                                                            \
+	{                                                                                                              \
+		"reason", FT_ENUM, 0, 0, charge_reasons                                                                \
+	}
+
+enum { GQ_LIMIT, GQ_CURSOR, GQ_FILTERS };
 static const struct query_param charge_query_params[] = {
 	[GQ_LIMIT] = {"limit", FT_INT, 1, 200, NULL},
 	[GQ_CURSOR] = {"cursor", FT_STRING, 1, 1024, NULL},
-	[GQ_FROM] = {"from", FT_DATE, 0, 0, NULL},
-	[GQ_TO] = {"to", FT_DATE, 0, 0, NULL},
-	[GQ_AGENCY] = {"agency", FT_ENUM, 0, 0, sg_agency_names},
-	[GQ_STATUS] = {"status", FT_ENUM, 0, 0, charge_statuses},
-	[GQ_REASON] = {"reason", FT_ENUM, 0, 0, charge_reasons},
+	CHARGE_FILTER_PARAMS,
 };
-static const struct query_spec charge_query = {charge_query_params, 7};
+static const struct query_spec charge_query = {charge_query_params, GQ_FILTERS + GF__COUNT};
+static const struct query_param charge_csv_params[] = {CHARGE_FILTER_PARAMS};
+static const struct query_spec charge_csv_query = {charge_csv_params, GF__COUNT};
 
 /* a CSV export holds at most this many charges: past it, export a shorter period */
 #define CHARGES_CSV_MAX 10000
@@ -73,23 +80,37 @@ DB_SQL(sql_charge_status, 1, "select status from safeguard.training_charges wher
 
 /* ---- handlers ------------------------------------------------------------ */
 
-static int charges_csv(struct sg_req *r, const char *const *q)
+/* 0 when the period's from is not after its to, else 400. */
+static int charges_period(struct sg_req *r, const char *const *f)
+{
+	struct verrs errs = {0};
+
+	if (!f[GF_FROM] || !f[GF_TO] || strcmp(f[GF_FROM], f[GF_TO]) <= 0)
+		return 0;
+	verrs_add(&errs, "to", "before_from", "must not be before from");
+	return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
+}
+
+/* The whole selection as CSV for the finance team: its own route, so that
+ * the list's 200 is JSON only (a generated client reads it typed). */
+static int charges_csv(struct sg_req *r)
 {
 	static const char *const head[] = {
 		"charge_id",          "raised_on",     "reason",         "status",     "amount",
 		"currency",           "delegate_name", "delegate_email", "agency",     "line_manager_name",
 		"line_manager_email", "course",        "session_date",   "booking_id", "waiver_reason"};
+	const char *const *f = r->query.values;
 	const char *p[6] = {arena_printf(r->arena, "%d", CHARGES_CSV_MAX + 1),
-			    q[GQ_FROM],
-			    q[GQ_TO],
-			    q[GQ_AGENCY],
-			    q[GQ_STATUS],
-			    q[GQ_REASON]};
+			    f[GF_FROM],
+			    f[GF_TO],
+			    f[GF_AGENCY],
+			    f[GF_STATUS],
+			    f[GF_REASON]};
 	struct csv c;
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_exec(r, &sql_charge_csv, p, 6, &res)))
+	if ((rc = charges_period(r, f)) || (rc = kit_exec(r, &sql_charge_csv, p, 6, &res)))
 		return rc;
 	if (PQntuples(res) > CHARGES_CSV_MAX) {
 		struct verrs errs = {0};
@@ -105,34 +126,26 @@ static int charges_csv(struct sg_req *r, const char *const *q)
 			csv_cell(&c, PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k), k + 1 == PQnfields(res));
 	/* the name is made of two dates the query spec has checked */
 	return csv_answer(r, &c,
-			  arena_printf(r->arena, "training-charges-%s-%s.csv", q[GQ_FROM] ? q[GQ_FROM] : "start",
-				       q[GQ_TO] ? q[GQ_TO] : "now"));
+			  arena_printf(r->arena, "training-charges-%s-%s.csv", f[GF_FROM] ? f[GF_FROM] : "start",
+				       f[GF_TO] ? f[GF_TO] : "now"));
 }
 
 static int charges_list(struct sg_req *r)
 {
 	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	const char *const *q = r->query.values, *const *f = q + GQ_FILTERS;
 	struct kit_page pg;
 	const char *p[8];
 	PGresult *res;
 	int rc;
 
-	if (q[GQ_FROM] && q[GQ_TO] && strcmp(q[GQ_FROM], q[GQ_TO]) > 0) {
-		struct verrs errs = {0};
-
-		verrs_add(&errs, "to", "before_from", "must not be before from");
-		return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
-	}
-	if (training_accepts(r, "text/csv"))
-		return charges_csv(r, q);
-	if ((rc = kit_page_begin(r, q[GQ_LIMIT], q[GQ_CURSOR], keys, 2, &pg)))
+	if ((rc = charges_period(r, f)) || (rc = kit_page_begin(r, q[GQ_LIMIT], q[GQ_CURSOR], keys, 2, &pg)))
 		return rc;
 	p[0] = pg.after[0];
 	p[1] = pg.after[1];
 	p[2] = pg.fetch;
-	for (int i = 3; i < 8; i++)
-		p[i] = q[GQ_FROM + i - 3];
+	for (int i = 0; i < GF__COUNT; i++)
+		p[3 + i] = f[i];
 	if ((rc = kit_exec(r, &sql_charge_list, p, 8, &res)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
@@ -164,6 +177,8 @@ static int charges_waive(struct sg_req *r)
 static const struct route charges_route_list[] = {
 	{"GET", "/v1/training-charges", PERM_TRAINING_MANAGE, NULL, &charge_query, charges_list,
 	 "training_charges.list", 0},
+	{"GET", "/v1/training-charges.csv", PERM_TRAINING_MANAGE, NULL, &charge_csv_query, charges_csv,
+	 "training_charges.csv", 0},
 	{"POST", "/v1/training-charges/{id}/waiver", PERM_TRAINING_MANAGE, &waiver_body, NULL, charges_waive,
 	 "training_charges.waiver.create", ROUTE_IDEMPOTENT},
 };
