@@ -411,7 +411,7 @@ describe('iCalendar injection', () => {
     const p = person('police', 'practitioner');
     await book(p, venue.id);
     await book(p, online.id);
-    const res = await request('GET', '/v1/me/bookings', { token: p, headers: { Accept: 'text/calendar' } });
+    const res = await request('GET', '/v1/me/bookings.ics', { token: p });
     assert.equal(res.status, 200);
     assert.ok(!/[^\r]\n|\r[^\n]/.test(res.text), 'only CRLF line ends');
     const physical = res.text.split('\r\n');
@@ -508,7 +508,7 @@ describe('the meeting link', () => {
     const waiting = (await book(waiter, s.id)).body;
     assert.equal(waiting.status, 'waitlisted');
     assert.equal(waiting.session.online_url, null, 'the waiting list does not');
-    const ics = await request('GET', '/v1/me/bookings', { token: waiter, headers: { Accept: 'text/calendar' } });
+    const ics = await request('GET', '/v1/me/bookings.ics', { token: waiter });
     assert.ok(!ics.text.includes(url));
     // a lead reading a colleague's booking does not need it
     assert.equal((await request('GET', `/v1/bookings/${held.id}`, { token: person('education', 'safeguarding_lead') })).body.session.online_url, null);

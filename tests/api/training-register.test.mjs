@@ -246,7 +246,7 @@ describe('the calendar', () => {
     const gone = (await book(me, c3.id)).body;
     await cancel(me, gone.id);
 
-    const res = await request('GET', '/v1/me/bookings', { token: me, headers: { Accept: 'text/calendar' } });
+    const res = await request('GET', '/v1/me/bookings.ics', { token: me });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /^text\/calendar/);
     const raw = Buffer.from(res.text, 'utf8');
@@ -258,6 +258,11 @@ describe('the calendar', () => {
       assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(line)), 'no fold splits a character');
     }
     assert.ok(raw.length > 0);
+    // the list answers JSON whatever Accept says: one representation per route
+    const json = await request('GET', '/v1/me/bookings', { token: me, headers: { Accept: 'text/calendar' } });
+    assert.equal(json.status, 200);
+    assert.match(json.headers.get('content-type'), /^application\/json/);
+    assert.ok(Array.isArray(json.body.items));
     const lines = res.text.replace(/\r\n /g, '').split('\r\n');
     assert.equal(lines[0], 'BEGIN:VCALENDAR');
     assert.ok(lines.includes('VERSION:2.0'));
