@@ -413,6 +413,26 @@ static void respond(struct sg_req *r, FCGX_Request *f)
 		FCGX_PutStr(r->body_out, (int)r->body_out_len, f->out);
 }
 
+/* Stored answers of Idempotency-Keys can hold a child's personal data:
+ * once older than the TTL they go, whoever's they are, a few hundred at a
+ * time (025), at most every five minutes per worker and only when it is
+ * idle or has just answered, so nobody waits on it.  A caller's own expired
+ * keys also go with its next keyed request (sql_idem_get).  The statement
+ * holds only the configured TTL, never request text. */
+static void worker_purge(void)
+{
+	static int64_t due_us;
+	int64_t now = now_us();
+	char sql[96];
+
+	if (now < due_us || !db_connected())
+		return;
+	due_us = now + 300 * 1000000LL;
+	snprintf(sql, sizeof sql, "call safeguard.idempotency_purge(%ld, 500)", sg_cfg.idempotency_ttl);
+	if (db_command(sql) != DB_OK)
+		log_warn("expired idempotency answers not purged", "s", "reason", "statement failed");
+}
+
 static void handle(struct arena *a, FCGX_Request *f)
 {
 	struct sg_req r = {0};
@@ -493,14 +513,17 @@ void worker_main(int slot, int listen_fd)
 		arena_reset(a);
 		if (getppid() != master)
 			break;
-		if (poll(&p, 1, 1000) <= 0)
+		if (poll(&p, 1, 1000) <= 0) {
+			worker_purge();
 			continue;
+		}
 		if (worker_stop)
 			break;
 		if (FCGX_Accept_r(&f) < 0)
 			continue; /* another worker took it */
 		handle(a, &f);
 		FCGX_Finish_r(&f);
+		worker_purge();
 		if (sg_cfg.max_requests > 0 && ++served >= (unsigned long)sg_cfg.max_requests)
 			break;
 	}

@@ -151,6 +151,24 @@ describe('Idempotency-Key retention', () => {
       assert.match(out.stderr + out.stdout, /refusing to start.*SG_IDEMPOTENCY_TTL must be an integer from 3600 to 2592000/, ttl);
     }
   });
+
+  it("an expired answer goes even when its caller never comes back; a live one stays", async () => {
+    // stored answers can hold a child's data: the workers purge expired ones, whoever's (025)
+    const gone = [`never-back-${randomUUID()}`, `lost-phone-${randomUUID()}`];
+    const kept = `still-queued-${randomUUID()}`;
+    const row = (sub, age) => `insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body, created_at)
+      values ('https://idp.safeguard.test', 'police', ${lit(sub)}, 'k1', 'h', 201, 'application/json', '{"first_name":"Personal"}', now() - interval ${lit(age)})`;
+    psql([row(gone[0], '8 days'), row(gone[1], '30 days'), row(kept, '6 days 23 hours')].join('; '));
+    // a worker purges at start, when idle, then every few minutes
+    await restartPool();
+    const subs = [...gone, kept].map(lit).join(', ');
+    assert.ok(await until(() => psql(`select count(*) from safeguard.idempotency_keys where sub in (${subs})`) === '1', 10000),
+      'the expired answers were purged');
+    assert.equal(psql(`select sub from safeguard.idempotency_keys where sub in (${subs})`), kept);
+    // the API's own role cannot delete another caller's answers: the purge is the only way
+    assert.equal(psql(`begin; set local role safeguard_api; select set_config('app.sub', 'x', true), set_config('app.agency', 'police', true);
+      delete from safeguard.idempotency_keys where sub = ${lit(kept)}; commit; select count(*) from safeguard.idempotency_keys where sub = ${lit(kept)}`).split('\n').pop(), '1');
+  });
 });
 
 describe('PATCH with Idempotency-Key', () => {
