@@ -368,6 +368,11 @@ describe('the one-round-trip writes, attacked', () => {
       assert.equal(again.headers.get('idempotent-replayed'), 'true');
       assert.equal(again.body.id, first.body.id);
       assert.deepEqual(again.body, first.body);
+      // the replay shows the child's data again: audited as a read, marked as a replay of the first
+      const childId = table === 'children' ? first.body.id : target.id;
+      assert.deepEqual(psql(`select action || '|' || resource_id || '|' || (details->>'replay') || '|' || (details->>'original_request_id')
+        from safeguard.audit_events where request_id = ${sql(again.headers.get('x-request-id'))}`).split('\n'),
+      [`child.read|${childId}|true|${first.headers.get('x-request-id')}`]);
       problem(await call('POST', path, token, other, { 'Idempotency-Key': key }), 422, 'idempotency-key-reuse');
       assert.equal(count(`select count(*) from safeguard.${table} where id = '${first.body.id}'`), 1);
       // concurrent retries of a fresh key: one row, every answer is it (or a 409 to retry)
