@@ -75,6 +75,34 @@ describe('the panel\'s read of a linked request, attacked', () => {
     }
   });
 
+  it('the referral closed while the panel reads: every read is 200 with the timeline or 404, never a 500; the ones after are 404', async () => {
+    const S = await scene();
+    await ok('POST', `/v1/panel-referrals/${S.referral.id}/decision`, who('police', 'panel_chair'), { outcome: 'accepted' });
+    const readers = ['youth_justice', 'voluntary', 'csc'].map((agency) => who(agency, 'panel_member'));
+    const reads = Array.from({ length: 24 }, (_, i) => call('GET', `/v1/panel-referrals/${S.referral.id}/chronology`, readers[i % 3]));
+    await ok('POST', `/v1/panel-referrals/${S.referral.id}/closure`, who('police', 'panel_chair'), { reason: 'risk_reduced' });
+    for (const res of await Promise.all(reads)) {
+      assert.ok(res.status === 200 || res.status === 404, `${res.status}`);
+      if (res.status === 200) assert.deepEqual(res.body.entries.map((e) => e.id), [S.shared.id]);
+      // a refused read wrote no audit row
+      if (res.status === 404) assert.deepEqual(auditOf(res.headers.get('x-request-id')), []);
+    }
+    for (const t of readers) problem(await call('GET', `/v1/panel-referrals/${S.referral.id}/chronology`, t), 404, 'not-found');
+  });
+
+  it('a warm store outlives no window: the invited agency, after share_until, is 404 like the panel', async () => {
+    const S = await scene();
+    await ok('GET', `/v1/chronology-requests/${S.req.id}/chronology`, policeLead());
+    await ok('GET', `/v1/panel-referrals/${S.referral.id}/chronology`, who('youth_justice', 'panel_member'));
+    assert.equal(count(`select count(*) from safeguard.consolidated_cache where request_id = '${S.req.id}' and built_gen = gen`), 1);
+    psql(`update safeguard.chronology_requests set share_until = now() - interval '1 second' where id = '${S.req.id}'`);
+    problem(await call('GET', `/v1/chronology-requests/${S.req.id}/chronology`, policeLead()), 404, 'not-found');
+    problem(await call('GET', `/v1/panel-referrals/${S.referral.id}/chronology`, who('youth_justice', 'panel_member')), 404, 'not-found');
+    assert.equal(asApi({ agency: 'police', roles: 'safeguarding_lead' }, `select count(*) from safeguard.consolidated_read('${S.req.id}', 'x', 'x', 'x', null, 'x')`).out, '0');
+    // the requester still reads it, from the same store
+    await ok('GET', `/v1/chronology-requests/${S.req.id}/chronology`, sw());
+  });
+
   it('an entry amended after it was shared: the panel reads the current version only, never the earlier text', async () => {
     const S = await scene();
     const cur = await ok('GET', `/v1/chronology-entries/${S.shared.id}`, policeLead());
