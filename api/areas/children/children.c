@@ -273,7 +273,9 @@ static int children_create(struct sg_req *r)
 	int rc;
 
 	rc = kit_exec_constraint(r, &sql_child_create, p, 2, &res, sqlstate);
-	if (rc == KIT_CONSTRAINT) /* a concurrent create took the identifier */
+	/* a concurrent create of the identifier is answered by the call with the
+	 * winner's id (023); a violation it could not settle is still a 409 */
+	if (rc == KIT_CONSTRAINT)
 		return duplicate(r, "");
 	if (rc)
 		return rc;
