@@ -472,3 +472,39 @@ describe('the one-round-trip writes, attacked', () => {
     });
   });
 });
+
+describe('writing into a chronology is for the child\'s network and the agencies a live request invited (026)', () => {
+  it('a panel\'s agency that sees the child only through an open referral reads it but writes nothing about it', async () => {
+    // a joint panel (police chairs; youth justice and CSC sit on it): CSC refers a child only it knows
+    const P = await makePanel({ type: 'joint_police_yj', chair: 'police', members: ['police', 'youth_justice', 'csc'] });
+    const c = await makeChild('csc');
+    await refer(P, c);
+    const yjPractitioner = who('youth_justice', 'practitioner');
+    const yjMember = who('youth_justice', 'panel_member');
+    assert.equal((await call('GET', `/v1/children/${c.id}`, yjPractitioner)).status, 200, 'the panel\'s agency sees the child');
+    for (const token of [yjPractitioner, yjMember]) {
+      const res = problem(await call('POST', '/v1/chronology-entries', token, entryBody([c.id], 'seen at the panel')), 422, 'invalid-reference');
+      assert.deepEqual(fields(res), ['child_ids:not_found']);
+    }
+    assert.equal(psql(`select count(*) from safeguard.chronology_entry_children where child_id = '${c.id}'`), '0');
+    // row-level security alone refuses it too
+    const yj = { agency: 'youth_justice', roles: 'practitioner' };
+    const entry = randomUUID();
+    const direct = asApi(yj, `with e as (insert into safeguard.chronology_entries (id, agency, author_sub, updated_by, event_date, date_precision, category, summary, impact, significance, action_taken)
+      values ('${entry}', 'youth_justice', 'rls-attacker', 'rls-attacker', current_date, 'day', 'home_visit', 'x', 'neutral', 'low', 'recorded') returning id)
+      insert into safeguard.chronology_entry_children (entry_id, child_id) select id, '${c.id}' from e; select 'inserted'`);
+    assert.match(direct.err ?? 'inserted', /row-level security/);
+    // declaring involvement (audited, reviewed by CSC) puts the agency in the network: then it writes
+    await ok('POST', `/v1/children/${c.id}/involvements`, yjPractitioner, { reason: 'worked with the child since the panel' }, 201);
+    await ok('POST', '/v1/chronology-entries', yjPractitioner, entryBody([c.id], 'after declaring'), 201);
+  });
+
+  it('an agency invited to a live request about the child writes its entries, and stops when the request closes', async () => {
+    const c = await makeChild('csc');
+    const req = (await ok('POST', '/v1/chronology-requests', who('csc', 'social_worker'), requestBody({ child_id: c.id, agencies: ['health'] }), 201)).body;
+    const health = who('health', 'practitioner');
+    await ok('POST', '/v1/chronology-entries', health, entryBody([c.id], 'A&E attendance'), 201);
+    await ok('POST', `/v1/chronology-requests/${req.id}/closure`, who('csc', 'social_worker'));
+    assert.deepEqual(fields(problem(await call('POST', '/v1/chronology-entries', health, entryBody([c.id], 'too late')), 422, 'invalid-reference')), ['child_ids:not_found']);
+  });
+});
