@@ -15,9 +15,10 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* The caller's identity for row-level security, and the revocation check:
- * it fails with SQLSTATE SGREV for a revoked token (migration 012). */
-DB_SQL(sql_identity, 5, "select safeguard.begin_request($1, $2, $3, $4, $5)");
+/* The caller's identity for row-level security (app.sub, app.agency,
+ * app.roles, app.request_id and app.email), and the revocation check: it
+ * fails with SQLSTATE SGREV for a revoked token (migrations 012 and 024). */
+DB_SQL(sql_identity, 6, "select safeguard.begin_request($1, $2, $3, $4, $5, $6)");
 
 DB_SQL(sql_audit_insert, 5,
        "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action,"
@@ -185,7 +186,7 @@ static struct {
 	bool commit_with_next; /* the next statement carries the COMMIT */
 	bool committed;        /* it did: no statement may follow */
 	bool revoked;
-	const char *p[5];
+	const char *p[6];
 } db_tx;
 
 /* Reads one query's results in a pipeline; the last non-NULL result is kept
@@ -230,7 +231,7 @@ static enum db_status db_flight(struct db_statement *st, const char *const *para
 	if (!PQenterPipelineMode(db_conn))
 		return db_failure(NULL, NULL);
 	if (!PQsendQueryParams(db_conn, "begin", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryPrepared(db_conn, idname, 5, db_tx.p, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(db_conn, idname, 6, db_tx.p, NULL, NULL, 0) ||
 	    (st && !PQsendQueryPrepared(db_conn, stname, n, params, NULL, NULL, 0)) ||
 	    (end && !PQsendQueryParams(db_conn, end, 0, NULL, NULL, NULL, NULL, 0)) || !PQpipelineSync(db_conn))
 		goto lost;
@@ -349,6 +350,7 @@ enum db_status db_begin(const struct sg_identity *id, const char *request_id, bo
 	db_tx.p[2] = id->roles_csv;
 	db_tx.p[3] = request_id ? request_id : "";
 	db_tx.p[4] = id->jti;
+	db_tx.p[5] = id->email; /* "" when the token has none: no one's line manager */
 	db_tx.pending = true;
 	db_tx.commit_with_next = commit_with_first;
 	return DB_OK;

@@ -39,12 +39,14 @@ async function heldSession(tokens, opts = {}) {
   return { c, s, bookings };
 }
 
-// The database as the API's role with someone's identity: the last line of
-// psql's output, or the error's text.
-function asApi(sub, agency, roles, sql) {
+// The database as the API's role with someone's identity (app.email as
+// begin_request sets it: the token's, or '' for a token without one): the
+// last line of psql's output, or the error's text.
+function asApi(sub, agency, roles, sql, email = '') {
   try {
     return psql(`select set_config('role', 'safeguard_api', true), set_config('app.sub', '${sub}', true),
-      set_config('app.agency', '${agency}', true), set_config('app.roles', '${roles}', true); ${sql}`).split('\n').at(-1);
+      set_config('app.agency', '${agency}', true), set_config('app.roles', '${roles}', true),
+      set_config('app.email', '${email}', true); ${sql}`).split('\n').at(-1);
   } catch (e) {
     return `ERROR ${e.message}`;
   }
@@ -621,18 +623,79 @@ describe('row-level security alone, with a person\'s identity', () => {
     assert.equal(q(`select respondent_sub from safeguard.training_evaluations where booking_id = '${b.id}'`), subOf(d));
   });
 
-  // The token's email is not among the app.* settings, so the database cannot
-  // tell the manager named on a booking from anyone else once it is due, and
-  // safeguard.training_manager_requests(email) answers for any email passed.
-  it('a manager\'s evaluation and the manager\'s requests are tied to the manager\'s email', { todo: 'begin_request (api/core/db.c, a migration) should set app.email; then 014\'s policy and the two functions can use it instead of a parameter' }, async () => {
-    const d = person('health', 'practitioner');
-    const { bookings: [b] } = await heldSession([d]);
-    await mark(b.id, 'attended');
-    psql(`update safeguard.training_sessions set starts_at = starts_at - interval '4 months', ends_at = starts_at - interval '4 months' + interval '1 hour',
-          booking_closes_at = starts_at - interval '4 months' where id = (select session_id from safeguard.training_bookings where id = '${b.id}')`);
-    assert.equal(asApi('stranger', 'police', 'practitioner', `select count(*) from safeguard.training_manager_requests('${manager.line_manager_email}')`), '0');
-    assert.ok(refused(asApi('stranger', 'police', 'practitioner', `insert into safeguard.training_evaluations (id, booking_id, respondent, respondent_sub, rating)
-      values (gen_random_uuid(), '${b.id}', 'manager', 'stranger', 1)`)));
+  // The token's email is part of the request's identity (app.email, set by
+  // begin_request with app.sub): the database, not only the handler, ties a
+  // manager's evaluation and the manager's requests to the email the
+  // delegate named.  (It was a parameter, so with the API's role anyone
+  // could list any manager's requests and record any manager's evaluation.)
+  it('a manager\'s evaluation and the manager\'s requests are tied to the manager\'s email', async () => {
+    const email = `mgr-${randomUUID().slice(0, 8)}@example.org`;
+    const line = { line_manager_name: 'Mo Patel', line_manager_email: email };
+    const [d1, d2] = [person('health', 'practitioner'), person('health', 'practitioner')];
+    const { s, bookings: [b1, b2] } = await heldSession([d1, d2], { body: line });
+    for (const b of [b1, b2]) assert.equal((await mark(b.id, 'attended')).status, 200);
+    psql(`update safeguard.training_sessions set starts_at = now() - interval '4 months', ends_at = now() - interval '4 months' + interval '1 hour',
+          booking_closes_at = now() - interval '4 months' where id = '${s.id}'`);
+    // the manager's token spells the email in capitals: compared lower-cased, as 008 always did
+    const mgr = person('police', 'practitioner', `mgr-${randomUUID().slice(0, 8)}`, { email: email.toUpperCase() });
+    const stranger = person('police', 'practitioner'); // an email of their own
+    const lead = person('health', 'safeguarding_lead'); // sees the delegates' bookings, is not their manager
+    const noEmail = person('health', 'safeguarding_lead', `noemail-${randomUUID().slice(0, 8)}`, { email: undefined });
+    assert.equal(JSON.parse(Buffer.from(noEmail.split('.')[1], 'base64url')).email, undefined);
+    const evaluations = (b) => q(`select count(*) || ' ' || count(*) filter (where respondent = 'manager') from safeguard.training_evaluations where booking_id = '${b.id}'`);
+    const mine = (b) => `select count(*) from safeguard.training_manager_requests() where booking_id = '${b.id}'`;
+    const managed = (b) => `select count(*) from safeguard.training_managed_booking('${b.id}')`;
+    const ins = (sub, agency, b, mail) => asApi(sub, agency, 'practitioner', `with i as (insert into safeguard.training_evaluations
+      (id, booking_id, respondent, respondent_sub, rating) values (gen_random_uuid(), '${b.id}', 'manager', '${sub}', 1) returning 1) select count(*) from i`, mail);
+
+    // begin_request sets app.email, lower-cased; a revoked token still fails it
+    assert.equal(asApi('x', 'police', 'practitioner', `select safeguard.begin_request('x', 'police', 'practitioner', 'r', '', 'Mo.Patel@Example.ORG');
+      select current_setting('app.email') || ' ' || safeguard.app_email()`), 'mo.patel@example.org mo.patel@example.org');
+    const jti = `rev-${randomUUID()}`;
+    psql(`insert into safeguard.token_revocations (jti, agency, revoked_by, revoked_by_agency) values ('${jti}', 'police', 'test', 'partnership')`);
+    assert.match(asApi('x', 'police', 'practitioner', `select safeguard.begin_request('x', 'police', 'practitioner', 'r', '${jti}', '${email}')`), /ERROR.*token revoked/);
+    // the functions that take any email from their caller are not the API's to call
+    assert.match(asApi(subOf(stranger), 'police', 'practitioner', `select count(*) from safeguard.training_manager_requests('${email}')`), /ERROR.*permission denied/);
+    assert.match(asApi(subOf(stranger), 'police', 'practitioner', `select count(*) from safeguard.training_managed_booking('${b1.id}', '${email}')`), /ERROR.*permission denied/);
+
+    // row-level security alone: another email, or none, is no one's manager here
+    for (const [who, mail] of [[stranger, `${subOf(stranger)}@police.example.org`], [noEmail, '']]) {
+      const agency = who === stranger ? 'police' : 'health';
+      assert.equal(asApi(subOf(who), agency, 'practitioner', mine(b1), mail), '0');
+      assert.equal(asApi(subOf(who), agency, 'practitioner', managed(b1), mail), '0');
+      assert.equal(asApi(subOf(who), agency, 'practitioner', `select safeguard.training_may_evaluate('${b1.id}', 'manager')`, mail), 'f');
+      assert.ok(refused(ins(subOf(who), agency, b1, mail)), `${mail || 'no email'} as the manager`);
+    }
+    // nor is the delegate, even with the manager's email
+    assert.ok(refused(ins(subOf(d1), 'health', b1, email)), 'the delegate as their own manager');
+    assert.equal(evaluations(b1), '0 0');
+    // the manager: their requests, and the evaluation, with the API's role alone
+    const m = subOf(mgr);
+    assert.equal(asApi(m, 'police', 'practitioner', mine(b1), email), '1');
+    assert.equal(asApi(m, 'police', 'practitioner', managed(b1), email), '1');
+    assert.equal(ins(m, 'police', b1, email), '1');
+    assert.equal(q(`select respondent || ' ' || respondent_sub from safeguard.training_evaluations where booking_id = '${b1.id}'`), `manager ${m}`);
+
+    // through the API: b2 is still asked for, of its manager only
+    const asked = async (t) => (await request('GET', '/v1/me/evaluation-requests', { token: t })).body.items
+      .filter((x) => x.respondent === 'manager').map((x) => x.booking_id);
+    assert.deepEqual(await asked(stranger), []);
+    assert.deepEqual(await asked(lead), []);
+    assert.deepEqual(await asked(noEmail), []);
+    assert.deepEqual(await asked(mgr), [b2.id]);
+    const answer = (t) => request('POST', `/v1/bookings/${b2.id}/evaluations`, { token: t, body: { respondent: 'manager', rating: 2 } });
+    let res = await answer(stranger); // cannot see the booking at all
+    assert.deepEqual([res.status, res.body.type], [404, '/problems/not-found']);
+    for (const t of [lead, noEmail]) { // see the booking, are not its manager
+      res = await answer(t);
+      assert.deepEqual([res.status, res.body.type], [403, '/problems/forbidden']);
+    }
+    assert.equal(evaluations(b2), '0 0');
+    res = await answer(mgr);
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual([res.body.booking_id, res.body.respondent, res.body.rating], [b2.id, 'manager', 2]);
+    assert.equal(q(`select respondent_sub from safeguard.training_evaluations where booking_id = '${b2.id}' and respondent = 'manager'`), m);
+    assert.deepEqual(await asked(mgr), []);
   });
 
   it('completions: only published e-learning within the audience, not in the future', async () => {

@@ -3,7 +3,9 @@
  * once the register marks them attended, and their line manager's, asked
  * for a set time after the session (three months by the partnership's
  * terms).  The line manager is whoever the delegate named: a caller whose
- * verified token carries that email.  /v1/me/evaluation-requests lists what
+ * verified token carries that email (app.email, set with the request's
+ * identity, so row-level security holds it too; migration 024).
+ * /v1/me/evaluation-requests lists what
  * the caller is asked for, as delegate and as manager.
  */
 #include <stdio.h>
@@ -32,8 +34,9 @@ DB_SQL(sql_booking_of_caller, 1,
        "select b.status, b.delegate_sub = safeguard.app_sub() from safeguard.training_bookings b"
        " where b.id = $1::uuid");
 
-/* (status, due, due_from) when the caller's email is the booking's line manager's */
-DB_SQL(sql_booking_managed, 2, "select status, due, due_from from safeguard.training_managed_booking($1::uuid, $2)");
+/* (status, due, due_from) when the caller's email (app.email, the token's)
+ * is the booking's line manager's */
+DB_SQL(sql_booking_managed, 1, "select status, due, due_from from safeguard.training_managed_booking($1::uuid)");
 
 /* The row-level policy's own test (014) in the statement's snapshot: a
  * register corrected since the checks inserts nothing, never fails the
@@ -51,7 +54,7 @@ DB_SQL(sql_evaluation_list, 1,
        "select safeguard.training_evaluation_json(e)::text from safeguard.training_evaluations e"
        " where e.booking_id = $1::uuid order by e.submitted_at, e.id");
 
-DB_SQL(sql_evaluation_requests, 1,
+DB_SQL(sql_evaluation_requests, 0,
        "select jsonb_build_object('booking_id', b.id, 'respondent', 'delegate', 'course_title', x->>'course_title',"
        "  'delegate_name', b.delegate_name, 'session_ends_at', x->>'ends_at',"
        "  'due_from', safeguard.training_instant(b.attendance_marked_at))::text"
@@ -64,7 +67,7 @@ DB_SQL(sql_evaluation_requests, 1,
        " select jsonb_build_object('booking_id', m.booking_id, 'respondent', 'manager',"
        "  'course_title', m.course_title, 'delegate_name', m.delegate_name, 'session_ends_at', m.session_ends_at,"
        "  'due_from', m.due_from)::text"
-       " from safeguard.training_manager_requests($1) m");
+       " from safeguard.training_manager_requests() m");
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -90,13 +93,12 @@ static int delegate_may_evaluate(struct sg_req *r, const char *id)
 /* 0 when the caller is the booking's line manager and the time has come. */
 static int manager_may_evaluate(struct sg_req *r, const char *id)
 {
-	const char *p[2] = {id, r->id.email};
 	PGresult *res;
 	int rc;
 
 	if (!validate_uuid(id))
 		return http_not_found(r, "booking");
-	if ((rc = kit_exec(r, &sql_booking_managed, p, 2, &res)))
+	if ((rc = kit_exec(r, &sql_booking_managed, &id, 1, &res)))
 		return rc;
 	if (PQntuples(res) == 0) {
 		/* someone who may see the booking, but is not the manager named on it */
@@ -155,11 +157,10 @@ static int evaluations_list(struct sg_req *r)
 
 static int evaluations_requests(struct sg_req *r)
 {
-	const char *email = r->id.email;
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_exec(r, &sql_evaluation_requests, &email, 1, &res)))
+	if ((rc = kit_exec(r, &sql_evaluation_requests, NULL, 0, &res)))
 		return rc;
 	return http_list_rows(r, res, 0, PQntuples(res), NULL);
 }
