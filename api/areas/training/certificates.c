@@ -7,7 +7,10 @@
  *
  * The PDF is drawn with cairo's PDF surface (Debian's libcairo2): the text
  * is real text in an embedded font subset, so the certificate can be
- * searched, copied and read back by tools such as pdftotext.
+ * searched, copied and read back by tools such as pdftotext.  Pango lays the
+ * text out (bidi and shaping: a Hebrew or Arabic name reads right to left,
+ * Arabic letters joined), in DejaVu Sans, named so that the look does not
+ * depend on the machine's default font.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +95,7 @@ static PangoLayout *pdf_layout(cairo_t *cr, const char *text, double size, bool 
 	PangoContext *context = pango_layout_get_context(layout);
 	PangoFontDescription *font = pango_font_description_from_string(FONT);
 	cairo_font_options_t *options = cairo_font_options_create();
+	PangoAttrList *attrs;
 
 	/* a PDF is drawn at any scale: glyphs at their true widths, not
 	 * widened to whole units as on a screen */
@@ -107,6 +111,11 @@ static PangoLayout *pdf_layout(cairo_t *cr, const char *text, double size, bool 
 	pango_font_description_free(font);
 	/* one paragraph: a separator in a name is not a line break */
 	pango_layout_set_single_paragraph_mode(layout, TRUE);
+	/* a word cut to fit is cut as it is: no hyphen added to a name */
+	attrs = pango_attr_list_new();
+	pango_attr_list_insert(attrs, pango_attr_insert_hyphens_new(FALSE));
+	pango_layout_set_attributes(layout, attrs);
+	pango_attr_list_unref(attrs);
 	pango_layout_set_text(layout, text, -1);
 	return layout;
 }
