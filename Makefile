@@ -21,8 +21,8 @@ INCLUDES := -Iapi/core -Iapi/input -Iapi
 # cairo: the training certificates' PDF surface (Debian's libcairo2); Pango
 # lays out their text (bidi and shaping for right-to-left scripts) and brings
 # glib, HarfBuzz and FriBidi with it (Debian's libpango1.0-dev)
-PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo)
-PANGO_LIBS := $(shell pkg-config --libs pangocairo)
+PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo fontconfig)
+PANGO_LIBS := $(shell pkg-config --libs pangocairo fontconfig)
 
 CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \

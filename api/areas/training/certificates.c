@@ -18,6 +18,8 @@
 #include <cairo/cairo.h>
 #include <cairo/cairo-pdf.h>
 #include <pango/pangocairo.h>
+#include <fontconfig/fontconfig.h>
+#include "pool.h"
 #include "training.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
@@ -85,17 +87,34 @@ static char *pdf_clean(struct arena *a, const char *text)
 	return s;
 }
 
+/* Pango, cairo and fontconfig keep their fonts for the life of the worker;
+ * it frees them on its way out.  fontconfig refers to what it caches in a
+ * form memcheck cannot follow, so without this every worker that drew a
+ * certificate would report them "definitely lost". */
+static void pdf_fonts_release(void)
+{
+	pango_cairo_font_map_set_default(NULL);
+	cairo_debug_reset_static_data();
+	FcFini();
+}
+
 /* How text is drawn: a PangoLayout per text, so that right-to-left scripts
  * come out in visual order (FriBidi) and Arabic letters joined and shaped
  * (HarfBuzz), with line breaking that follows Unicode's rules.  The font is
  * named, not the machine's default, and sized in the page's units (points). */
 static PangoLayout *pdf_layout(cairo_t *cr, const char *text, double size, bool bold)
 {
-	PangoLayout *layout = pango_cairo_create_layout(cr);
-	PangoContext *context = pango_layout_get_context(layout);
+	static bool release_at_exit;
+	PangoLayout *layout;
+	PangoContext *context;
 	PangoFontDescription *font = pango_font_description_from_string(FONT);
 	cairo_font_options_t *options = cairo_font_options_create();
 	PangoAttrList *attrs;
+
+	if (!release_at_exit)
+		worker_at_exit(pdf_fonts_release), release_at_exit = true;
+	layout = pango_cairo_create_layout(cr);
+	context = pango_layout_get_context(layout);
 
 	/* a PDF is drawn at any scale: glyphs at their true widths, not
 	 * widened to whole units as on a screen */
