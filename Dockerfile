@@ -22,7 +22,7 @@ ARG BASE=debian:12-slim
 
 FROM ${BASE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev libcairo2-dev \
+      build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev libcairo2-dev libpango1.0-dev \
       ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # the Makefile builds every .c under api/ (core/, input/, areas/<area>/);
@@ -38,7 +38,7 @@ FROM ${BASE}
 RUN mkdir -p /etc/postgresql-common/createcluster.d \
  && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/safeguard.conf \
  && apt-get update && apt-get install -y --no-install-recommends \
-      libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 libcairo2 fonts-dejavu-core nginx-light postgresql-client postgresql \
+      libfcgi0ldbl libjansson4 libpq5 libjwt0 libssl3 libcairo2 libpangocairo-1.0-0 fonts-dejavu-core nginx-light postgresql-client postgresql \
       openssl curl procps ca-certificates tzdata && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 safeguard \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin safeguard

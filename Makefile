@@ -18,12 +18,17 @@ OBJS := $(patsubst api/%.c,$(BUILD)/%.o,$(SRCS))
 HDRS := $(wildcard api/*.h api/core/*.h api/input/*.h api/areas/*/*.h)
 INCLUDES := -Iapi/core -Iapi/input -Iapi
 
+# cairo: the training certificates' PDF surface (Debian's libcairo2); Pango
+# lays out their text (bidi and shaping for right-to-left scripts) and brings
+# glib, HarfBuzz and FriBidi with it (Debian's libpango1.0-dev)
+PANGO_CFLAGS := $(shell pkg-config --cflags pangocairo fontconfig)
+PANGO_LIBS := $(shell pkg-config --libs pangocairo fontconfig)
+
 CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
-	-I/usr/include/postgresql $(INCLUDES)
+	-I/usr/include/postgresql $(INCLUDES) $(PANGO_CFLAGS)
 LDFLAGS := -pie -Wl,-z,relro,-z,now
-# cairo: the training certificates' PDF surface (Debian's libcairo2)
-LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto -lcairo
+LDLIBS := -lfcgi -ljansson -lpq -ljwt -lcrypto -lcairo $(PANGO_LIBS)
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE -O1
 LDFLAGS += -fsanitize=$(SANITIZE)

@@ -33,7 +33,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 DEBIAN_PACKAGES="build-essential pkg-config libfcgi-dev libjansson-dev libpq-dev libjwt-dev libssl-dev
   check nginx-light postgresql postgresql-contrib openssl curl nodejs npm procps wrk
-  libcairo2-dev fonts-dejavu-core poppler-utils clang clang-format cppcheck valgrind"
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils clang clang-format cppcheck valgrind"
 
 deps() {
 	local missing=() p

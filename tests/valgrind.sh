@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # valgrind.sh - `make valgrind`: the unit tests, then the pool itself under
-# memcheck while the token and request suites run against it.  Fails on any
-# memory error or definite leak in any process.
+# memcheck while the token and request suites and the certificate tests run
+# against it.  Fails on any memory error or definite leak in any process.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -27,6 +27,9 @@ DATABASE_URL_ADMIN=$(bash nginx/stack.sh admin-url test)
 export DATABASE_URL_ADMIN
 node --test --test-name-pattern='^(?!answers 429)' tests/api/tokens.test.mjs tests/api/requests.test.mjs
 rc=$?
+# certificates: Pango, cairo and fontconfig in the workers, freed at their exit
+node --test --test-name-pattern='as a PDF that opens|right-to-left names' tests/api/training-register.test.mjs \
+	tests/api/attack-training.test.mjs || rc=$?
 bash nginx/stack.sh down test >/dev/null 2>&1
 sleep 1
 if grep -lE "ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)|uninitialised" "$LOGS"/*.log 2>/dev/null; then

@@ -64,6 +64,10 @@ extern struct metrics_shm *sg_shm;
 int64_t sg_now_ms(void);
 int pool_run(void);
 void worker_main(int slot, int listen_fd) __attribute__((noreturn));
+/* Runs fn when the worker exits normally (after the database is let go), in
+ * the reverse order of registration; for a library's process-wide caches, so
+ * that memcheck sees them freed rather than lost.  At most a few. */
+void worker_at_exit(void (*fn)(void));
 bool pool_drop_privileges(void);
 bool config_load(char *err, size_t errlen);
 

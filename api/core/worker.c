@@ -61,6 +61,16 @@ DB_SQL(sql_idem_replay_audit, 2,
        " from jsonb_array_elements($1::jsonb) a");
 
 static volatile sig_atomic_t worker_stop;
+
+#define WORKER_AT_EXIT_MAX 4
+static void (*worker_exit_fns[WORKER_AT_EXIT_MAX])(void);
+static int worker_exit_n;
+
+void worker_at_exit(void (*fn)(void))
+{
+	if (worker_exit_n < WORKER_AT_EXIT_MAX)
+		worker_exit_fns[worker_exit_n++] = fn;
+}
 static struct pool_slot *worker_slot;
 
 static void on_term(int sig)
@@ -530,5 +540,7 @@ void worker_main(int slot, int listen_fd)
 	FCGX_Free(&f, 0);
 	db_disconnect();
 	arena_free(a);
+	while (worker_exit_n > 0)
+		worker_exit_fns[--worker_exit_n]();
 	_exit(0);
 }

@@ -7,13 +7,19 @@
  *
  * The PDF is drawn with cairo's PDF surface (Debian's libcairo2): the text
  * is real text in an embedded font subset, so the certificate can be
- * searched, copied and read back by tools such as pdftotext.
+ * searched, copied and read back by tools such as pdftotext.  Pango lays the
+ * text out (bidi and shaping: a Hebrew or Arabic name reads right to left,
+ * Arabic letters joined), in DejaVu Sans, named so that the look does not
+ * depend on the machine's default font.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cairo/cairo.h>
 #include <cairo/cairo-pdf.h>
+#include <pango/pangocairo.h>
+#include <fontconfig/fontconfig.h>
+#include "pool.h"
 #include "training.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
@@ -32,7 +38,7 @@ DB_SQL(sql_certificate_by_number, 1,
 
 #define PAGE_W 841.89 /* A4 landscape, in points */
 #define PAGE_H 595.28
-#define FONT "DejaVu Sans"
+#define FONT "DejaVu Sans" /* Latin, Greek, Cyrillic, Arabic, Hebrew (fonts-dejavu-core) */
 
 struct pdf_out {
 	char *data;
@@ -63,8 +69,9 @@ static cairo_status_t pdf_write(void *closure, const unsigned char *data, unsign
 	return CAIRO_STATUS_SUCCESS;
 }
 
-/* The text with every control character (C0, DEL, C1) a space: a name is
- * one line of words on a certificate, and a control has no glyph to draw. */
+/* The text with every control character (C0, DEL, C1) and the line and
+ * paragraph separators a space: a name is one line of words on a
+ * certificate, and a control has no glyph to draw. */
 static char *pdf_clean(struct arena *a, const char *text)
 {
 	char *s = arena_strdup(a, text ? text : "");
@@ -74,99 +81,149 @@ static char *pdf_clean(struct arena *a, const char *text)
 			*p = ' ';
 		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
 			p[0] = p[1] = ' ', p++;
+		else if (*p == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) /* U+2028, U+2029 */
+			p[0] = p[1] = p[2] = ' ', p += 2;
 	}
 	return s;
 }
 
-static double pdf_width(cairo_t *cr, const char *s)
+/* Pango, cairo and fontconfig keep their fonts for the life of the worker;
+ * it frees them on its way out.  fontconfig refers to what it caches in a
+ * form memcheck cannot follow, so without this every worker that drew a
+ * certificate would report them "definitely lost". */
+static void pdf_fonts_release(void)
 {
-	cairo_text_extents_t ext;
-
-	cairo_text_extents(cr, s, &ext);
-	return ext.x_advance;
+	pango_cairo_font_map_set_default(NULL);
+	cairo_debug_reset_static_data();
+	FcFini();
 }
 
-/* Where a too-wide word may be cut: not inside a UTF-8 sequence and not
- * before a combining mark (U+0300..U+036F), which belongs to the letter
- * before it. */
-static bool pdf_cut_ok(const unsigned char *p)
+/* How text is drawn: a PangoLayout per text, so that right-to-left scripts
+ * come out in visual order (FriBidi) and Arabic letters joined and shaped
+ * (HarfBuzz), with line breaking that follows Unicode's rules.  The font is
+ * named, not the machine's default, and sized in the page's units (points). */
+static PangoLayout *pdf_layout(cairo_t *cr, const char *text, double size, bool bold)
 {
-	return (*p & 0xC0) != 0x80 && !(*p == 0xCC || (*p == 0xCD && p[1] <= 0xAF));
+	static bool release_at_exit;
+	PangoLayout *layout;
+	PangoContext *context;
+	PangoFontDescription *font = pango_font_description_from_string(FONT);
+	cairo_font_options_t *options = cairo_font_options_create();
+	PangoAttrList *attrs;
+
+	if (!release_at_exit)
+		worker_at_exit(pdf_fonts_release), release_at_exit = true;
+	layout = pango_cairo_create_layout(cr);
+	context = pango_layout_get_context(layout);
+
+	/* a PDF is drawn at any scale: glyphs at their true widths, not
+	 * widened to whole units as on a screen */
+	cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF);
+	cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE);
+	pango_cairo_context_set_font_options(context, options);
+	cairo_font_options_destroy(options);
+	pango_context_set_round_glyph_positions(context, FALSE);
+	pango_layout_context_changed(layout);
+	pango_font_description_set_weight(font, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+	pango_font_description_set_absolute_size(font, size * PANGO_SCALE);
+	pango_layout_set_font_description(layout, font);
+	pango_font_description_free(font);
+	/* one paragraph: a separator in a name is not a line break */
+	pango_layout_set_single_paragraph_mode(layout, TRUE);
+	/* a word cut to fit is cut as it is: no hyphen added to a name */
+	attrs = pango_attr_list_new();
+	pango_attr_list_insert(attrs, pango_attr_insert_hyphens_new(FALSE));
+	pango_layout_set_attributes(layout, attrs);
+	pango_attr_list_unref(attrs);
+	pango_layout_set_text(layout, text, -1);
+	return layout;
 }
 
-/* Splits text into lines no wider than width at the current font: at
- * spaces, and inside a word that is wider than a line on its own (a long
- * name with no spaces is still printed whole).  Returns the number of
- * lines, in *out (arena strings). */
-static int pdf_wrap(cairo_t *cr, struct arena *a, const char *text, double width, char ***out)
+/* Draws the layout with its first baseline at y and its left edge at x.  A
+ * character no installed font has (CJK, emoji on a machine with DejaVu
+ * alone) is drawn as the font's missing-glyph box, not as Pango's box of
+ * hex digits: the PDF's text then still carries the character itself (cairo
+ * maps every glyph to the text it came from), where hex digits would put
+ * "738B" in a name.  (The box is narrower than the hex box Pango measured:
+ * a centred line of them sits a little off centre.) */
+static void pdf_show(cairo_t *cr, PangoLayout *layout, double x, double y)
 {
-	char *copy = arena_strdup(a, text), *line = "", *word, *save = NULL;
-	char **lines = arena_alloc(a, (strlen(text) + 2) * sizeof *lines);
-	int n = 0;
+	PangoLayoutIter *it = pango_layout_get_iter(layout);
 
-	for (word = strtok_r(copy, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
-		char *trial = *line ? arena_printf(a, "%s %s", line, word) : word;
+	do {
+		PangoLayoutRun *run = pango_layout_iter_get_run(it);
 
-		if (pdf_width(cr, trial) <= width) {
-			line = trial;
-			continue;
+		for (int i = 0; run && i < run->glyphs->num_glyphs; i++) {
+			PangoGlyphInfo *g = &run->glyphs->glyphs[i];
+			PangoRectangle box;
+
+			if (!(g->glyph & PANGO_GLYPH_UNKNOWN_FLAG))
+				continue;
+			g->glyph = 0;
+			pango_font_get_glyph_extents(run->item->analysis.font, 0, NULL, &box);
+			g->geometry.width = box.width;
 		}
-		if (*line)
-			lines[n++] = line;
-		/* the word alone, cut into pieces that fit when it is too wide */
-		while (pdf_width(cr, word) > width) {
-			size_t len = strlen(word), cut = 0;
-
-			for (size_t k = 1; k < len; k++) {
-				if (!pdf_cut_ok((const unsigned char *)word + k))
-					continue;
-				if (pdf_width(cr, arena_printf(a, "%.*s", (int)k, word)) > width)
-					break;
-				cut = k;
-			}
-			if (cut == 0) /* one character wider than the line: it goes alone */
-				for (cut = 1; cut < len && !pdf_cut_ok((const unsigned char *)word + cut); cut++)
-					;
-			if (cut >= len)
-				break;
-			lines[n++] = arena_printf(a, "%.*s", (int)cut, word);
-			word += cut;
-		}
-		line = word;
-	}
-	if (*line)
-		lines[n++] = line;
-	*out = lines;
-	return n;
+	} while (pango_layout_iter_next_run(it));
+	pango_layout_iter_free(it);
+	cairo_move_to(cr, x, y - (double)pango_layout_get_baseline(layout) / PANGO_SCALE);
+	pango_cairo_show_layout(cr, layout);
 }
 
-/* Draws text centred at y, wrapped to fit width in max_lines lines at size
- * or, when it needs more, at a smaller size down to half of it (the whole
- * text always: a certificate never cuts a name short, and at the smallest
- * size it takes the lines it needs).  Returns the y below the last line. */
+/* The width of one line of text, in points. */
+static double pdf_width(PangoLayout *layout)
+{
+	int w;
+
+	pango_layout_get_size(layout, &w, NULL);
+	return (double)w / PANGO_SCALE;
+}
+
+/* Draws text centred with its first baseline at y, wrapped to fit width
+ * (at spaces, and inside a word that is wider than a line on its own) in
+ * max_lines lines at size or, when it needs more, at a smaller size down
+ * to half of it (the whole text always: a certificate never cuts a name
+ * short, and at the smallest size it takes the lines it needs).  Lines are
+ * size * 1.35 apart.  Returns the y below the last line. */
 static double pdf_centred(cairo_t *cr, struct arena *a, const char *text, double size, bool bold, double y,
 			  double width, int max_lines)
 {
 	const char *clean = pdf_clean(a, text);
 	double min = size / 2 > 9 ? size / 2 : 9;
-	char **lines;
-	int n;
+	PangoLayout *layout = NULL;
+	PangoFontMetrics *metrics;
+	int n, height;
 
-	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-			       bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
 	for (;;) {
-		cairo_set_font_size(cr, size);
-		n = pdf_wrap(cr, a, clean, width, &lines);
+		layout = pdf_layout(cr, clean, size, bold);
+		pango_layout_set_width(layout, (int)(width * PANGO_SCALE));
+		pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
+		pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);
+		n = pango_layout_get_line_count(layout);
 		if (n <= max_lines || size <= min)
 			break;
+		g_object_unref(layout);
 		size = size * 0.9 > min ? size * 0.9 : min;
 	}
-	for (int i = 0; i < n; i++) {
-		cairo_move_to(cr, (PAGE_W - pdf_width(cr, lines[i])) / 2, y);
-		cairo_show_text(cr, lines[i]);
-		y += size * 1.35;
-	}
-	return y;
+	/* baselines size * 1.35 apart: the factor is of the font's own height */
+	metrics = pango_context_get_metrics(pango_layout_get_context(layout), pango_layout_get_font_description(layout),
+					    NULL);
+	height = pango_font_metrics_get_ascent(metrics) + pango_font_metrics_get_descent(metrics);
+	pango_font_metrics_unref(metrics);
+	if (height > 0)
+		pango_layout_set_line_spacing(layout, (float)(size * 1.35 * PANGO_SCALE / height));
+	pdf_show(cr, layout, (PAGE_W - width) / 2, y);
+	g_object_unref(layout);
+	return y + n * size * 1.35;
+}
+
+/* Draws one line of text at size with its baseline at y: starting at x, or
+ * ending at x when end is true. */
+static void pdf_line(cairo_t *cr, const char *text, double size, double x, double y, bool end)
+{
+	PangoLayout *layout = pdf_layout(cr, text, size, false);
+
+	pdf_show(cr, layout, end ? x - pdf_width(layout) : x, y);
+	g_object_unref(layout);
 }
 
 static const char *format_words(const char *f)
@@ -208,8 +265,6 @@ static bool certificate_pdf(struct arena *a, json_t *c, char **out, size_t *len)
 	const char *number = kit_str(c, "number"), *date = long_date(a, kit_str(c, "session_date"));
 	cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(pdf_write, &o, PAGE_W, PAGE_H);
 	cairo_t *cr = cairo_create(surface);
-	cairo_text_extents_t ext;
-	const char *issued;
 	cairo_status_t st;
 	double y;
 
@@ -236,15 +291,9 @@ static bool certificate_pdf(struct arena *a, json_t *c, char **out, size_t *len)
 				 duration_words(a, (long)json_integer_value(json_object_get(c, "duration_minutes")))),
 		    13, false, y + 2, 700, 1);
 
-	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, 11);
-	cairo_move_to(cr, 64, PAGE_H - 70);
-	cairo_show_text(cr, arena_printf(a, "Certificate number %s", number));
-	issued = arena_printf(a, "Issued %s", long_date(a, kit_str(c, "issued_at")));
-	cairo_text_extents(cr, issued, &ext);
-	cairo_move_to(cr, PAGE_W - 64 - ext.x_advance, PAGE_H - 70);
-	cairo_show_text(cr, issued);
-	cairo_set_font_size(cr, 9);
+	pdf_line(cr, arena_printf(a, "Certificate number %s", number), 11, 64, PAGE_H - 70, false);
+	pdf_line(cr, arena_printf(a, "Issued %s", long_date(a, kit_str(c, "issued_at"))), 11, PAGE_W - 64, PAGE_H - 70,
+		 true);
 	pdf_centred(cr, a, "The safeguarding children partnership. A training admin verifies this number on request.",
 		    9, false, PAGE_H - 50, 700, 1);
 
