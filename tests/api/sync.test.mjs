@@ -263,6 +263,22 @@ describe('cursors', () => {
     assert.deepEqual((await sync(me, p3.body.sync_cursor)).items.map((i) => i.id), [later.id]);
   });
 
+  it('nothing new: ETag "changes-none", and 304 for a poll that sends it back', async () => {
+    const me = person('district');
+    const { cursor } = await sync(me);
+    const empty = await page(me, `since=${cursor}`);
+    assert.deepEqual(empty.body.items, []);
+    assert.equal(empty.headers.get('etag'), '"changes-none"');
+    const poll = await request('GET', `/v1/changes?since=${cursor}`, { token: me, headers: { 'If-None-Match': '"changes-none"' } });
+    assert.equal(poll.status, 304);
+    assert.equal(poll.text, '');
+    const c = await newChild(me);
+    const changed = await request('GET', `/v1/changes?since=${cursor}`, { token: me, headers: { 'If-None-Match': '"changes-none"' } });
+    assert.equal(changed.status, 200);
+    assert.equal(changed.headers.get('etag'), null);
+    assert.deepEqual(changed.body.items.map((i) => i.id), [c.id]);
+  });
+
   it('an edited, forged or foreign cursor is a 400 or grants nothing', async () => {
     const me = person('district');
     const { cursor } = await sync(me);

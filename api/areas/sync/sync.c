@@ -53,6 +53,8 @@ DB_SQL(sql_changes_audit_records, 2,
 				     " 'chronology_entry.sync', 'chronology_entry', e"
 				     " from unnest($2::uuid[]) e) x");
 
+#define CHANGES_NONE_ETAG "\"changes-none\""
+
 enum { COL_ITEM, COL_CHILDREN, COL_FAMILY, COL_ENTRY, COL_POS, COL_MORE = COL_POS + 4, COL_VALID };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -122,6 +124,10 @@ static int changes_list(struct sg_req *r)
 	sync = cursor_encode(r->arena, parts, 4);
 	if (PQgetvalue(res, n, COL_MORE)[0] == 't')
 		next = sync;
+	/* nothing changed: one tag for every such answer, so a client polling
+	 * with it gets 304 and keeps its since (still exact: nothing is after it) */
+	if (n == 0 && !next && (rc = http_etag(r, CHANGES_NONE_ETAG)))
+		return rc;
 	return http_list_rows_more(r, res, COL_ITEM, n, next, arena_printf(r->arena, "\"sync_cursor\":\"%s\"", sync));
 }
 
