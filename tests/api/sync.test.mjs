@@ -401,6 +401,25 @@ describe('who may sync', () => {
     // every tombstone names a record this person was shown (none yet: it is new)
     assert.deepEqual(all.items.filter((i) => i.change === 'tombstone'), []);
   });
+
+  it('another agency\'s entry about a shared child, and the same subject under another agency: nothing', async () => {
+    const child = await newChild(as.cscSocialWorker);
+    const officer = person('police');
+    const nurse = person('health');
+    const o0 = (await sync(officer)).cursor;
+    await post(`/v1/children/${child.id}/involvements`, officer, { reason: 'custody record' });
+    await post(`/v1/children/${child.id}/involvements`, nurse, { reason: 'clinic' });
+    const e = await post('/v1/chronology-entries', nurse, entryBody([child.id], { summary: 'disclosed at clinic' }));
+    const got = await sync(officer, o0);
+    assert.deepEqual(about(got.items, child.id).map((i) => i.change), ['upsert']);
+    assert.deepEqual(about(got.items, e.id), []);
+    // the nurse's own subject, presented under another agency's token: the nurse's reads grant it nothing
+    const twin = tokenFor('voluntary', 'practitioner', subOf(nurse));
+    await sync(nurse); // the nurse is shown the child and the entry
+    await post(`/v1/children/${child.id}/involvements/health/ending`, as.cscLead, { reason: 'discharged' });
+    const t = await sync(twin);
+    assert.deepEqual(t.items.filter((i) => [child.id, e.id].includes(i.id)), []);
+  });
 });
 
 describe('no change lost to concurrent writers', () => {
