@@ -226,6 +226,29 @@ describe('tombstones: records that left the caller\'s view', () => {
     assert.deepEqual(about((await sync(other, o0)).items, child.id), []);
   });
 
+  it('an entry a panel reads through the request its referral names: an upsert, then a tombstone when the window ends', async () => {
+    const panel = await makePanel({ type: 'risk_meeting', members: ['csc', 'youth_justice'] });
+    const child = await makeChild('police');
+    const police = who('police', 'safeguarding_lead');
+    const shared = await post('/v1/chronology-entries', police, entryBody([child.id], { summary: 'found with older peers' }));
+    const kept = await post('/v1/chronology-entries', police, entryBody([child.id], { summary: 'not shared' }));
+    const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: child.id, agencies: ['police'] }));
+    await post(`/v1/chronology-requests/${req.id}/contributions`, police, { entry_ids: [shared.id] });
+    const member = person('youth_justice', 'panel_member');
+    const m0 = (await sync(member)).cursor;
+    await refer(panel, child, as.cscSocialWorker, { chronology_request_id: req.id });
+    const open = await sync(member, m0);
+    assert.deepEqual(about(open.items, shared.id).map((i) => i.change), ['upsert']);
+    assert.deepEqual(about(open.items, kept.id), []);
+    psql(`begin; set local session_replication_role = replica;
+      update safeguard.chronology_requests set share_until = now() where id = '${req.id}'; commit;`);
+    const after = await sync(member, open.cursor);
+    assert.deepEqual(about(after.items, shared.id), [{ kind: 'chronology_entry', id: shared.id, change: 'tombstone' }]);
+    assert.deepEqual(about(after.items, kept.id), []);
+    // the child stays visible to the panel (the referral is open): no tombstone for it
+    assert.deepEqual(about(after.items, child.id), []);
+  });
+
   it('a record the caller never saw never appears, whatever happens to it', async () => {
     const vol = person('voluntary');
     const v0 = (await sync(vol)).cursor;
