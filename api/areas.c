@@ -15,6 +15,7 @@ extern const struct sg_area courses_area, training_sessions_area, bookings_area,
 	certificates_area, completions_area, evaluations_area;
 extern const struct sg_area cme_calendar_area, cme_cases_area;
 extern const struct sg_area screening_tools_area, screenings_area, screening_report_area;
+extern const struct sg_area sync_area;
 
 const struct sg_area *const sg_areas[] = {
 	&system_area,
@@ -47,5 +48,6 @@ const struct sg_area *const sg_areas[] = {
 	&screening_tools_area,
 	&screenings_area,
 	&screening_report_area,
+	&sync_area,
 	NULL,
 };

@@ -141,6 +141,9 @@ static const struct access_rule access_table[PERM__COUNT] = {
 	[PERM_SCREENING_WRITE] = {{{CASE_ROLES, AGENCIES_ALL}}},
 	[PERM_SCREENING_REPORT] = {{{ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDITOR), AGENCY_BIT(AGENCY_PARTNERSHIP)},
 				    {ROLE_BIT(ROLE_SAFEGUARDING_LEAD), AGENCIES_ALL}}},
+	/* delta sync (GET /v1/changes): whoever reads a caseload, i.e. the case roles of every
+	 * agency, as PERM_CHILD_READ; which records, the records' own visibility decides */
+	[PERM_SYNC_READ] = {{{CASE_ROLES, AGENCIES_ALL}}},
 };
 
 bool access_allows(enum sg_perm p, const struct sg_identity *id)

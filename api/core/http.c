@@ -268,7 +268,12 @@ int http_list(struct sg_req *r, json_t *items, const char *next_cursor)
 
 int http_list_rows(struct sg_req *r, PGresult *res, int col, int n, const char *next_cursor)
 {
-	size_t len = 64 + (next_cursor ? strlen(next_cursor) : 0), o = 0;
+	return http_list_rows_more(r, res, col, n, next_cursor, NULL);
+}
+
+int http_list_rows_more(struct sg_req *r, PGresult *res, int col, int n, const char *next_cursor, const char *more)
+{
+	size_t len = 64 + (next_cursor ? strlen(next_cursor) : 0) + (more ? strlen(more) + 1 : 0), o = 0;
 	char *body;
 
 	for (int i = 0; i < n; i++)
@@ -285,8 +290,9 @@ int http_list_rows(struct sg_req *r, PGresult *res, int col, int n, const char *
 		o += l;
 	}
 	/* cursors are base64url behind a tag: nothing to escape */
-	o += (size_t)snprintf(body + o, len - o, "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
-			      next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
+	o += (size_t)snprintf(body + o, len - o, "],\"next_cursor\":%s%s%s%s%s}", next_cursor ? "\"" : "",
+			      next_cursor ? next_cursor : "null", next_cursor ? "\"" : "", more ? "," : "",
+			      more ? more : "");
 	if (next_cursor)
 		http_link_next(r, next_cursor);
 	return http_body(r, 200, "application/json", body, o);

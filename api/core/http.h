@@ -110,6 +110,10 @@ int http_list(struct sg_req *r, json_t *items, const char *next_cursor);
  * without parsing (they come from the database's own JSON functions). */
 struct pg_result;
 int http_list_rows(struct sg_req *r, struct pg_result *res, int col, int n, const char *next_cursor);
+/* The same with more members after next_cursor: more is their JSON text
+ * ("name":value,...), well-formed by the caller; NULL for none. */
+int http_list_rows_more(struct sg_req *r, struct pg_result *res, int col, int n, const char *next_cursor,
+			const char *more);
 /* ETag handling for a single resource: sets ETag, answers 304 when it matches
  * If-None-Match.  Returns 0 to continue, 304 otherwise. */
 int http_etag(struct sg_req *r, const char *etag);

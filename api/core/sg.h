@@ -107,6 +107,7 @@ enum sg_perm {
 	PERM_SCREENING_READ,
 	PERM_SCREENING_WRITE,  /* complete, submit, record the outcome (the network decides which) */
 	PERM_SCREENING_REPORT, /* the partnership's report, without names */
+	PERM_SYNC_READ,        /* delta sync of the caseload: who reads children (which records, RLS) */
 	PERM__COUNT
 };
 bool access_allows(enum sg_perm p, const struct sg_identity *id);

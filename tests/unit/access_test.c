@@ -93,6 +93,10 @@ static const struct access_row rows[] = {
 	{PERM_SCREENING_TOOL_PUBLISH, R(ADMIN), AGENCY_CSC, false},
 	{PERM_SCREENING_REPORT, R(AUDITOR), AGENCY_POLICE, false},
 	{PERM_SCREENING_REPORT, R(SAFEGUARDING_LEAD), AGENCY_POLICE, true},
+	/* delta sync: the case roles of every agency, nobody else */
+	{PERM_SYNC_READ, R(PANEL_MEMBER), AGENCY_VOLUNTARY, true},
+	{PERM_SYNC_READ, R(AUDITOR), AGENCY_CSC, false},
+	{PERM_SYNC_READ, R(TRAINING_ADMIN), AGENCY_PARTNERSHIP, false},
 	/* out of range: denied, whatever the roles */
 	{PERM__COUNT, ROLES_ALL, AGENCY_CSC, false},
 	{PERM__COUNT + 1, ROLES_ALL, AGENCY_CSC, false},
@@ -198,6 +202,9 @@ static int want(int p, int role, int ag)
 		return casework;
 	case PERM_SCREENING_REPORT:
 		return ((role == ROLE_ADMIN || role == ROLE_AUDITOR) && partnership) || role == ROLE_SAFEGUARDING_LEAD;
+	/* delta sync: the caseload of whoever reads children */
+	case PERM_SYNC_READ:
+		return casework;
 	default:
 		return -1;
 	}
