@@ -266,9 +266,9 @@ describe('delta sync attacked', () => {
     assert.equal(audits(`resource_id = '${e.id}' and actor_sub = ${lit(subOf(officer))}`), 0);
   });
 
-  // Broken, not fixed yet: sync_shown counts the child rows the entry's answer
-  // wrote (its child_ids), so the sibling's every change is a tombstone.
-  it('a sibling named in a shared entry, never shown to the reader: no tombstone when it changes', { todo: 'open defect' }, async () => {
+  // 018 counted the child rows an entry's answer wrote (its child_ids) as the
+  // child shown, so the unseen sibling's every change was a tombstone (028).
+  it('a sibling named in a shared entry, never shown to the reader: no tombstone when it changes', async () => {
     const a = await newChild(as.cscSocialWorker, { first_name: 'Subject' });
     const b = await newChild(as.cscSocialWorker, { first_name: 'Sibling' });
     const fam = await post('/v1/families', as.cscSocialWorker, { name: `Siblings ${randomUUID().slice(0, 6)}` });
@@ -284,6 +284,15 @@ describe('delta sync attacked', () => {
     assert.deepEqual(about(open.items, e.id).map((i) => i.change), ['upsert']);
     problem(await request('GET', `/v1/children/${b.id}`, { token: officer }), 404, 'not-found');
     assert.deepEqual(about(open.items, b.id), []);
+    // the answer named both children (the entry's child_ids): audited as an entry's children, once each
+    const sub = subOf(officer);
+    assert.deepEqual(about(open.items, e.id)[0].record.child_ids.sort(), [a.id, b.id].sort());
+    for (const c of [a, b]) {
+      assert.equal(audits(`action = 'child.chronology_entry.sync' and resource_id = '${c.id}' and actor_sub = ${lit(sub)}`), 1);
+    }
+    assert.equal(audits(`action = 'child.sync' and resource_id = '${b.id}' and actor_sub = ${lit(sub)}`), 0);
+    // and the entry read by its own GET, which names the sibling too
+    await ok('GET', `/v1/chronology-entries/${e.id}`, officer);
     // the sibling changes: the officer never saw its record, so hears nothing of it
     const etag = (await ok('GET', `/v1/children/${b.id}`, as.cscSocialWorker)).headers.get('etag');
     await ok('PATCH', `/v1/children/${b.id}`, as.cscSocialWorker, { preferred_name: 'Moved' }, { 'If-Match': etag });
@@ -291,9 +300,9 @@ describe('delta sync attacked', () => {
     assert.deepEqual(about(after.items, b.id), [], 'a tombstone tells the officer the unseen sibling changed');
   });
 
-  // Broken, not fixed yet: every later change of a record the caller lost is
-  // another tombstone, so a former reader keeps learning when it changes.
-  it('a record lost once is tombstoned once: later changes tell the former reader nothing more', { todo: 'open defect' }, async () => {
+  // 018 made every later change of a record the caller lost another
+  // tombstone, so a former reader kept learning when it changed (028).
+  it('a record lost once is tombstoned once: later changes tell the former reader nothing more', async () => {
     const child = await newChild(as.cscSocialWorker);
     const reader = person('health');
     const r0 = (await sync(reader)).cursor;
