@@ -291,8 +291,9 @@ describe('delta sync attacked', () => {
       assert.equal(audits(`action = 'child.chronology_entry.sync' and resource_id = '${c.id}' and actor_sub = ${lit(sub)}`), 1);
     }
     assert.equal(audits(`action = 'child.sync' and resource_id = '${b.id}' and actor_sub = ${lit(sub)}`), 0);
-    // and the entry read by its own GET, which names the sibling too
-    await ok('GET', `/v1/chronology-entries/${e.id}`, officer);
+    // and the entry read by its own GET, which names the sibling too: the upsert is exactly that answer
+    const got = await ok('GET', `/v1/chronology-entries/${e.id}`, officer);
+    assert.deepEqual(about(open.items, e.id)[0].record, got.body);
     // the sibling changes: the officer never saw its record, so hears nothing of it
     const etag = (await ok('GET', `/v1/children/${b.id}`, as.cscSocialWorker)).headers.get('etag');
     await ok('PATCH', `/v1/children/${b.id}`, as.cscSocialWorker, { preferred_name: 'Moved' }, { 'If-Match': etag });
