@@ -317,3 +317,31 @@ describe('delta sync attacked', () => {
     assert.deepEqual(about((await sync(reader, gone.cursor)).items, child.id), [], 'every later change of the child is signalled');
   });
 });
+
+describe('delta sync attacked: a window that ended with no write', () => {
+  // Open: a window's end is no change in the log, so the first change after
+  // it is measured from the change before the window ended, and the former
+  // reader (shown the child during the window) gets a second tombstone, once.
+  // Counting the window's end needs to know a tombstone was handed then
+  // (the record may still have been visible another way), which nothing records.
+  it('the tombstone comes once; the child\'s later changes tell the former reader nothing', { todo: 'one extra tombstone' }, async () => {
+    const kid = await newChild(as.cscSocialWorker);
+    const officer = person('police');
+    const o0 = (await sync(officer)).cursor;
+    const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: kid.id }));
+    const open = await sync(officer, o0);
+    assert.deepEqual(about(open.items, kid.id).map((i) => i.change), ['upsert']);
+    psql(`begin; set local session_replication_role = replica;
+      update safeguard.chronology_requests set share_until = now() where id = '${req.id}'; commit;`);
+    const ended = await sync(officer, open.cursor);
+    assert.deepEqual(about(ended.items, kid.id), [{ kind: 'child', id: kid.id, change: 'tombstone' }]);
+    let cursor = ended.cursor;
+    for (const name of ['Later', 'Later still']) {
+      const etag = (await ok('GET', `/v1/children/${kid.id}`, as.cscSocialWorker)).headers.get('etag');
+      await ok('PATCH', `/v1/children/${kid.id}`, as.cscSocialWorker, { preferred_name: name }, { 'If-Match': etag });
+      const next = await sync(officer, cursor);
+      assert.deepEqual(about(next.items, kid.id), [], `${name}: the change is signalled`);
+      cursor = next.cursor;
+    }
+  });
+});
