@@ -51,14 +51,20 @@ DB_SQL(sql_idem_put, 7,
        " where a.occurred_at >= transaction_timestamp() and a.request_id = current_setting('app.request_id')"
        " and a.actor_sub = current_setting('app.sub') and a.resource_type = 'child'), '[]'::jsonb))");
 
-/* A replayed answer about children is a read of their data: one child.read
- * row for each child row the first answer wrote, marked as a replay. */
+/* A replayed answer about children is a read of their data, under the
+ * caller's access now, not when it was stored: it answers the number of
+ * those children the caller may no longer see (read under row-level
+ * security, as their GET), and only when there are none writes one
+ * child.read row for each child row the first answer wrote, marked as a
+ * replay. */
 DB_SQL(sql_idem_replay_audit, 2,
-       "insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action, resource_type,"
-       " resource_id, outcome, details) select current_setting('app.request_id'), current_setting('app.sub'),"
-       " current_setting('app.agency'), 'child.read', 'child', a->>'id', 'success',"
-       " jsonb_build_object('replay', true, 'original_request_id', $2::text, 'original_action', a->>'action')"
-       " from jsonb_array_elements($1::jsonb) a");
+       "with gone as (select 1 from jsonb_array_elements($1::jsonb) a where not exists (select 1 from"
+       " safeguard.children c where c.id = (a->>'id')::uuid)), audit as (insert into safeguard.audit_events"
+       " (request_id, actor_sub, actor_agency, action, resource_type, resource_id, outcome, details)"
+       " select current_setting('app.request_id'), current_setting('app.sub'), current_setting('app.agency'),"
+       " 'child.read', 'child', a->>'id', 'success', jsonb_build_object('replay', true, 'original_request_id',"
+       " $2::text, 'original_action', a->>'action') from jsonb_array_elements($1::jsonb) a"
+       " where not exists (select 1 from gone)) select count(*) from gone");
 
 static volatile sig_atomic_t worker_stop;
 
@@ -203,15 +209,21 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 				    "this Idempotency-Key was used for a different request; use a new key");
 	if (!(status = stored_status(PQgetvalue(res, 0, 1))))
 		return http_internal(r, "stored idempotent status is not a 2xx");
-	/* the replay shows the children's data again: audited like the first time */
+	/* the replay shows the children's data again: audited like the first
+	 * time, and only to a caller who may still see every one of them (one
+	 * who lost access is told what the request itself would tell it now) */
 	if (strcmp(PQgetvalue(res, 0, 5), "[]") != 0) {
 		const char *ap[2] = {PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6)};
 		PGresult *ares;
+		bool gone;
 
 		ds = db_exec(&sql_idem_replay_audit, ap, 2, &ares, NULL);
+		gone = ds == DB_OK && strcmp(PQgetvalue(ares, 0, 0), "0") != 0;
 		PQclear(ares);
 		if (ds != DB_OK)
 			return http_db_fail(r, ds, "replay audit failed");
+		if (gone)
+			return http_not_found(r, "record");
 	}
 	http_text(r, status, arena_strdup(r->arena, PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
 		  (size_t)PQgetlength(res, 0, 3));

@@ -45,13 +45,20 @@ DB_SQL(sql_changes_page, 5,
        "select p.item, p.children::text, p.family, p.entry, p.pos[1], p.pos[2], p.pos[3], p.pos[4], p.more, p.valid"
        " from safeguard.sync_page($1::xid8, $2::bigint, $3::timestamptz, $4::uuid, $5::int) p");
 
-/* the audit rows of the families and entries a page carries (its children: kit_audit_children) */
+/* the audit rows of the families and entries a page carries (the children
+ * of its child and family upserts: kit_audit_children), and of the children
+ * its entries name, as the entries name them (child_ids): under their own
+ * action, as the entry's GET does, since an entry may name a child the
+ * caller may not see, whose id alone it was shown (migration 028) */
 DB_SQL(sql_changes_audit_records, 2,
        AUDIT_FROM_TYPE("x.action", "x.type",
-		       "x.id::text") " from (select 'family.sync' as action, 'family' as type, f as id"
-				     " from unnest($1::uuid[]) f union all select"
-				     " 'chronology_entry.sync', 'chronology_entry', e"
-				     " from unnest($2::uuid[]) e) x");
+		       "x.id") " from (select 'family.sync' as action, 'family' as type, f::text as id"
+			       " from unnest($1::uuid[]) f union all select"
+			       " 'chronology_entry.sync', 'chronology_entry', e::text"
+			       " from unnest($2::uuid[]) e union all select distinct 'child.chronology_entry.sync',"
+			       " 'child', c from safeguard.chronology_entries e, json_array_elements_text("
+			       "coalesce(e.doc, safeguard.entry_json(e)::text)::json->'child_ids') c"
+			       " where e.id = any($2::uuid[])) x");
 
 #define CHANGES_NONE_ETAG "\"changes-none\""
 
