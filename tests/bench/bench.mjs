@@ -181,9 +181,20 @@ async function main() {
   if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
   if (ONLY.length) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || ONLY.includes(t.name)));
 
+  // When wrk stops, the requests its connections had sent are still queued
+  // on the pool's socket, and the pool answers them all: after a slow
+  // target at 256 connections that is up to a second of work, which the
+  // next run's first requests would wait behind (the 0.5-1 s p99 of the
+  // first run of each target once was exactly that queue).  A request to
+  // the pool answers only after the queue ahead of it: each run starts
+  // when it has.
+  const drain = (t) => {
+    if (!t.baseline) sh('curl', ['-s', '-o', '/dev/null', '--max-time', '30', `${API}/readyz`]);
+  };
   const results = [];
   for (const t of targets) {
     for (const c of CONNECTIONS) {
+      drain(t);
       const r = wrk(t.url, { connections: c, method: t.method, body: t.body, token: t.token, ifMatch: t.ifMatch });
       results.push({ target: t.name, connections: c, ...r });
       process.stderr.write(`  ${t.name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms non-2xx ${r.non2xx}\n`);
@@ -196,10 +207,12 @@ async function main() {
     const many = [];
     for (let i = 0; i < 1500; i++) many.push(token({ AGENCY: 'police', ROLES: 'practitioner', SUB: `bench-${i}`, TTL: '7200' }));
     writeFileSync(tokenFile, many.join('\n') + '\n');
+    drain({});
     const uncached = wrk(`${API}/v1/me`, { connections: 64, tokens: tokenFile });
     results.push({ target: 'GET /v1/me, every token new (no cache)', connections: 64, ...uncached });
   }
 
+  drain({});
   const race = ONLY.length ? null : await bookingRace(API);
   if (race) process.stderr.write(`  200 concurrent bookings (20 places): settled in ${race.settle_ms} ms, ${race.places_given} places given\n`);
 

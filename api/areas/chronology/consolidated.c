@@ -10,9 +10,12 @@
  * referral, for as long (chronology_consolidated, for the panels area;
  * safeguard.consolidated_readable, 017, covers both).  The database checks
  * that once and keeps the entries' JSON in one piece, rebuilt after a change
- * (020), which is passed through as it comes.  Every read writes an audit row
- * for what was read and one for each child the timeline shows.  The CSV
- * cells are core/csv.c's, safe to open in a spreadsheet.
+ * (020), which is passed through as it comes.  A worker holds the last few
+ * timelines it sent, under the digest the database gave them (029), and
+ * the database sends the entries again only when they differ.  Every read
+ * writes an audit row for what was read and one for each child the
+ * timeline shows, whether or not the entries travelled.  The CSV cells are
+ * core/csv.c's, safe to open in a spreadsheet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,18 +24,123 @@
 #include "chronology.h"
 #include "csv.h"
 #include "patterns.h"
+#include "pool.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* The timeline in one call (020, 021): (entries as one JSON array, then
- * what the pattern rules need as tab-separated lines: items, rolls, CME
- * cases, and the period's last day).  It writes the audit rows a
- * chronology_read names; no row when the caller may not read it. */
-DB_SQL(sql_consolidated, 6,
-       "select entries, items, rolls, cme, period_end from safeguard.consolidated_read($1::uuid, $2, $3, $4,"
-       " $5::jsonb, $6)");
+/* The timeline in one call (020, 021, 029): (the digest of what is stored,
+ * entries as one JSON array, then what the pattern rules need as
+ * tab-separated lines: items, rolls, CME cases, and the period's last
+ * day); entries and items null when $7 is the digest.  It writes the audit
+ * rows a chronology_read names; no row when the caller may not read it. */
+DB_SQL(sql_consolidated, 7,
+       "select digest, entries, items, rolls, cme, period_end from safeguard.consolidated_read($1::uuid, $2, $3,"
+       " $4, $5::jsonb, $6, $7)");
 
-enum { CC_ENTRIES, CC_ITEMS, CC_ROLLS, CC_CME, CC_PERIOD_END };
+enum { CC_DIGEST, CC_ENTRIES, CC_ITEMS, CC_ROLLS, CC_CME, CC_PERIOD_END };
+
+/* ---- the timelines this worker holds ---------------------------------------- */
+
+/* The last few timelines this worker sent, each under the request's id and
+ * the digest the database stored it with, and the patterns last found in
+ * it with the inputs they came from (rolls, CME cases, period end, day).
+ * The cache decides nothing: the database checks the reader and writes the
+ * audit rows on every read, and answers without entries only when the
+ * digest named is the one it stores for that request now.  Owned by the
+ * worker (malloc), freed at its exit. */
+#define HELD_SLOTS 4
+#define HELD_BYTES ((size_t)32 << 20) /* all slots together */
+
+struct held {
+	char request_id[37];
+	char digest[65];
+	char *entries;
+	size_t entries_len;
+	char *items;
+	size_t bytes;
+	unsigned long used;
+	char *patterns_key; /* rolls, CME cases, period end and day the patterns were found for */
+	char *patterns;
+};
+
+static struct held held[HELD_SLOTS];
+static unsigned long held_clock;
+
+static void held_clear(struct held *h)
+{
+	free(h->entries);
+	free(h->items);
+	free(h->patterns_key);
+	free(h->patterns);
+	memset(h, 0, sizeof *h);
+}
+
+static void held_release(void)
+{
+	for (int i = 0; i < HELD_SLOTS; i++)
+		held_clear(&held[i]);
+}
+
+/* The slot holding request id, or NULL (borrowed). */
+static struct held *held_find(const char *id)
+{
+	for (int i = 0; i < HELD_SLOTS; i++)
+		if (held[i].entries && strcmp(held[i].request_id, id) == 0)
+			return &held[i];
+	return NULL;
+}
+
+/* Keeps a copy of the timeline (digest, entries, items) of request id in
+ * place of any older one of it, evicting the least recently used while the
+ * slots would hold more than HELD_BYTES.  Returns the slot (borrowed), or
+ * NULL when it is not kept (too large, no memory): the caller answers from
+ * its result all the same. */
+static struct held *held_store(const char *id, const char *digest, const char *entries, size_t entries_len,
+			       const char *items)
+{
+	static bool release_at_exit;
+	size_t items_len = strlen(items), bytes = entries_len + items_len, total = 0;
+	struct held *h = held_find(id);
+
+	if (h)
+		held_clear(h);
+	if (strlen(id) >= sizeof h->request_id || strlen(digest) >= sizeof h->digest || bytes > HELD_BYTES / 2)
+		return NULL;
+	for (int i = 0; i < HELD_SLOTS; i++)
+		total += held[i].bytes;
+	for (;;) {
+		struct held *lru = NULL;
+
+		for (int i = 0; i < HELD_SLOTS; i++) {
+			if (!held[i].entries) {
+				if (!h)
+					h = &held[i];
+				continue;
+			}
+			if (!lru || held[i].used < lru->used)
+				lru = &held[i];
+		}
+		if (h && total + bytes <= HELD_BYTES)
+			break;
+		total -= lru->bytes; /* lru is set: a full or oversized set has a slot in use */
+		held_clear(lru);
+	}
+	h->entries = malloc(entries_len + 1);
+	h->items = malloc(items_len + 1);
+	if (!h->entries || !h->items) {
+		held_clear(h);
+		return NULL;
+	}
+	memcpy(h->entries, entries, entries_len + 1);
+	memcpy(h->items, items, items_len + 1);
+	h->entries_len = entries_len;
+	h->bytes = bytes;
+	strcpy(h->request_id, id);
+	strcpy(h->digest, digest);
+	if (!release_at_exit)
+		worker_at_exit(held_release), release_at_exit = true;
+	return h;
+}
 
 /* ---- patterns ------------------------------------------------------------- */
 
@@ -85,12 +193,13 @@ static size_t split_lines(struct arena *a, const char *s, size_t max, const char
 	return n;
 }
 
-/* The patterns of the timeline in res (sql_consolidated) as a JSON text
+/* The patterns of the timeline whose pattern items are items_text, with
+ * the rest of their inputs in res (sql_consolidated), as a JSON text
  * (arena): the active entries, the subject children's CME cases and roll
  * status, over the request's period.  An entry without an end date is open
  * (day_end -1): a not-on-roll one lasts until the child is back in
  * education or the period ends. */
-static const char *consolidated_patterns(struct sg_req *r, PGresult *res)
+static const char *consolidated_patterns_find(struct sg_req *r, const char *items_text, PGresult *res)
 {
 	struct pattern_input in = {0};
 	struct pattern pats[64];
@@ -101,7 +210,7 @@ static const char *consolidated_patterns(struct sg_req *r, PGresult *res)
 	json_t *patterns;
 	size_t n, np, k = 0;
 
-	n = split_lines(r->arena, PQgetvalue(res, 0, CC_ITEMS), 6, &f);
+	n = split_lines(r->arena, items_text, 6, &f);
 	items = arena_alloc(r->arena, (n + 1) * sizeof *items);
 	for (size_t i = 0; i < n; i++, f += 6) {
 		if (strcmp(f[5], "active") != 0)
@@ -135,6 +244,32 @@ static const char *consolidated_patterns(struct sg_req *r, PGresult *res)
 	for (size_t i = 0; i < np; i++)
 		json_array_append_new(patterns, pattern_json(&pats[i]));
 	return arena_json_dump(r->arena, patterns);
+}
+
+/* The patterns as consolidated_patterns_find gives them, found again only
+ * when a held timeline's inputs (its items, the rolls, CME cases, period
+ * end and day in res) differ from those it last found them for. */
+static const char *consolidated_patterns(struct sg_req *r, struct held *h, const char *items_text, PGresult *res)
+{
+	const char *key, *found;
+
+	if (!h)
+		return consolidated_patterns_find(r, items_text, res);
+	key = arena_printf(r->arena, "%s\x1f%s\x1f%s\x1f%ld", PQgetvalue(res, 0, CC_ROLLS), PQgetvalue(res, 0, CC_CME),
+			   PQgetvalue(res, 0, CC_PERIOD_END), (long)(time(NULL) / 86400));
+	if (h->patterns_key && strcmp(h->patterns_key, key) == 0)
+		return h->patterns;
+	found = consolidated_patterns_find(r, items_text, res);
+	free(h->patterns_key);
+	free(h->patterns);
+	h->patterns_key = strdup(key);
+	h->patterns = strdup(found);
+	if (!h->patterns_key || !h->patterns) {
+		free(h->patterns_key);
+		free(h->patterns);
+		h->patterns_key = h->patterns = NULL;
+	}
+	return found;
 }
 
 /* ---- CSV ------------------------------------------------------------------ */
@@ -218,34 +353,49 @@ static int consolidated_csv(struct sg_req *r, json_t *entries)
 static int consolidated_answer(struct sg_req *r, const char *id, const char *request_json,
 			       const struct chronology_read *audit, bool csv)
 {
-	const char *p[6] = {id, audit->action, audit->type, audit->id, audit->details, audit->child_action};
+	struct held *h = held_find(id);
+	const char *p[7] = {
+		id, audit->action, audit->type, audit->id, audit->details, audit->child_action, h ? h->digest : NULL};
+	const char *entries, *items;
+	size_t entries_len;
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_fetch(r, &sql_consolidated, p, 6, "chronology request", &res)))
+	if ((rc = kit_fetch(r, &sql_consolidated, p, 7, "chronology request", &res)))
 		return rc;
+	if (PQgetisnull(res, 0, CC_ENTRIES)) {
+		/* the database stores what this worker holds: it said so by digest */
+		if (!h || strcmp(h->digest, PQgetvalue(res, 0, CC_DIGEST)) != 0)
+			return http_internal(r, "timeline sent without entries for a digest not held");
+	} else {
+		h = held_store(id, PQgetvalue(res, 0, CC_DIGEST), PQgetvalue(res, 0, CC_ENTRIES),
+			       (size_t)PQgetlength(res, 0, CC_ENTRIES), PQgetvalue(res, 0, CC_ITEMS));
+	}
+	if (h) {
+		h->used = ++held_clock;
+		entries = h->entries, entries_len = h->entries_len, items = h->items;
+	} else {
+		entries = PQgetvalue(res, 0, CC_ENTRIES), entries_len = (size_t)PQgetlength(res, 0, CC_ENTRIES);
+		items = PQgetvalue(res, 0, CC_ITEMS);
+	}
 	if (csv)
-		return consolidated_csv(r, arena_json(r->arena, json_loads(PQgetvalue(res, 0, CC_ENTRIES), 0, NULL)));
+		return consolidated_csv(r, arena_json(r->arena, json_loadb(entries, entries_len, 0, NULL)));
 	{
-		const char *parts[] = {"{\"request\":",
-				       request_json,
-				       ",\"entries\":",
-				       PQgetvalue(res, 0, CC_ENTRIES),
-				       ",\"patterns\":",
-				       consolidated_patterns(r, res),
-				       "}"};
+		const char *patterns = consolidated_patterns(r, h, items, res);
+		const char *parts[] = {
+			"{\"request\":", request_json, ",\"entries\":", entries, ",\"patterns\":", patterns, "}"};
+		size_t lens[sizeof parts / sizeof parts[0]];
 		size_t len = 0, o = 0;
 		char *body;
 
 		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-			len += strlen(parts[i]);
+			len += lens[i] = parts[i] == entries ? entries_len : strlen(parts[i]);
 		body = arena_alloc(r->arena, len + 1);
 		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-			size_t plen = strlen(parts[i]);
-
-			memcpy(body + o, parts[i], plen);
-			o += plen;
+			memcpy(body + o, parts[i], lens[i]);
+			o += lens[i];
 		}
+		body[o] = '\0';
 		return http_body(r, 200, "application/json", body, len);
 	}
 }
