@@ -177,9 +177,10 @@ DB_SQL(sql_entry_create, 3,
        " $2::jsonb, $3::jsonb)");
 
 /* Renders the entry's document again after a write: (document, version,
- * children). */
+ * children).  The guard trigger (013) renders it on every update; this
+ * update only asks it to. */
 DB_SQL(sql_entry_doc, 1,
-       "update safeguard.chronology_entries e set doc = safeguard.entry_json(e)::text"
+       "update safeguard.chronology_entries e set doc = null"
        " where id = $1::uuid returning doc, version, " CHILD_IDS_OF("doc"));
 
 DB_SQL(sql_entry_get, 1, ENTRY_ROW);

@@ -200,8 +200,8 @@ DB_SQL(sql_screening_entry, 2,
 DB_SQL(sql_entry_child, 2,
        "insert into safeguard.chronology_entry_children (entry_id, child_id) values ($1::uuid, $2::uuid)");
 
-DB_SQL(sql_entry_doc, 1,
-       "update safeguard.chronology_entries e set doc = safeguard.entry_json(e)::text where id = $1::uuid");
+/* the guard trigger (013) renders the entry again on every update */
+DB_SQL(sql_entry_doc, 1, "update safeguard.chronology_entries e set doc = null where id = $1::uuid");
 
 DB_SQL(sql_screening_decide, 4,
        "update safeguard.screenings set decision = $2, decision_note = $3, panel_referral_id = $4::uuid,"
