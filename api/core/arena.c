@@ -81,7 +81,7 @@ void arena_free(struct arena *a)
 	free(a);
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_uninit(struct arena *a, size_t n)
 {
 	struct chunk *c = a->head;
 	size_t align = sizeof(max_align_t);
@@ -95,18 +95,21 @@ void *arena_alloc(struct arena *a, size_t n)
 		nc->next = c->next;
 		c->next = nc;
 		nc->used = n;
-		memset(nc->data, 0, n);
 		return nc->data;
 	}
 	p = (char *)c->data + off;
 	c->used = off + n;
-	memset(p, 0, n);
 	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	return memset(arena_alloc_uninit(a, n), 0, n);
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_uninit(a, n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';

@@ -13,6 +13,8 @@ struct arena *arena_new(void);
 void arena_free(struct arena *a);
 void arena_reset(struct arena *a);
 void *arena_alloc(struct arena *a, size_t n); /* zeroed, never NULL */
+/* as arena_alloc, not zeroed: for memory the caller writes whole at once */
+void *arena_alloc_uninit(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

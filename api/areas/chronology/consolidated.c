@@ -390,7 +390,7 @@ static int consolidated_answer(struct sg_req *r, const char *id, const char *req
 
 		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 			len += lens[i] = parts[i] == entries ? entries_len : strlen(parts[i]);
-		body = arena_alloc(r->arena, len + 1);
+		body = arena_alloc_uninit(r->arena, len + 1);
 		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 			memcpy(body + o, parts[i], lens[i]);
 			o += lens[i];
