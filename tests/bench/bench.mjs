@@ -17,6 +17,11 @@
 // two baselines always run), BENCH_PG (PostgreSQL settings for the run, e.g.
 // "commit_delay=200,commit_siblings=4", applied with ALTER SYSTEM and a
 // reload, recorded in the report).
+//
+// Each target's row also says where its CPU went: the milliseconds of CPU
+// per request used by the pool (master and workers), nginx (master and
+// workers) and PostgreSQL (the postmaster and its backends), read from
+// /proc before and after the run (not for a DATABASE_URL elsewhere).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -29,12 +34,39 @@ const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS || '16,64,256').split(',').map(Number);
 const WORKERS = Number(process.env.SG_WORKERS || Math.max(4, 2 * cpus().length));
 const LARGE = process.env.SCALE === 'large';
-const ONLY = (process.env.BENCH_TARGETS || '').split(',').map((t) => t.trim()).filter(Boolean);
+// names are split at commas outside parentheses: "(2,000)" is part of a name
+const ONLY = (process.env.BENCH_TARGETS || '').split(/,(?![^(]*\))/).map((t) => t.trim()).filter(Boolean);
 const PG_SETTINGS = (process.env.BENCH_PG || '').split(',').map((t) => t.trim()).filter(Boolean)
   .map((kv) => kv.split('=').map((x) => x.trim()));
 
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
 const stack = (...args) => sh('bash', ['nginx/stack.sh', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+// CPU time, in milliseconds, of each process group: a master's pid (from its
+// pid file) and its children's, utime + stime from /proc/PID/stat.
+const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+function pidIn(file) {
+  try {
+    return Number(readFileSync(file, 'utf8').split('\n')[0]) || null;
+  } catch {
+    return null;
+  }
+}
+function cpuMs(master) {
+  if (!master) return null;
+  const kids = spawnSync('pgrep', ['-P', String(master)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  let ticks = 0;
+  for (const pid of [master, ...kids]) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      /* gone since */
+    }
+  }
+  return (ticks * 1000) / HZ;
+}
 
 function token(claims) {
   const env = { ...process.env, SG_KEYS: join(VAR, 'keys', 'private'), ...claims };
@@ -195,8 +227,15 @@ async function main() {
   for (const t of targets) {
     for (const c of CONNECTIONS) {
       drain(t);
+      const masters = { pool: pidIn(join(VAR, 'run', 'pool.pid')), nginx: pidIn(join(VAR, 'run', 'nginx.pid')),
+        postgres: pidIn(join(stateDir, 'pg', 'postmaster.pid')) };
+      const before = t.baseline ? {} : Object.fromEntries(Object.entries(masters).map(([k, m]) => [k, cpuMs(m)]));
       const r = wrk(t.url, { connections: c, method: t.method, body: t.body, token: t.token, ifMatch: t.ifMatch });
-      results.push({ target: t.name, connections: c, ...r });
+      const cpu = t.baseline || !r.requests ? null : Object.fromEntries(Object.entries(masters).map(([k, m]) => {
+        const after = cpuMs(m);
+        return [k, after === null || before[k] === null ? null : Number(((after - before[k]) / r.requests).toFixed(3))];
+      }));
+      results.push({ target: t.name, connections: c, ...r, cpu_ms_per_request: cpu });
       process.stderr.write(`  ${t.name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms non-2xx ${r.non2xx}\n`);
     }
   }
@@ -250,11 +289,13 @@ async function main() {
   const pad = (s, n) => String(s).padEnd(n);
   const num = (v, d = 1) => (v === null || v === undefined ? '-' : Number(v).toFixed(d));
   console.log(`\nSafeguard benchmark, ${report.date.slice(0, 10)}, ${report.cores} cores, ${WORKERS} workers, ${SECONDS}s per run\n`);
-  console.log(`| ${pad('target', 44)} | conns | req/s    | p50 ms | p99 ms | non-2xx | × hello |`);
-  console.log(`|${'-'.repeat(46)}|-------|----------|--------|--------|---------|---------|`);
+  console.log(`| ${pad('target', 44)} | conns | req/s    | p50 ms | p99 ms | non-2xx | × hello | CPU ms/req pool, nginx, PostgreSQL |`);
+  console.log(`|${'-'.repeat(46)}|-------|----------|--------|--------|---------|---------|------------------------------------|`);
   for (const r of rows) {
+    const cpu = r.cpu_ms_per_request ? [r.cpu_ms_per_request.pool, r.cpu_ms_per_request.nginx, r.cpu_ms_per_request.postgres]
+      .map((v) => num(v, 2)).join(', ') : '';
     console.log(`| ${pad(r.target, 44)} | ${pad(r.connections, 5)} | ${pad(num(r.rps, 0), 8)} | ${pad(num(r.p50_ms, 2), 6)} | ` +
-      `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} |`);
+      `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} | ${pad(cpu, 34)} |`);
   }
   console.log(`\npgbench -S -M prepared (tps by clients): ${Object.entries(pg).map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')}`);
   if (race) {
