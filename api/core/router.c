@@ -3,10 +3,13 @@
  * area (areas.c lists them; the router names none).  A path that matches no
  * pattern is 404; a path that matches with
  * another method is 405 with the methods that would work.  Path parameters
- * ("{id}") match one non-empty segment.  HEAD is GET without the body (RFC
+ * ("{id}") match one non-empty segment; a UUID is captured in its canonical
+ * lowercase form, so that what a handler keys, audits and names by it is
+ * one text whichever case the client wrote it in.  HEAD is GET without the body (RFC
  * 9110 9.3.2): it matches every GET route, runs the same handler, and the
  * worker writes the same status and headers with no body.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include "http.h"
@@ -48,8 +51,14 @@ static bool pattern_match(struct arena *a, const char *pattern, const char *path
 
 			if (!pend || len == 0 || np >= SG_MAX_PARAMS)
 				return false;
-			if (params)
-				params[np] = arena_strndup(a, path, len);
+			if (params) {
+				char *v = arena_strndup(a, path, len);
+
+				if (validate_uuid(v))
+					for (char *c = v; *c; c++)
+						*c = (char)tolower((unsigned char)*c);
+				params[np] = v;
+			}
 			np++;
 			pattern = pend + 1;
 			path += len;

@@ -23,6 +23,8 @@ struct match_row {
 	const char *allow;                 /* ROUTER_BAD_METHOD: the Allow list */
 };
 
+#define UUID_LOWER "9f2b1c3d-00a0-4aaa-8bbb-ccccddddeeee"
+
 static const struct match_row match_rows[] = {
 	{"GET", "/v1/me", ROUTER_FOUND, "me.show", {NULL}, NULL},
 	{"GET", "/healthz", ROUTER_FOUND, "healthz", {NULL}, NULL},
@@ -70,6 +72,15 @@ static const struct match_row match_rows[] = {
 	{"GET", "/v1/children/7/networks", ROUTER_NOT_FOUND, NULL, {NULL}, NULL},
 	{"GET", "/v1/children/7/8", ROUTER_NOT_FOUND, NULL, {NULL}, NULL},
 	{"DELETE", "/v1/families/f1/members/", ROUTER_NOT_FOUND, NULL, {NULL}, NULL},
+	/* a UUID is captured in its canonical lowercase form, anything else as written */
+	{"GET", "/v1/children/9F2B1C3D-00A0-4AAA-8BBB-CCCCDDDDEEEE", ROUTER_FOUND, "children.show", {UUID_LOWER}, NULL},
+	{"GET", "/v1/children/ABC-DEF", ROUTER_FOUND, "children.show", {"ABC-DEF"}, NULL},
+	{"DELETE",
+	 "/v1/families/F1/members/9f2B1C3D-00A0-4AAA-8BBB-CCCCDDDDEEEE",
+	 ROUTER_FOUND,
+	 "families.members.delete",
+	 {"F1", UUID_LOWER},
+	 NULL},
 	/* a literal segment is its own route for its own method */
 	{"POST", "/v1/children/search", ROUTER_FOUND, "children.search", {NULL}, NULL},
 };
