@@ -112,10 +112,21 @@ static const struct query_spec history_query = {action_query_params, 2};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* Row-level security shows actions to their panel's readers only. */
+/* Row-level security shows actions to their panel's readers only:
+ * (document, version, child).  The document is inlined into the statement,
+ * whose plan is kept (031): the form every statement uses. */
 DB_SQL(sql_action_get, 1,
-       "select safeguard.panel_action_json(a)::text, a.version, a.panel_id, a.owner_agency, a.status,"
-       " a.escalated, (select r.child_id from safeguard.panel_referrals r where r.id = a.referral_id)"
+       "select (select j.doc from safeguard.panel_action_doc(a) j(doc))::text, a.version,"
+       " (select r.child_id from safeguard.panel_referrals r where r.id = a.referral_id)"
+       " from safeguard.panel_actions a where a.id = $1::uuid");
+
+/* The action without its document, for the checks before an answer (A_*
+ * below): what the owner changes (the record a PATCH merges into), and
+ * who may do what. */
+DB_SQL(sql_action_standing, 1,
+       "select jsonb_build_object('status', a.status, 'progress_note', a.progress_note,"
+       " 'owner_name', a.owner_name)::text, a.version, a.panel_id, a.owner_agency, a.status, a.escalated,"
+       " (select r.child_id from safeguard.panel_referrals r where r.id = a.referral_id)"
        " from safeguard.panel_actions a where a.id = $1::uuid");
 
 DB_SQL(sql_action_lock, 1,
@@ -135,11 +146,13 @@ DB_SQL(sql_action_insert, 2,
        " b->>'owner_name', (b->>'due_date')::date, safeguard.app_sub(), safeguard.app_sub()"
        " from (select $2::jsonb as b) s");
 
+/* (document, version) of the action as updated: the answer */
 DB_SQL(sql_action_progress, 3,
-       "update safeguard.panel_actions set (status, progress_note, owner_name) = (select b->>'status',"
+       "update safeguard.panel_actions a set (status, progress_note, owner_name) = (select b->>'status',"
        " b->>'progress_note', b->>'owner_name' from (select $2::jsonb as b) s), version = version + 1,"
        " updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
-       " where id = $1::uuid and version = $3::int returning version");
+       " where a.id = $1::uuid and a.version = $3::int"
+       " returning (select j.doc from safeguard.panel_action_doc(a) j(doc))::text, a.version");
 
 DB_SQL(sql_action_escalate, 2,
        "with e as (insert into safeguard.panel_action_escalations (id, action_id, panel_id, reason, raised_by,"
@@ -160,7 +173,7 @@ DB_SQL(sql_action_resolve, 2,
        " from b, e where a.id = e.action_id");
 
 DB_SQL(sql_action_list, 9,
-       "select safeguard.panel_action_json(a)::text, a.due_date::text, a.id,"
+       "select (select j.doc from safeguard.panel_action_doc(a) j(doc))::text, a.due_date::text, a.id,"
        " (select r.child_id from safeguard.panel_referrals r where r.id = a.referral_id)"
        " from safeguard.panel_actions a"
        " where ($1::date is null or (a.due_date, a.id) > ($1::date, $2::uuid))"
@@ -183,14 +196,15 @@ DB_SQL(sql_action_history, 3,
 
 /* ---- helpers ------------------------------------------------------------ */
 
-enum { A_JSON, A_VERSION, A_PANEL, A_OWNER, A_STATUS, A_ESCALATED, A_CHILD };
+enum { A_FIELDS, A_VERSION, A_PANEL, A_OWNER, A_STATUS, A_ESCALATED, A_CHILD };
 
-/* The action r->params[0] for a reader of its panel: 0, or 404. */
+/* The action r->params[0] (sql_action_standing's row) for a reader of its
+ * panel: 0, or 404. */
 static int action_load(struct sg_req *r, PGresult **res, struct panel_standing *ps)
 {
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_action_get, r->params[0], "panel action", res)) ||
+	if ((rc = kit_fetch_id(r, &sql_action_standing, r->params[0], "panel action", res)) ||
 	    (rc = panels_standing(r, PQgetvalue(*res, 0, A_PANEL), ps)))
 		return rc;
 	return ps->reader ? 0 : http_not_found(r, "panel action");
@@ -220,7 +234,29 @@ static int action_lock_live(struct sg_req *r, PGresult **locked)
 	return 0;
 }
 
-/* The action as it is now; its child's audit row when it is about one. */
+/* The child of the action in res's column col, or NULL (borrowed from res). */
+static const char *action_child(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+}
+
+/* The audit row of the action's child (NULL: the action is about none). */
+static int action_audit_child(struct sg_req *r, const char *child)
+{
+	return child ? kit_audit(r, "child.panel_action.read", "child", child, NULL) : 0;
+}
+
+/* The action in res (document, version), with its child's audit row. */
+static int action_reply(struct sg_req *r, int status, PGresult *res, const char *child)
+{
+	int rc;
+
+	if ((rc = action_audit_child(r, child)))
+		return rc;
+	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
+}
+
+/* The action as it is now, with its child's audit row. */
 static int action_answer(struct sg_req *r, int status, const char *id)
 {
 	PGresult *res;
@@ -228,10 +264,7 @@ static int action_answer(struct sg_req *r, int status, const char *id)
 
 	if ((rc = kit_fetch_id(r, &sql_action_get, id, "panel action", &res)))
 		return rc;
-	if (!PQgetisnull(res, 0, A_CHILD) &&
-	    (rc = kit_audit(r, "child.panel_action.read", "child", PQgetvalue(res, 0, A_CHILD), NULL)))
-		return rc;
-	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
+	return action_reply(r, status, res, action_child(res, 2));
 }
 
 /* The owner agency, referral and meeting belong to the panel: 0 or 422. */
@@ -347,7 +380,7 @@ static int actions_update(struct sg_req *r)
 	if ((rc = action_load(r, &cur, &ps)) ||
 	    (rc = action_owner(r, cur, "updates this action; escalate it to the chair")) ||
 	    (rc = action_lock_live(r, &locked)) || (rc = kit_if_match(r, PQgetvalue(locked, 0, 1))) ||
-	    (rc = kit_patch_merge(r, PQgetvalue(cur, 0, A_JSON), &progress_merge, &merged)))
+	    (rc = kit_patch_merge(r, PQgetvalue(cur, 0, A_FIELDS), &progress_merge, &merged)))
 		return rc;
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(locked, 0, 1);
@@ -357,7 +390,7 @@ static int actions_update(struct sg_req *r)
 		return http_problem(r, 412, "precondition-failed", "the action changed while you were updating it");
 	if ((rc = kit_audit(r, "panel_action.update", "panel_action", p[0], NULL)))
 		return rc;
-	return action_answer(r, 200, p[0]);
+	return action_reply(r, 200, res, action_child(cur, A_CHILD));
 }
 
 /* The owner disagrees: the action goes to the chair with the reason. */
@@ -413,8 +446,7 @@ static int actions_history(struct sg_req *r)
 
 	if ((rc = action_load(r, &res, &ps)) || (rc = kit_page_begin(r, q[AQ_LIMIT], q[AQ_CURSOR], keys, 1, &pg)))
 		return rc;
-	if (!PQgetisnull(res, 0, A_CHILD) &&
-	    (rc = kit_audit(r, "child.panel_action.read", "child", PQgetvalue(res, 0, A_CHILD), NULL)))
+	if ((rc = action_audit_child(r, action_child(res, A_CHILD))))
 		return rc;
 	p[0] = r->params[0];
 	p[1] = pg.after[0];

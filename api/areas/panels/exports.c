@@ -27,7 +27,7 @@ DB_SQL(sql_export_cases, 1,
        " j.doc->>'current_risk_level', r.risk_level, j.doc->>'next_review_date', r.referring_agency,"
        " safeguard.panel_instant(r.created_at), r.closure_reason, r.child_id"
        " from safeguard.panel_referrals r left join safeguard.children c on c.id = r.child_id"
-       " cross join lateral safeguard.panel_referral_json(r) as j(doc)"
+       " cross join lateral safeguard.panel_referral_doc(r) as j(doc)"
        " where r.panel_id = $1::uuid order by r.created_at, r.id");
 
 /* ---- helpers ------------------------------------------------------------ */

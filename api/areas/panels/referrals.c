@@ -108,9 +108,17 @@ static const struct query_spec page_query = {referral_query_params, 2};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* Row-level security shows a referral to the panel's readers (and its referrer). */
+/* Row-level security shows a referral to the panel's readers (and its
+ * referrer): (document, version, child).  The document is inlined into the
+ * statement, whose plan is kept (031): the form every statement uses. */
 DB_SQL(sql_referral_get, 1,
-       "select safeguard.panel_referral_json(r)::text, r.version, r.panel_id, r.status, r.child_id,"
+       "select (select j.doc from safeguard.panel_referral_doc(r) j(doc))::text, r.version, r.child_id"
+       " from safeguard.panel_referrals r where r.id = $1::uuid");
+
+/* the referral without its document, for the checks before an answer:
+ * its panel, its child, and whether the caller made it (RF_* below) */
+DB_SQL(sql_referral_standing, 1,
+       "select r.panel_id, r.child_id,"
        " r.referred_by = safeguard.app_sub() and r.referring_agency = safeguard.app_agency()"
        " from safeguard.panel_referrals r where r.id = $1::uuid");
 
@@ -149,8 +157,8 @@ DB_SQL(sql_referral_move, 4,
        " where id = $1::uuid returning version");
 
 DB_SQL(sql_referral_list, 5,
-       "select safeguard.panel_referral_json(r)::text, r.created_at::text, r.id, r.child_id"
-       " from safeguard.panel_referrals r where r.panel_id = $1::uuid"
+       "select (select j.doc from safeguard.panel_referral_doc(r) j(doc))::text, r.created_at::text, r.id,"
+       " r.child_id from safeguard.panel_referrals r where r.panel_id = $1::uuid"
        " and ($2::timestamptz is null or (r.created_at, r.id) > ($2::timestamptz, $3::uuid))"
        " and ($5::text is null or r.status = $5) order by r.created_at, r.id limit $4::int");
 
@@ -166,17 +174,19 @@ DB_SQL(sql_referral_request, 1, "select request_id, request from safeguard.panel
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The referral of r->params[0] for a reader of its panel, or (referrer
- * true) also for the person who made it, from the agency it made it for:
- * 0, or 404. */
+enum { RF_PANEL, RF_CHILD, RF_REFERRER };
+
+/* The referral of r->params[0] (sql_referral_standing's row) for a reader
+ * of its panel, or (referrer true) also for the person who made it, from
+ * the agency it made it for: 0, or 404. */
 static int referral_load(struct sg_req *r, PGresult **res, struct panel_standing *ps, bool referrer)
 {
 	int rc;
 
-	if ((rc = kit_fetch_id(r, &sql_referral_get, r->params[0], "panel referral", res)) ||
-	    (rc = panels_standing(r, PQgetvalue(*res, 0, 2), ps)))
+	if ((rc = kit_fetch_id(r, &sql_referral_standing, r->params[0], "panel referral", res)) ||
+	    (rc = panels_standing(r, PQgetvalue(*res, 0, RF_PANEL), ps)))
 		return rc;
-	if (ps->reader || (referrer && PQgetvalue(*res, 0, 5)[0] == 't'))
+	if (ps->reader || (referrer && PQgetvalue(*res, 0, RF_REFERRER)[0] == 't'))
 		return 0;
 	return http_not_found(r, "panel referral");
 }
@@ -189,7 +199,7 @@ static int referral_answer(struct sg_req *r, int status, const char *id)
 
 	if ((rc = kit_fetch_id(r, &sql_referral_get, id, "panel referral", &res)) ||
 	    (rc = kit_audit_children(r, "child.panel_referral.read",
-				     arena_printf(r->arena, "{%s}", PQgetvalue(res, 0, 4)))))
+				     arena_printf(r->arena, "{%s}", PQgetvalue(res, 0, 2)))))
 		return rc;
 	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
 }
@@ -365,7 +375,7 @@ static int referrals_chronology(struct sg_req *r)
 			"this referral shares no chronology with you: it names no chronology request, or the "
 			"referral or the request is closed, or the request's share window has passed");
 	audit.details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"chronology_request_id\":\"%s\"}",
-				     PQgetvalue(ref, 0, 2), PQgetvalue(res, 0, 0));
+				     PQgetvalue(ref, 0, RF_PANEL), PQgetvalue(res, 0, 0));
 	return chronology_consolidated(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), &audit);
 }
 
@@ -390,8 +400,8 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	if ((rc = referral_load(r, &cur, &ps, false)) ||
 	    (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
 		return rc;
-	panel = PQgetvalue(cur, 0, 2);
-	child = PQgetvalue(cur, 0, 4);
+	panel = PQgetvalue(cur, 0, RF_PANEL);
+	child = PQgetvalue(cur, 0, RF_CHILD);
 	/* the state as it is once the row is ours: a concurrent move is seen here */
 	if ((rc = kit_fetch_id(r, &sql_referral_lock, r->params[0], "panel referral", &res)))
 		return rc;
