@@ -58,10 +58,12 @@ DB_SQL(sql_idem_put, 7,
  * those children the caller may no longer see (read under row-level
  * security, as their GET), and only when there are none writes one
  * child.read row for each child row the first answer wrote, marked as a
- * replay. */
+ * replay.  Each child is looked up by its key (a scalar subquery, run once
+ * per child named): a NOT EXISTS here became a hash anti-join that read
+ * every child of the register and evaluated its visibility. */
 DB_SQL(sql_idem_replay_audit, 2,
-       "with gone as (select 1 from jsonb_array_elements($1::jsonb) a where not exists (select 1 from"
-       " safeguard.children c where c.id = (a->>'id')::uuid)), audit as (insert into safeguard.audit_events"
+       "with gone as (select 1 from jsonb_array_elements($1::jsonb) a where (select c.id from"
+       " safeguard.children c where c.id = (a->>'id')::uuid) is null), audit as (insert into safeguard.audit_events"
        " (request_id, actor_sub, actor_agency, action, resource_type, resource_id, outcome, details)"
        " select current_setting('app.request_id'), current_setting('app.sub'), current_setting('app.agency'),"
        " 'child.read', 'child', a->>'id', 'success', jsonb_build_object('replay', true, 'original_request_id',"
