@@ -208,17 +208,34 @@ DB_SQL(sql_child_update, 3,
        " from (select $2::jsonb as b) s), version = version + 1, updated_at = clock_timestamp()"
        " where id = $1::uuid and version = $3::int returning safeguard.child_json(children)::text, version");
 
+/* A page of the list in one statement: for most callers the register read
+ * in its order under row-level security, which stops after about a page;
+ * for an agency whose network is a small part of the register
+ * (safeguard.child_list_sparse, 035) the ids safeguard.child_page picks
+ * without reading the register row by row, read under row-level security
+ * as ever.  Each branch runs only when its one-time condition holds; the
+ * calls are subqueries so that each runs once, when the statement does. */
+#define CHILD_LIST_PAGE(sparse, where)                                                                                 \
+	"(select safeguard.child_json(c)::text as j, c.created_at, c.id from safeguard.children c"                     \
+	" where " sparse " (select s from sparse) and " where " order by c.created_at, c.id limit $3::int)"
+
+#define CHILD_LIST_IN_ORDER                                                                                            \
+	"($1::timestamptz is null or (c.created_at, c.id) > ($1::timestamptz, $2::uuid))"                              \
+	" and ($4::text is null or c.education_status = $4) and ($5::uuid is null or c.family_id = $5)"
+#define CHILD_LIST_PICKED                                                                                              \
+	"c.id = any ((select safeguard.child_page($1::timestamptz, $2::uuid, $3::int, $4::text, $5::uuid))::uuid[])"
+
 DB_SQL(sql_child_list, 5,
-       "with page as (select safeguard.child_json(c)::text as j, c.created_at, c.id"
-       " from safeguard.children c where ($1::timestamptz is null"
-       " or (c.created_at, c.id) > ($1::timestamptz, $2::uuid))"
-       " and ($4::text is null or c.education_status = $4) and ($5::uuid is null or c.family_id = $5)"
-       " order by c.created_at, c.id limit $3::int),"
-       " a as (" AUDIT_FROM(
-	       "'child.read'",
-	       "id::text") " from (select id from page order by created_at, id"
-			   " limit $3::int - 1) kept)" /* the look-ahead row is not returned: not audited */
-			   " select j, created_at::text, id from page order by created_at, id");
+       "with sparse as materialized (select safeguard.child_list_sparse() as s),"
+       " page as (" CHILD_LIST_PAGE("not", CHILD_LIST_IN_ORDER) " union all " CHILD_LIST_PAGE(
+	       "",
+	       CHILD_LIST_PICKED) "),"
+				  " a as (" AUDIT_FROM(
+					  "'child.read'",
+					  "id::text") " from (select id from page order by created_at, id"
+						      " limit $3::int - 1) kept)" /* the look-ahead row is not audited */
+						      " select j, created_at::text, id from page order by created_at, "
+						      "id");
 
 DB_SQL(sql_child_search, 5, "select s.id, s.in_network from safeguard.child_search($1, $2, $3, $4, $5::date) s");
 
