@@ -43,7 +43,9 @@ const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: ROOT, encodi
 const stack = (...args) => sh('bash', ['nginx/stack.sh', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 
 // CPU time, in milliseconds, of each process group: a master's pid (from its
-// pid file) and its children's, utime + stime from /proc/PID/stat.
+// pid file) and its children's, utime + stime from /proc/PID/stat, and the
+// master's cutime + cstime, where a child that exited and was reaped (a
+// worker recycled, a backend gone) leaves its time.
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 function pidIn(file) {
   try {
@@ -61,6 +63,7 @@ function cpuMs(master) {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]); // utime, stime
+      if (pid === master) ticks += Number(f[13]) + Number(f[14]); // cutime, cstime
     } catch {
       /* gone since */
     }
