@@ -30,7 +30,8 @@ static bool env_int(const char *name, long def, long min, long max, long *out, c
 		return true;
 	}
 	*out = strtol(v, &end, 10);
-	if (*end || *out < min || *out > max) {
+	/* strtol would skip leading blanks and take a sign: only digits here */
+	if ((*v != '-' && (*v < '0' || *v > '9')) || *end || *out < min || *out > max) {
 		snprintf(err, errlen, "%s must be an integer from %ld to %ld", name, min, max);
 		return false;
 	}
@@ -72,6 +73,11 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_IDEMPOTENCY_TTL", IDEMPOTENCY_TTL_DEFAULT, 3600, 30 * 24 * 3600, &v, err, errlen))
 		return false;
 	sg_cfg.idempotency_ttl = v;
+	/* the timelines a worker holds cost that much memory per worker; a
+	 * timeline larger than half of it is sent every time, never held */
+	if (!env_int("SG_TIMELINE_CACHE_MB", 32, 0, 1024, &v, err, errlen))
+		return false;
+	sg_cfg.timeline_cache = v << 20;
 	/* dates such as "not in the future" are the deployment's dates, not
 	 * UTC's: set here, before the workers fork, and inherited by them */
 	if (!kit_time_zone(env_str("SG_TIME_ZONE", "Europe/London"), err, errlen))

@@ -32,6 +32,7 @@ struct sg_config {
 	long max_body;        /* bytes */
 	int max_share_days;   /* the longest share window a chronology request may ask for */
 	long idempotency_ttl; /* seconds an Idempotency-Key and its answer are kept */
+	long timeline_cache;  /* bytes of consolidated timelines a worker holds, 0: none */
 	struct db_config db;
 	struct auth_config auth;
 };

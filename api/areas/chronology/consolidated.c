@@ -49,7 +49,7 @@ enum { CC_DIGEST, CC_ENTRIES, CC_ITEMS, CC_ROLLS, CC_CME, CC_PERIOD_END };
  * digest named is the one it stores for that request now.  Owned by the
  * worker (malloc), freed at its exit. */
 #define HELD_SLOTS 4
-#define HELD_BYTES ((size_t)32 << 20) /* all slots together */
+#define HELD_BYTES ((size_t)sg_cfg.timeline_cache) /* all slots together (SG_TIMELINE_CACHE_MB) */
 
 struct held {
 	char request_id[37];
