@@ -307,11 +307,11 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 	}
 
 	if (r->route->body) {
-		/* strings are capped here in bytes, by the field specs in
-		 * characters: 4 bytes for each character of the longest string a
-		 * spec allows (a meeting's minutes, 20,000), so no string within
-		 * its spec is refused for being written in emoji */
-		const struct json_limits lim = {.max_depth = 32, .max_string = 80000};
+		/* strings are capped here in characters, as the field specs
+		 * count them, at twice the longest a spec allows: a string over
+		 * its field's length is answered by the specs, naming the field,
+		 * whatever its script; the body's size caps memory */
+		const struct json_limits lim = {.max_depth = 32, .max_chars = 2 * VALIDATE_MAX_CHARS};
 		json_t *body;
 
 		if (!is_json_type(r->content_type))
