@@ -21,6 +21,7 @@
 #include "http.h"
 #include "jsonx.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
@@ -302,6 +303,9 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		if (ar != AUTH_OK)
 			return unauthorized(r, ar, why);
 		r->authenticated = true;
+		/* charged only now: a token nobody has verified spends nobody's allowance */
+		if ((status = ratelimit_check(r)))
+			return status;
 		if (!access_allows(r->route->perm, &r->id))
 			return http_problem(r, 403, "forbidden", "your role may not use this resource");
 	}
