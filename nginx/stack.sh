@@ -360,6 +360,7 @@ pool_start() {
 	[ "$INST" = test ] && hs=(SG_JWT_HS256_SECRET_FILE="$VAR/keys/hs256.secret" SG_JWT_HS256_KID=dev-hs256)
 	[ ${#RUN_AS[@]} -gt 0 ] && user=(SG_USER="$SERVICE_USER")
 	local dburl
+	rates
 	if pg_local; then
 		local sock
 		sock=$(pg_socket_dir)
@@ -371,7 +372,7 @@ pool_start() {
 		SG_SOCKET="$SOCKET" SG_PID_FILE="$VAR/run/pool.pid" \
 		SG_DATABASE_URL="$dburl" SG_DB_USER=safeguard_api SG_DB_PASSWORD="$(secret api.pw)" \
 		SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_JWT_KEY_DIR="${SG_JWT_KEY_DIR:-$VAR/keys/public}" \
-		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" \
+		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" SG_RATE_PER_TOKEN="$RATE_TOKEN" SG_RATE_BURST_TOKEN="$BURST_TOKEN" \
 		${SG_WORKERS:+SG_WORKERS="$SG_WORKERS"} ${SG_MAX_REQUESTS:+SG_MAX_REQUESTS="$SG_MAX_REQUESTS"} \
 		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
 		setsid ${SG_WRAPPER:-} "$(bin)" >>"$VAR/log/api.log" 2>&1 </dev/null &
@@ -417,15 +418,21 @@ cors_origins() { # cors_origins FILE
 	return 0
 }
 
+# The rate limits (requests a second, and bursts: twice the rate unless
+# set): per address in nginx, per verified token in the pool.  Generous for
+# the benchmark, which measures the pool.
+rates() {
+	RATE_ADDR=${SG_RATE_PER_ADDRESS:-100} RATE_TOKEN=${SG_RATE_PER_TOKEN:-50}
+	if [ "$INST" = bench ]; then RATE_ADDR=1000000 RATE_TOKEN=1000000; fi
+	BURST_ADDR=${SG_RATE_BURST_ADDRESS:-$((RATE_ADDR * 2))} BURST_TOKEN=${SG_RATE_BURST_TOKEN:-$((RATE_TOKEN * 2))}
+}
+
 render() { # render SRC DST: fill the placeholders of an nginx file
 	local user_directive=""
 	[ ${#RUN_AS[@]} -gt 0 ] && user_directive="user $SERVICE_USER;"
-	# rate limits: generous for the benchmark, which measures the pool
-	local rate_addr=${SG_RATE_PER_ADDRESS:-100} rate_token=${SG_RATE_PER_TOKEN:-50}
-	if [ "$INST" = bench ]; then rate_addr=1000000 rate_token=1000000; fi
+	rates
 	sed -e "s|@LISTEN@|${LISTEN_ADDR:-127.0.0.1}|g; s|@PORT@|$PORT|g; s|@TLS_PORT@|$TLS_PORT|g;" \
-		-e "s|@RATE_ADDR@|$rate_addr|g; s|@RATE_TOKEN@|$rate_token|g;" \
-		-e "s|@BURST_ADDR@|${SG_RATE_BURST_ADDRESS:-$((rate_addr * 2))}|g; s|@BURST_TOKEN@|${SG_RATE_BURST_TOKEN:-$((rate_token * 2))}|g;" \
+		-e "s|@RATE_ADDR@|$RATE_ADDR|g; s|@BURST_ADDR@|$BURST_ADDR|g;" \
 		-e "s|@PORT@|$PORT|g; s|@VAR@|$VAR|g; s|@STATE@|$STATE|g; s|@CONF@|$VAR/conf|g" \
 		-e "s|@SOCKET@|$SOCKET|g; s|@TIMEOUT@|${SG_REQUEST_TIMEOUT:-30}|g; s|@USER_DIRECTIVE@|$user_directive|g" \
 		-e "s|@CORS_VARY@|${CORS_VARY:-}|g" \

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "kit.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 struct sg_config sg_cfg;
 
@@ -78,6 +79,14 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_TIMELINE_CACHE_MB", 32, 0, 1024, &v, err, errlen))
 		return false;
 	sg_cfg.timeline_cache = v << 20;
+	/* the per-token rate limit, kept by the pool for verified tokens only
+	 * (ratelimit.c): nginx's meaning of rate and burst */
+	if (!env_int("SG_RATE_PER_TOKEN", 50, 1, RATELIMIT_MAX_RATE, &v, err, errlen))
+		return false;
+	sg_cfg.rate_per_token = (int)v;
+	if (!env_int("SG_RATE_BURST_TOKEN", 2L * sg_cfg.rate_per_token, 0, RATELIMIT_MAX_BURST, &v, err, errlen))
+		return false;
+	sg_cfg.rate_burst_token = (int)v;
 	/* dates such as "not in the future" are the deployment's dates, not
 	 * UTC's: set here, before the workers fork, and inherited by them */
 	if (!kit_time_zone(env_str("SG_TIME_ZONE", "Europe/London"), err, errlen))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <fcgiapp.h>
 #include "pool.h"
+#include "ratelimit.h"
 
 int64_t sg_now_ms(void)
 {
@@ -183,6 +184,7 @@ int pool_run(void)
 	if (FCGX_Init() != 0)
 		return 1;
 	metrics_init();
+	ratelimit_init((uint32_t)sg_cfg.rate_per_token, (uint32_t)sg_cfg.rate_burst_token);
 	listen_fd = pool_listen();
 	if (listen_fd < 0)
 		return 1;

@@ -33,6 +33,8 @@ struct sg_config {
 	int max_share_days;   /* the longest share window a chronology request may ask for */
 	long idempotency_ttl; /* seconds an Idempotency-Key and its answer are kept */
 	long timeline_cache;  /* bytes of consolidated timelines a worker holds, 0: none */
+	int rate_per_token;   /* requests a second a verified token may make (ratelimit.c) */
+	int rate_burst_token; /* and how many more at once */
 	struct db_config db;
 	struct auth_config auth;
 };

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "jsonx.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
@@ -302,16 +303,19 @@ static int dispatch(struct sg_req *r, FCGX_Request *f)
 		if (ar != AUTH_OK)
 			return unauthorized(r, ar, why);
 		r->authenticated = true;
+		/* charged only now: a token nobody has verified spends nobody's allowance */
+		if ((status = ratelimit_check(r)))
+			return status;
 		if (!access_allows(r->route->perm, &r->id))
 			return http_problem(r, 403, "forbidden", "your role may not use this resource");
 	}
 
 	if (r->route->body) {
-		/* strings are capped here in bytes, by the field specs in
-		 * characters: 4 bytes for each character of the longest string a
-		 * spec allows (a meeting's minutes, 20,000), so no string within
-		 * its spec is refused for being written in emoji */
-		const struct json_limits lim = {.max_depth = 32, .max_string = 80000};
+		/* strings are capped here in characters, as the field specs
+		 * count them, at twice the longest a spec allows: a string over
+		 * its field's length is answered by the specs, naming the field,
+		 * whatever its script; the body's size caps memory */
+		const struct json_limits lim = {.max_depth = 32, .max_chars = 2 * VALIDATE_MAX_CHARS};
 		json_t *body;
 
 		if (!is_json_type(r->content_type))

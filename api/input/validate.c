@@ -226,15 +226,16 @@ static const struct field_spec *spec_find(const struct body_spec *spec, const ch
 	return NULL;
 }
 
-/* Length in characters, not bytes: the body is already known to be UTF-8. */
-static size_t utf8_chars(const char *s)
+/* Length in characters, not bytes: the body is already known to be UTF-8,
+ * so every byte that does not continue a character starts one. */
+size_t utf8_chars(const char *s, size_t n)
 {
-	size_t n = 0;
+	size_t chars = 0;
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			chars++;
+	return chars;
 }
 
 /* Each check below returns whether the value may stay in the body for the
@@ -250,7 +251,7 @@ static bool bad(struct verrs *errs, const char *field, const char *code, const c
 
 static bool check_string(const struct field_spec *f, const char *s, struct verrs *errs, struct arena *a)
 {
-	size_t len = utf8_chars(s);
+	size_t len = utf8_chars(s, strlen(s));
 	const char *msg;
 
 	switch (f->type) {

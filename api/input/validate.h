@@ -23,6 +23,13 @@ enum field_type {
 	FT_ARRAY, /* any array: the resource checks its items */
 };
 
+/* The longest string a field spec may allow, in characters (a meeting's
+ * minutes); tests/unit/validate_test.c holds every route's specs to it.  The
+ * body parser refuses only strings of more than twice this many characters
+ * (worker.c), so any string a field may hold, and any a field must refuse by
+ * name as too_long, reaches the field specs whatever its script. */
+#define VALIDATE_MAX_CHARS 20000
+
 struct field_spec {
 	const char *name;
 	enum field_type type;
@@ -92,6 +99,9 @@ bool validate_date(const char *s);
 bool validate_instant(const char *s);
 /* Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
 bool utf8_valid(const char *s, size_t n);
+/* Characters (code points) in n bytes of well-formed UTF-8: what a field
+ * spec's and the OpenAPI document's lengths count, never bytes. */
+size_t utf8_chars(const char *s, size_t n);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);
 /* Seconds since the epoch of a valid RFC 3339 instant. */

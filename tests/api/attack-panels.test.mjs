@@ -289,8 +289,7 @@ describe('cursors, filters and values at their limits', () => {
     await ok('POST', '/v1/panel-actions', chair, { panel_id: P.id, description: 'é'.repeat(2000), owner_agency: 'csc', due_date: today(0) }, 201);
     problem(await call('POST', '/v1/panel-actions', chair, { panel_id: P.id, description: 'd', owner_agency: 'csc', due_date: today(-1) }), 400, 'validation-failed');
     const minutes = await ok('GET', `/v1/panel-meetings/${m.id}/minutes`, chair);
-    // (past 20000 bytes the body parser refuses the string first: invalid-json)
-    assert.equal((await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, chair, { text: 'x'.repeat(20001) }, { 'If-Match': minutes.headers.get('etag') })).status, 400);
+    assert.deepEqual(fields(problem(await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, chair, { text: 'x'.repeat(20001) }, { 'If-Match': minutes.headers.get('etag') }), 400, 'validation-failed')), ['text:too_long']);
     await ok('PATCH', `/v1/panel-meetings/${m.id}/minutes`, chair, { text: 'x'.repeat(20000) }, 200, { 'If-Match': minutes.headers.get('etag') });
     problem(await call('POST', `/v1/panels/${P.id}/referrals`, who('csc', 'social_worker'), { child_id: c.id, reason: 'a\u0000b', risk_level: 'low', criteria: JOINT }), 400, 'invalid-json');
   });
@@ -298,18 +297,36 @@ describe('cursors, filters and values at their limits', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-// The body parser (core/worker.c) caps every JSON string at 20000 bytes,
+// The body parser (core/worker.c) capped every JSON string at 20000 bytes,
 // while the minutes' text is documented and checked as 20000 characters:
-// minutes in a language with accents are refused (400 invalid-json, no
-// field named) from about 10000 characters on.
+// minutes in a language with accents were refused (400 invalid-json, no
+// field named) from about 10000 characters on.  The parser counts
+// characters now, at twice the longest field, so the field spec decides,
+// and names the field, whatever the text's script.
 describe('the minutes\' documented length in characters', () => {
-  it('20000 characters of accented text are taken as the contract says',
-    { todo: 'core/worker.c: max_string is in bytes (20000); count characters, or allow 4 bytes per character of the largest field' }, async () => {
+  const minutesOf = (m) => psql(`select version || ':' || char_length(text) from safeguard.panel_minutes where meeting_id = '${m.id}'`);
+
+  for (const [script, char] of [['accented (2 bytes)', 'é'], ['Chinese (3 bytes)', '日'], ['emoji (4 bytes)', '😀']]) {
+    it(`20000 characters of ${script} text are taken as the contract says; 20001 are too_long, named`, async () => {
       const P = await makePanel({ type: 'risk_meeting', members: ['csc'] });
       const m = await makeMeeting(P, [await refer(P, await makeChild('csc'))]);
-      const res = await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, policeChair(), { text: 'é'.repeat(20000) }, { 'If-Match': '"v1"' });
+      const past = await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, policeChair(), { text: char.repeat(20001) }, { 'If-Match': '"v1"' });
+      assert.deepEqual(fields(problem(past, 400, 'validation-failed')), ['text:too_long']);
+      assert.equal(minutesOf(m), '1:0', 'nothing written');
+      const res = await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, policeChair(), { text: char.repeat(20000) }, { 'If-Match': '"v1"' });
       assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal([...res.body.text].length, 20000);
+      assert.equal(minutesOf(m), '2:20000');
     });
+  }
+
+  it('a string no field could hold (past twice the longest field) is refused by the parser', async () => {
+    const P = await makePanel({ type: 'risk_meeting', members: ['csc'] });
+    const m = await makeMeeting(P, [await refer(P, await makeChild('csc'))]);
+    const res = await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, policeChair(), { text: 'é'.repeat(40001) }, { 'If-Match': '"v1"' });
+    problem(res, 400, 'invalid-json');
+    assert.match(res.body.detail, /string longer than allowed/);
+  });
 });
 
 describe('state machine abuse and races', () => {

@@ -159,9 +159,10 @@ describe('minutes: versions, approval by the chair, read-only after', () => {
     problem(await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, who('health', 'panel_member'), { text: 'x' }, { 'If-Match': v3.headers.get('etag') }), 404, 'not-found');
     problem(await call('GET', `/v1/panel-meetings/${m.id}/minutes`, who('health', 'safeguarding_lead')), 404, 'not-found');
     problem(await call('GET', `/v1/panel-meetings/${m.id}/minutes/versions`, who('health', 'panel_chair')), 404, 'not-found');
-    // over 20,000 characters: refused before the handler (strict JSON caps strings there)
+    // over 20,000 characters: too_long, the field named
     const long = await call('PATCH', `/v1/panel-meetings/${m.id}/minutes`, member, { text: 'x'.repeat(20001) }, { 'If-Match': v3.headers.get('etag') });
     assert.equal(long.status, 400);
+    assert.deepEqual(long.body.errors.map((e) => `${e.field}:${e.code}`), ['text:too_long']);
     assert.equal(psql(`select version from safeguard.panel_minutes where meeting_id = '${m.id}'`), '3');
   });
 

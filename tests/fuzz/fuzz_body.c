@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct arena *a = fuzz_arena();
-	const struct json_limits lim = {.max_depth = 32, .max_string = 20000};
+	const struct json_limits lim = {.max_depth = 32, .max_chars = 2 * VALIDATE_MAX_CHARS};
 	const char *why = NULL;
 	struct verrs errs = {0};
 	json_t *j = jsonx_parse((const char *)data, size, &lim, &why);

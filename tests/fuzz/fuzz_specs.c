@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct arena *a = fuzz_arena();
-	const struct json_limits lim = {.max_depth = 32, .max_string = 20000};
+	const struct json_limits lim = {.max_depth = 32, .max_chars = 2 * VALIDATE_MAX_CHARS};
 	char *s = fuzz_string(a, data, size), *nl = strchr(s, '\n'), *sp;
 	const struct route *rt = NULL;
 	const char *params[SG_MAX_PARAMS] = {0}, *allow = NULL, *why = NULL, *key;

@@ -1,13 +1,14 @@
 /* Strict JSON for bodies: duplicate keys, invalid UTF-8, depth, string
  * length, NUL and trailing garbage are rejected with the right reason. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
 #include "jsonx.h"
 #include "unit.h"
 
-static const struct json_limits lim = {.max_depth = 32, .max_string = 100};
+static const struct json_limits lim = {.max_depth = 32, .max_chars = 100};
 
 #define DUP "the body repeats an object key"
 #define UTF8 "the body is not valid UTF-8"
@@ -62,7 +63,7 @@ static const struct jsonx_row rows[] = {
 	{"{\"a\":NaN}", 0, BAD},
 	{"[1,]", 0, BAD},
 	{"{\"a\":\"\\ud800\"}", 0, BAD}, /* a lone surrogate escape */
-	/* strings: at most 100 bytes, keys at most 200 */
+	/* strings: at most 100 characters, keys at most 200 bytes */
 	{"[\""
 	 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 	 "\"]",
@@ -170,6 +171,33 @@ START_TEST(long_key)
 }
 END_TEST
 
+/* Strings are counted in characters, not bytes: 100 characters of 2, 3 or
+ * 4 bytes each are taken, 101 are not, whether written as UTF-8 or escaped. */
+START_TEST(strings_in_characters)
+{
+	static const char *const chars[] = {"x", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "\\u00e9"};
+	char buf[1024];
+	const char *why = NULL;
+	json_t *j;
+
+	for (int len = 100; len <= 101; len++) {
+		int o = snprintf(buf, sizeof buf, "{\"a\":\"");
+
+		for (int i = 0; i < len; i++)
+			o += snprintf(buf + o, sizeof buf - (size_t)o, "%s", chars[_i]);
+		o += snprintf(buf + o, sizeof buf - (size_t)o, "\"}");
+		j = jsonx_parse(buf, (size_t)o, &lim, &why);
+		if (len == 100) {
+			ck_assert_msg(j != NULL, "%s x 100: %s", chars[_i], why);
+		} else {
+			ck_assert_ptr_null(j);
+			ck_assert_str_eq(why, LONG);
+		}
+		json_decref(j);
+	}
+}
+END_TEST
+
 Suite *jsonx_suite(void)
 {
 	Suite *s = suite_create("jsonx");
@@ -179,6 +207,7 @@ Suite *jsonx_suite(void)
 	tcase_add_test(tc, depth);
 	tcase_add_test(tc, depth_is_nesting_not_count);
 	tcase_add_test(tc, long_key);
+	tcase_add_loop_test(tc, strings_in_characters, 0, 5);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,9 +11,9 @@ struct sg_config sg_cfg; /* main.c of the server is not linked here */
 int main(void)
 {
 	Suite *(*const suites[])(void) = {
-		patterns_suite, ident_suite,  router_suite, validate_suite, query_suite,
-		cursor_suite,   b64_suite,    jsonx_suite,  auth_suite,     access_suite,
-		http_suite,     schema_suite, csv_suite,    ics_suite,      kit_suite,
+		patterns_suite, ident_suite, router_suite, validate_suite,  query_suite, cursor_suite,
+		b64_suite,      jsonx_suite, auth_suite,   access_suite,    http_suite,  schema_suite,
+		csv_suite,      ics_suite,   kit_suite,    ratelimit_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

@@ -21,6 +21,7 @@ Suite *schema_suite(void);
 Suite *ics_suite(void);
 Suite *csv_suite(void);
 Suite *kit_suite(void);
+Suite *ratelimit_suite(void);
 
 /* The test case that holds a suite's known-bug tests. */
 static inline TCase *unit_bug_case(void)

@@ -567,6 +567,63 @@ START_TEST(utf8_table)
 }
 END_TEST
 
+/* No route's field allows a string longer than VALIDATE_MAX_CHARS, the
+ * length the body parser's cap is made from (worker.c): a longer one would
+ * be refused as invalid JSON before its spec could take it. */
+static void spec_within_cap(const struct body_spec *bs, const char *route)
+{
+	for (size_t i = 0; bs && i < bs->n; i++) {
+		const struct field_spec *f = &bs->fields[i];
+
+		if (f->type == FT_STRING)
+			ck_assert_msg(f->max <= VALIDATE_MAX_CHARS, "%s: %s allows %ld characters", route, f->name,
+				      f->max);
+	}
+}
+
+START_TEST(every_spec_within_the_parser_cap)
+{
+	for (size_t i = 0; i < router_count(); i++) {
+		const struct route *rt = router_at(i);
+
+		spec_within_cap(rt->body, rt->name);
+		if (rt->body)
+			spec_within_cap(rt->body->whole, rt->name);
+	}
+}
+END_TEST
+
+/* Lengths are characters: a string of max characters of any width is
+ * taken, one more is too_long, named. */
+START_TEST(lengths_in_characters)
+{
+	static const struct field_spec text_field[] = {{.name = "text", .type = FT_STRING, .max = 5}};
+	static const struct body_spec text_spec = {.fields = text_field, .n = 1};
+	static const char *const chars[] = {"x", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
+
+	for (size_t c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+		for (int len = 5; len <= 6; len++) {
+			char text[32] = "";
+			struct verrs errs = {0};
+			json_t *body;
+
+			for (int i = 0; i < len; i++)
+				strcat(text, chars[c]);
+			body = json_pack("{s:s}", "text", text);
+			validate_body(&text_spec, body, &errs, a);
+			if (len == 5) {
+				ck_assert_msg(errs.n == 0, "%s x 5", chars[c]);
+			} else {
+				ck_assert_uint_eq(errs.n, 1);
+				ck_assert_str_eq(errs.items[0].field, "text");
+				ck_assert_str_eq(errs.items[0].code, "too_long");
+			}
+			json_decref(body);
+		}
+	}
+}
+END_TEST
+
 Suite *validate_suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -583,6 +640,8 @@ Suite *validate_suite(void)
 	tcase_add_test(tc, a_clean_patch_merges);
 	tcase_add_test(tc, instants_to_epoch);
 	tcase_add_test(tc, utf8_table);
+	tcase_add_test(tc, every_spec_within_the_parser_cap);
+	tcase_add_test(tc, lengths_in_characters);
 	suite_add_tcase(s, tc);
 	return s;
 }
