@@ -138,7 +138,7 @@ describe('the held timeline: never another request\'s, never stale', () => {
     assert.notEqual(digestOf(A.req.id), digestOf(reqB.id));
     // the API role naming A's digest for B gets B's entries, not "you hold it"
     const csc = { agency: 'csc', roles: 'social_worker' };
-    const r = asApi(csc, `select (entries is null) || '|' || digest from safeguard.consolidated_stored(${sql(reqB.id)}, ${sql(digestOf(A.req.id))})`);
+    const r = asApi(csc, `select (entries is null) || '|' || digest from safeguard.consolidated_read(${sql(reqB.id)}, 'x', 'chronology_request', 'x', null, 'x', ${sql(digestOf(A.req.id))})`);
     assert.equal(r.out, `false|${digestOf(reqB.id)}`);
   });
 
@@ -450,18 +450,19 @@ describe('the database\'s calls, from the API role', () => {
     // no audit action: the read fails, nothing is answered
     assert.match(read7(csc, S.req.id, d, { childAction: 'null' }).err ?? 'answered', /null value|violates/);
     assert.match(read7(csc, S.req.id, d, { action: 'null' }).err ?? 'answered', /null value|violates/);
-    // consolidated_stored, the same
+    // the same readers through it, and no other way to the stored timeline (036)
     for (const [who_, rows] of [[csc, '1'], [{ agency: 'health', roles: 'safeguarding_lead' }, '0'], [{ agency: 'police', roles: 'practitioner' }, '1']]) {
-      assert.equal(asApi(who_, `select count(*) from safeguard.consolidated_stored(${sql(S.req.id)}, ${sql(d)})`).out, rows, who_.agency);
+      assert.equal(asApi(who_, `select count(*) from safeguard.consolidated_read(${sql(S.req.id)}, 'x', 'chronology_request', 'x', null, 'x', ${sql(d)})`).out, rows, who_.agency);
+      for (const call of [`consolidated_stored(${sql(S.req.id)}, ${sql(d)})`, `consolidated_stored(${sql(S.req.id)})`])
+        assert.match(asApi(who_, `select count(*) from safeguard.${call}`).err ?? 'allowed', /permission denied for function consolidated_stored/);
     }
-    assert.equal(asApi(csc, `select count(*) from safeguard.consolidated_stored(null, null)`).out, '0');
     // nor may the API role write a digest into the store
     assert.match(asApi(csc, `update safeguard.consolidated_cache set digest = ${sql(dT)}`).err ?? 'allowed', /permission denied/);
     assert.equal(digestOf(S.req.id), d);
     assert.equal(storeConsistent(), 0);
   });
 
-  it('the old calls (021\'s six arguments, 020\'s one) after a change and raced with the new: every stored digest is of its entries', async () => {
+  it('the old call (021\'s six arguments) after a change and raced with the new: every stored digest is of its entries', async () => {
     const S = await scene({ summary: 'o0' });
     await Promise.all([...await readAll(S.json, sw(), 8)]);
     const oldRead = (sub) => psql(`begin; set local role safeguard_api;
@@ -469,7 +470,6 @@ describe('the database\'s calls, from the API role', () => {
              set_config('app.roles', 'social_worker', true), set_config('app.request_id', ${sql(sub)}, true);
       select entries from safeguard.consolidated_read(${sql(S.req.id)}, 'chronology_request.consolidated.read', 'chronology_request',
         ${sql(S.req.id)}, null, 'child.chronology_request.consolidated.read');
-      select entries from safeguard.consolidated_stored(${sql(S.req.id)});
       commit;`);
     const run = randomUUID().slice(0, 8);
     for (let v = 1; v <= 6; v++) {
