@@ -83,6 +83,10 @@ struct sg_req {
 	size_t nhdr;
 	/* audit context */
 	bool db_open;
+	/* the answer is an error, yet the transaction is committed: an answer
+	 * that told the caller of a record it may not see keeps that audit row
+	 * (a handler sets it only when nothing else was written) */
+	bool commit_error;
 };
 
 /* Response helpers: each returns the status so handlers can `return`. */

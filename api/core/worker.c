@@ -390,7 +390,7 @@ static void settle(struct sg_req *r)
 {
 	if (!r->db_open)
 		return;
-	if (r->status < 400) {
+	if (r->status < 400 || r->commit_error) {
 		enum db_status ds = db_commit();
 
 		if (ds != DB_OK) {

@@ -121,6 +121,40 @@ describe('children: creating', () => {
     assert.equal(psql(`select count(*) from safeguard.children where nhs_number = '${nhs}' or upn = '${pupil}'`), '1');
   });
 
+  it('a 409 that names a child is a search by identifier: its audit row stays (the kind, never the identifier), on create, keyed create and update (039)', async () => {
+    const nhs = nhsNumber();
+    const pupil = upn();
+    const first = await createChild(as.police, { nhs_number: nhs, upn: pupil });
+    const rows = () => psql(`select actor_sub || ':' || actor_agency || ':' || outcome || ':' || details::text from safeguard.audit_events
+      where action = 'child.identifier_match' and resource_id = '${first.id}' order by occurred_at`).split('\n').filter(Boolean);
+    assert.deepEqual(rows(), []);
+    const dup = { first_name: 'X', last_name: 'Y', date_of_birth: '2014-01-01' };
+    problem(await request('POST', '/v1/children', json(as.health, { ...dup, nhs_number: nhs })), 409, 'possible-duplicate');
+    problem(await request('POST', '/v1/children', json(as.health, { ...dup, upn: pupil }, { 'Idempotency-Key': `dup-${randomUUID()}` })), 409, 'possible-duplicate');
+    const other = await createChild(as.health, dup);
+    const res = await request('PATCH', `/v1/children/${other.id}`, json(as.health, { nhs_number: nhs }, { 'If-Match': '"v1"' }));
+    problem(res, 409, 'possible-duplicate');
+    assert.equal(res.body.existing_id, first.id);
+    assert.deepEqual(rows(), ['nurse-hana:health:success:{"kind": "nhs_number"}', 'nurse-hana:health:success:{"kind": "upn"}',
+      'nurse-hana:health:success:{"kind": "nhs_number"}']);
+    // the update was not made; nothing but the audit row was kept
+    assert.equal(psql(`select coalesce(nhs_number, '-') || ':' || version from safeguard.children where id = '${other.id}'`), '-:1');
+    assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'child.update' and resource_id = '${other.id}'`), '0');
+  });
+
+  it('an update keeping a child\'s own identifier is no match; another child holding its other identifier is, whichever comes first (039)', async () => {
+    const nhs = nhsNumber();
+    const pupil = upn();
+    const mine = await createChild(as.police, { nhs_number: nhs });
+    const theirs = await createChild(as.police, { upn: pupil });
+    let res = await request('PATCH', `/v1/children/${mine.id}`, json(as.police, { nhs_number: nhs, first_name: 'Kept' }, { 'If-Match': '"v1"' }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(psql(`select count(*) from safeguard.audit_events where action = 'child.identifier_match' and resource_id = '${mine.id}'`), '0');
+    res = await request('PATCH', `/v1/children/${mine.id}`, json(as.police, { nhs_number: nhs, upn: pupil }, { 'If-Match': '"v2"' }));
+    problem(res, 409, 'possible-duplicate');
+    assert.equal(res.body.existing_id, theirs.id);
+  });
+
   it('replays an idempotent create: same key and body, same answer, one row; other body 422', async () => {
     const key = `create-${randomUUID()}`;
     const nhs = nhsNumber();

@@ -186,7 +186,8 @@ static const struct body_spec child_patch_body = {.fields = child_fields,
 	" coalesce((b->>'ehcp')::boolean, false), coalesce((b->>'looked_after')::boolean, false),"                     \
 	" coalesce((b->>'child_protection_plan')::boolean, false)"
 
-DB_SQL(sql_child_duplicate, 2, "select safeguard.child_by_identifier($1, $2)");
+/* another child holding the NHS number or UPN, its audit row written (039) */
+DB_SQL(sql_child_duplicate, 3, "select safeguard.child_by_identifier($1, $2, $3::uuid)");
 
 /* the duplicate check, the network, the child and its audit row in one
  * call (020): (child, version, the child already holding an identifier) */
@@ -261,21 +262,24 @@ static int duplicate(struct sg_req *r, const char *existing)
 	int rc = http_json(r, 409, body);
 
 	r->content_type_out = "application/problem+json";
+	/* the caller has learnt of a child it may not see: that search's audit
+	 * row (039) stands, with nothing else the request did */
+	r->commit_error = *existing != '\0';
 	return rc;
 }
 
 /* 409 when another child holds the NHS number or UPN of c (not self). */
 static int check_duplicate(struct sg_req *r, json_t *c, const char *self)
 {
-	const char *p[2] = {kit_str(c, "nhs_number"), kit_str(c, "upn")};
+	const char *p[3] = {kit_str(c, "nhs_number"), kit_str(c, "upn"), self};
 	PGresult *res;
 	int rc;
 
 	if (!p[0] && !p[1])
 		return 0;
-	if ((rc = kit_exec(r, &sql_child_duplicate, p, 2, &res)))
+	if ((rc = kit_exec(r, &sql_child_duplicate, p, 3, &res)))
 		return rc;
-	if (!PQgetisnull(res, 0, 0) && (!self || strcmp(self, PQgetvalue(res, 0, 0)) != 0))
+	if (!PQgetisnull(res, 0, 0))
 		return duplicate(r, arena_strdup(r->arena, PQgetvalue(res, 0, 0)));
 	return 0;
 }
