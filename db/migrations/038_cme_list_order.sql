@@ -76,13 +76,19 @@ create policy cme_case_order_read on safeguard.cme_case_order for select to safe
 grant select on safeguard.cme_case_order to safeguard_api;
 
 -- A case's row, from the case as it is now.  SECURITY DEFINER: the API's
--- role reads the order and never writes it.
+-- role reads the order and never writes it.  A case's writer and a change
+-- of the calendar exclude each other (this lock, shared among the cases'
+-- writers, exclusive for the calendar's, held to commit): a case counted
+-- on the calendar as it was while a change of it was being made would keep
+-- the old count after the recount.
 create function safeguard.cme_case_order_keep() returns trigger
 language plpgsql security definer set search_path = safeguard, pg_temp
 as $$
 declare
-	v_since integer := safeguard.school_day_ord(new.missing_since - 1);
+	v_since integer;
 begin
+	perform pg_advisory_xact_lock_shared(hashtext('safeguard.cme_case_order'));
+	v_since := safeguard.school_day_ord(new.missing_since - 1);
 	insert into safeguard.cme_case_order (case_id, child_id, since_ord, final_days)
 	values (new.id, new.child_id, v_since,
 	        case when new.resolved_on is not null
@@ -96,11 +102,13 @@ create trigger cme_cases_order after insert or update on safeguard.cme_cases
 	for each row execute function safeguard.cme_case_order_keep();
 
 -- Every case's row again, after a change of the calendar (rare: an
--- admin's), each distinct day counted once.
+-- admin's), each distinct day counted once, once the cases' writers that
+-- began before it committed (the lock above: this statement sees them).
 create function safeguard.cme_case_order_fill() returns void
 language plpgsql security definer set search_path = safeguard, pg_temp
 as $$
 begin
+	perform pg_advisory_xact_lock(hashtext('safeguard.cme_case_order'));
 	with days as (select d, safeguard.school_day_ord(d) as ord
 	              from (select c.missing_since - 1 as d from safeguard.cme_cases c
 	                    union select c.resolved_on - 1 from safeguard.cme_cases c where c.resolved_on is not null) x),
@@ -124,7 +132,7 @@ begin
 	return null;
 end
 $$;
-create trigger school_calendar_cme_order after insert or update or delete on safeguard.school_calendar
+create trigger school_calendar_cme_order after insert or update or delete or truncate on safeguard.school_calendar
 	for each statement execute function safeguard.cme_case_order_refresh();
 
 -- the cases there are today
