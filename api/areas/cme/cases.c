@@ -14,7 +14,8 @@
  * (calendar.c); a case is flagged past 20 school days, and at once for a
  * child who is looked after or on a child protection plan.  The officer's
  * weekly list is GET /v1/cme-cases?status=open, most days missed first,
- * sorted and paged in the database.
+ * sorted and paged in the database by an index of what the order needs
+ * (each case's cumulative count of school days at its start, 038).
  *
  * The child register agrees with the cases: opening a case sets the child's
  * education status and since when; resolving it back on roll (or as home
@@ -240,17 +241,14 @@ DB_SQL(sql_cme_refer, 4,
        " left(coalesce($3, format('Missing education since %s (%s). %s', c.missing_since, replace(c.reason, '_', ' '),"
        " c.what_is_known)), 4000), $4, '{\"missing_education\": true}'::jsonb, c.id, null) f where c.id = $2::uuid");
 
-/* The officer's list: most school days missed first (then by id), computed,
- * sorted and paged in the database: (json, days, id, child).  The cursor's
- * days are compared as a bigint: a cursor is unsigned, and any 18 digits
+/* The officer's list: most school days missed first (then by id), sorted
+ * and paged in the database by stored counts an index serves (migration
+ * 038, safeguard.cme_case_page): (json, days, id, child).  The cursor's
+ * days are passed as a bigint: a cursor is unsigned, and any 18 digits
  * pass its check, so a forged one must not overflow an int into a 500. */
 DB_SQL(sql_case_list, 5,
-       "with page as (select safeguard.cme_case_json_with(c, m.days)::text as j, m.days, c.id, c.child_id"
-       " from safeguard.cme_cases c, lateral (select safeguard.cme_school_days(c) as days) m"
-       " where ($1::text is null or c.status = $1 or ($1 = 'open' and c.status = 'enquiries'))"
-       " and ($2::uuid is null or c.child_id = $2::uuid)"
-       " and ($3::bigint is null or m.days < $3::bigint or (m.days = $3::bigint and c.id > $4::uuid))"
-       " order by m.days desc, c.id limit $5::int),"
+       "with page as (select p.j, p.days, p.id, p.child_id"
+       " from safeguard.cme_case_page($1::text, $2::uuid, $3::bigint, $4::uuid, $5::int) p),"
        " a as (" AUDIT_FROM("'child.cme_case.read'",
 			    "child_id::text") " from (select child_id from page"
 					      " order by days desc, id limit $5::int - 1) "
