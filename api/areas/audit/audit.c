@@ -13,29 +13,53 @@
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* $11: NULL for the whole trail, else the agency whose part is read.
+/* The filters, in each part of the page below. */
+#define AUDIT_FILTERS                                                                                                  \
+	" ($1::text is null or a.actor_sub = $1) and ($2::text is null or a.actor_agency = $2)"                        \
+	" and ($3::text is null or a.action = $3) and ($4::text is null or a.resource_type = $4)"                      \
+	" and ($5::text is null or a.resource_id = $5)"                                                                \
+	" and ($6::timestamptz is null or a.occurred_at >= $6)"                                                        \
+	" and ($7::timestamptz is null or a.occurred_at < $7)"                                                         \
+	" and ($8::timestamptz is null or (a.occurred_at, a.id) < ($8::timestamptz, $9::uuid))"
+/* One part of the page: the newest $10 events of the trail that match the
+ * filters and who, in the trail's order (an index for each part). */
+#define AUDIT_PART(who)                                                                                                \
+	"(select a.occurred_at, a.id from safeguard.audit_events a where " who " and" AUDIT_FILTERS                    \
+	" order by a.occurred_at desc, a.id desc limit $10)"
+
+/* An event about a child the caller's agency sees (its network and the
+ * other ways of child_visible). */
+#define AUDIT_CHILD_SEEN                                                                                               \
+	"a.resource_type = 'child' and case when a.resource_id ~"                                                      \
+	" '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"                                            \
+	" then safeguard.child_visible(a.resource_id::uuid) else false end"
+#define AUDIT_PARTS                                                                                                    \
+	AUDIT_PART("$11::text is null")                                                                                \
+	" union all " AUDIT_PART("a.actor_agency = $11::text") " union all " AUDIT_PART(                               \
+		"a.actor_agency <> $11::text and " AUDIT_CHILD_SEEN)
+
+/* A page of the trail, newest first.  $11: NULL for the whole trail, else
+ * the agency whose part is read: its own staff's events and the events
+ * about children in its network, each read apart in the trail's order (an
+ * index of each agency's events, one of the events about children: 037),
+ * so that an agency that sees little of a large trail reads its part and
+ * not the trail.  The parts are disjoint; row-level security still checks
+ * every event read.  The page's events are then read by id.
  * $12: mark each event by whether its actor's agency saw the child through
  * an involvement it declared itself (the child's access log). */
 DB_SQL(sql_audit_list, 12,
-       "select (jsonb_build_object('id', id, 'occurred_at',"
-       " to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-       " 'request_id', request_id, 'actor_sub', actor_sub, 'actor_agency', actor_agency, 'action', action,"
-       " 'resource_type', resource_type, 'resource_id', resource_id, 'outcome', outcome,"
-       " 'details', coalesce(details, '{}'::jsonb)) || case when $12::boolean then jsonb_build_object("
-       " 'declared_involvement', resource_type = 'child'"
-       " and safeguard.declared_involvement_at(resource_id, actor_agency, occurred_at)) else '{}'::jsonb end)::text,"
-       " occurred_at::text, id"
-       " from safeguard.audit_events"
-       " where ($1::text is null or actor_sub = $1) and ($2::text is null or actor_agency = $2)"
-       " and ($3::text is null or action = $3) and ($4::text is null or resource_type = $4)"
-       " and ($5::text is null or resource_id = $5)"
-       " and ($6::timestamptz is null or occurred_at >= $6)"
-       " and ($7::timestamptz is null or occurred_at < $7)"
-       " and ($8::timestamptz is null or (occurred_at, id) < ($8::timestamptz, $9::uuid))"
-       " and ($11::text is null or actor_agency = $11 or (resource_type = 'child'"
-       " and case when resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
-       " then safeguard.child_visible(resource_id::uuid) else false end))"
-       " order by occurred_at desc, id desc limit $10");
+       "select (jsonb_build_object('id', e.id, 'occurred_at',"
+       " to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+       " 'request_id', e.request_id, 'actor_sub', e.actor_sub, 'actor_agency', e.actor_agency, 'action', e.action,"
+       " 'resource_type', e.resource_type, 'resource_id', e.resource_id, 'outcome', e.outcome,"
+       " 'details', coalesce(e.details, '{}'::jsonb)) || case when $12::boolean then jsonb_build_object("
+       " 'declared_involvement', e.resource_type = 'child'"
+       " and safeguard.declared_involvement_at(e.resource_id, e.actor_agency, e.occurred_at))"
+       " else '{}'::jsonb end)::text,"
+       " e.occurred_at::text, e.id"
+       " from (select p.occurred_at, p.id from (" AUDIT_PARTS ") p"
+       " order by p.occurred_at desc, p.id desc limit $10) s"
+       " join safeguard.audit_events e on e.id = s.id order by e.occurred_at desc, e.id desc");
 
 enum { AQ_ACTOR, AQ_AGENCY, AQ_ACTION, AQ_RTYPE, AQ_RID, AQ_FROM, AQ_TO, AQ_LIMIT, AQ_CURSOR };
 

@@ -53,10 +53,13 @@ static const struct query_spec charge_csv_query = {charge_csv_params, GF__COUNT}
 	" and (" ag "::text is null or b.delegate_agency = " ag ") and (" st "::text is null or ch.status = " st ")"   \
 	" and (" re "::text is null or ch.reason = " re ")"
 
+/* The charges in their order, each one's booking looked up by key (offset
+ * 0 keeps the lookup per charge): joined, the planner read every booking
+ * the caller sees and sorted the charges of all of them to give a page. */
 DB_SQL(sql_charge_list, 8,
        "select safeguard.training_charge_json(ch)::text, ch.raised_at::text, ch.id"
-       " from safeguard.training_charges ch join safeguard.training_bookings b on b.id = ch.booking_id"
-       " cross join safeguard.training_settings t"
+       " from safeguard.training_charges ch cross join safeguard.training_settings t cross join lateral"
+       " (select b.delegate_agency from safeguard.training_bookings b where b.id = ch.booking_id offset 0) b"
        " where ($1::timestamptz is null or (ch.raised_at, ch.id) > ($1::timestamptz, $2::uuid)) and" CHARGE_FILTERS(
 	       "$4", "$5", "$6", "$7", "$8") " order by ch.raised_at, ch.id limit $3::integer");
 

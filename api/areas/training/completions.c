@@ -66,11 +66,11 @@ DB_SQL(sql_completion_existing, 1,
        " and x.delegate_sub = safeguard.app_sub()");
 
 DB_SQL(sql_completion_list, 5,
-       "select safeguard.training_completion_json(x)::text, x.created_at::text, x.id"
-       " from safeguard.training_completions x where safeguard.training_may_see(x.delegate_sub, x.delegate_agency)"
-       " and ($1::timestamptz is null or (x.created_at, x.id) > ($1::timestamptz, $2::uuid))"
-       " and ($4::uuid is null or x.course_id = $4) and ($5::text is null or x.delegate_agency = $5)"
-       " order by x.created_at, x.id limit $3::integer");
+       "select safeguard.training_completion_json(s.r)::text, s.created_at::text, s.id from" TRAINING_SEEN(
+	       "safeguard.training_completions x", "x",
+	       "($1::timestamptz is null or (x.created_at, x.id) > ($1::timestamptz, $2::uuid))"
+	       " and ($4::uuid is null or x.course_id = $4) and ($5::text is null or x.delegate_agency = $5)",
+	       "$3::integer") " order by s.created_at, s.id limit $3::integer");
 
 /* ---- handlers ------------------------------------------------------------ */
 

@@ -57,13 +57,13 @@ DB_SQL(sql_register_list, 4,
        " order by b.queue_seq limit $3::integer");
 
 DB_SQL(sql_booking_list, 7,
-       "select safeguard.training_booking_json(b)::text, b.created_at::text, b.id from safeguard.training_bookings b"
-       " where safeguard.training_may_see(b.delegate_sub, b.delegate_agency)"
-       " and ($1::timestamptz is null or (b.created_at, b.id) > ($1::timestamptz, $2::uuid))"
-       " and ($4::text is null or b.status = $4) and ($5::uuid is null or b.session_id = $5)"
-       " and ($6::uuid is null or b.session_id in (select s.id from safeguard.training_sessions s"
-       "   where s.course_id = $6)) and ($7::text is null or b.delegate_agency = $7)"
-       " order by b.created_at, b.id limit $3::integer");
+       "select safeguard.training_booking_json(s.r)::text, s.created_at::text, s.id from" TRAINING_SEEN(
+	       "safeguard.training_bookings b", "b",
+	       "($1::timestamptz is null or (b.created_at, b.id) > ($1::timestamptz, $2::uuid))"
+	       " and ($4::text is null or b.status = $4) and ($5::uuid is null or b.session_id = $5)"
+	       " and ($6::uuid is null or b.session_id in (select x.id from safeguard.training_sessions x"
+	       "   where x.course_id = $6)) and ($7::text is null or b.delegate_agency = $7)",
+	       "$3::integer") " order by s.created_at, s.id limit $3::integer");
 
 DB_SQL(sql_booking_session, 1, "select b.session_id from safeguard.training_bookings b where b.id = $1::uuid");
 

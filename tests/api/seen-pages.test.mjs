@@ -1,0 +1,196 @@
+// seen-pages.test.mjs - three lists a caller sees little of (037): the audit
+// trail for an agency's auditor, the bookings and completions for a
+// safeguarding lead, the training charges.  Each page reads about a page of
+// rows, not the table, and each caller's list, page after page, is exactly
+// the rows its row-level security shows (for the audit trail, its agency's
+// part of them).  Counted, not timed: the calls of the audit policy's
+// function (track_functions) and the rows read from the training tables
+// (pg_stat_user_tables), as every backend sends them within ten seconds of
+// going idle.  Before 037, on a register of 100,000 bookings and 500,000
+// audit rows:
+//  * the audit trail was sorted by its output column occurred_at::text, so
+//    every row the auditor sees was read, checked and sorted for a page
+//    (382,665 rows checked, 20 s);
+//  * a lead's bookings and completions read the whole table to find their
+//    agency's few (100,000 rows for 12, 216 ms);
+//  * the charges read every booking and sorted all their charges for a page
+//    (100,000 bookings and 20,000 charges, 226 ms).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID, createHash } from 'node:crypto';
+import { psql } from './lib/client.mjs';
+import { tokenFor } from './lib/people.mjs';
+import { ok, sql } from './lib/panels.mjs';
+
+const FILL = 1500;
+const BOOKINGS = 5000; // with a charge for one in five
+const settle = () => sleep(11000);
+
+// A caller: its token and the identity a request sets for it.
+function caller(agency, roles) {
+  const sub = `seen-${agency}-${roles}-${Math.random().toString(36).slice(2, 8)}`;
+  return { agency, roles, sub, token: tokenFor(agency, roles, sub) };
+}
+
+// What a query returns as the API role with the caller's identity: its
+// ids in order, or with digest, their number and the md5 of the list (a
+// whole trail is too long to carry back).
+function truth(c, query, digest = false) {
+  const agg = "coalesce(string_agg(id::text, ','), '')";
+  const out = psql(`begin; set local role safeguard_api;
+    select set_config('app.sub', ${sql(c.sub)}, true), set_config('app.agency', ${sql(c.agency)}, true),
+           set_config('app.roles', ${sql(c.roles)}, true), set_config('app.request_id', 'seen-truth', true);
+    select 'ids:' || ${digest ? `count(*) || ':' || md5(${agg})` : agg} from (${query}) q;
+    rollback;`).split('\n').pop().replace(/^ids:/, '');
+  return digest ? out : out.split(',').filter(Boolean);
+}
+const digestOf = (ids) => `${ids.length}:${createHash('md5').update(ids.join(',')).digest('hex')}`;
+
+// Every page of a list, 200 at a time: the ids in order.
+async function listAll(token, path) {
+  const ids = [];
+  let next = `${path}${path.includes('?') ? '&' : '?'}limit=200`;
+  for (let pages = 0; next; pages++) {
+    assert.ok(pages < 1000, 'the list ends');
+    const res = await ok('GET', next, token);
+    ids.push(...res.body.items.map((x) => x.id));
+    next = res.body.next_cursor ? `${path}${path.includes('?') ? '&' : '?'}limit=200&cursor=${encodeURIComponent(res.body.next_cursor)}` : null;
+  }
+  return ids;
+}
+
+// Rows read from the tables so far, as counted by every backend.
+const rowsRead = (tables) => Number(psql(`select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)
+  from pg_stat_user_tables where schemaname = 'safeguard' and relname in (${tables.map(sql).join(', ')})`));
+const auditChecks = () => Number(psql(`select coalesce((select calls from pg_stat_user_functions
+  where schemaname = 'safeguard' and funcname = 'audit_event_visible'), 0)`));
+
+async function counted(count, action) {
+  await settle();
+  const before0 = count();
+  await action();
+  await settle();
+  return count() - before0;
+}
+
+describe('lists a caller sees little of', () => {
+  const lead = (agency) => caller(agency, 'safeguarding_lead');
+  const leads = ['health', 'district', 'education'].map(lead);
+  const admin = caller('partnership', 'training_admin');
+  const delegate = caller('health', 'practitioner');
+  const auditors = ['district', 'health', 'csc', 'partnership'].map((a) => caller(a, 'auditor'));
+
+  before(async () => {
+    const course = sql(randomUUID()), session = sql(randomUUID());
+    psql(`alter system set track_functions = 'all'`);
+    psql('select pg_reload_conf()');
+    // a table far larger than a page: bookings, charges and completions of
+    // health's delegates (one of them the caller above), dated after every
+    // other test's, and audit rows of CSC's work, dated before
+    psql(`set session_replication_role = replica;
+      insert into safeguard.training_courses (id, title, format, organiser, duration_minutes, status, published_at, created_by)
+        values (${course}, 'Seen pages', 'e_learning', 'Partnership', 30, 'published', now(), 'seen');
+      insert into safeguard.training_sessions (id, course_id, starts_at, ends_at, mode, online_url, capacity, booking_closes_at, created_by)
+        values (${session}, ${course}, now() - interval '2 days',
+                now() - interval '2 days' + interval '1 hour', 'online', 'https://meet.example/seen', 5000, now() - interval '3 days', 'seen');
+      insert into safeguard.training_bookings (id, session_id, delegate_sub, delegate_name, delegate_email, delegate_agency,
+          line_manager_name, line_manager_email, status, queue_seq, cancelled_at, created_at, updated_at)
+        select gen_random_uuid(), ${session},
+               case when i % 500 = 0 then ${sql(delegate.sub)} else 'seen-' || i end, 'Seen', 'seen@example.org', 'health',
+               'Manager', 'm@example.org', 'late_cancelled', i, now(), timestamptz '2090-01-01' + i * interval '1 minute',
+               timestamptz '2090-01-01' + i * interval '1 minute'
+        from generate_series(1, ${BOOKINGS}) i;
+      insert into safeguard.training_charges (id, booking_id, reason, amount_pence, currency, raised_at, raised_by)
+        select gen_random_uuid(), b.id, 'late_cancellation', 5000, 'GBP', b.created_at, 'seen'
+        from safeguard.training_bookings b where b.session_id = ${session} and b.queue_seq % 5 = 0;
+      insert into safeguard.training_completions (id, course_id, delegate_sub, delegate_name, delegate_email, delegate_agency,
+          completed_at, created_at)
+        select gen_random_uuid(), ${course},
+               case when i = 500 then ${sql(delegate.sub)} else 'seen-' || i end, 'Seen', 'seen@example.org',
+               'health', now(), timestamptz '2090-01-01' + i * interval '1 minute'
+        from generate_series(1, ${FILL}) i;
+      insert into safeguard.audit_events (occurred_at, request_id, actor_sub, actor_agency, action, resource_type, outcome)
+        select now() - interval '3 years' - i * interval '1 second', 'seen-filler', 'seen-filler', 'csc', 'seen.filler',
+               'seen_filler', 'success'
+        from generate_series(1, ${2 * FILL}) i;
+      analyze safeguard.training_bookings; analyze safeguard.training_charges; analyze safeguard.training_completions;
+      analyze safeguard.training_settings;
+      analyze safeguard.audit_events;`);
+    // a page's worth of district's own rows at the top of the trail
+    for (let i = 0; i < 6; i++) await ok('GET', '/v1/audit-events?limit=1', auditors[0].token);
+  });
+  after(() => {
+    psql('alter system reset track_functions');
+    psql('select pg_reload_conf()');
+  });
+
+  it('every caller pages through exactly the bookings and completions its row-level security shows', async () => {
+    for (const c of [...leads, admin, delegate]) {
+      // a delegate reads their own bookings elsewhere (/v1/me/bookings)
+      if (c !== delegate) assert.deepEqual(await listAll(c.token, '/v1/bookings'),
+        truth(c, 'select id from safeguard.training_bookings order by created_at, id'), `${c.agency} ${c.roles}`);
+      assert.deepEqual(await listAll(c.token, '/v1/completions'),
+        truth(c, 'select id from safeguard.training_completions order by created_at, id'), `${c.agency} ${c.roles}`);
+    }
+    assert.ok(truth(leads[0], 'select id from safeguard.training_bookings').length >= BOOKINGS);
+    assert.equal(truth(delegate, 'select id from safeguard.training_completions').length, 1);
+    assert.deepEqual(await listAll(leads[0].token, '/v1/bookings?status=late_cancelled&agency=health'),
+      truth(leads[0], `select id from safeguard.training_bookings where status = 'late_cancelled' and delegate_agency = 'health'
+        order by created_at, id`));
+  });
+
+  it('the charges are every charge whose booking the training admin sees, in order', async () => {
+    const q = (where) => `select ch.id from safeguard.training_charges ch join safeguard.training_bookings b on b.id = ch.booking_id
+      ${where} order by ch.raised_at, ch.id`;
+    assert.deepEqual(await listAll(admin.token, '/v1/training-charges'), truth(admin, q('')));
+    assert.deepEqual(await listAll(admin.token, '/v1/training-charges?agency=health&status=outstanding'),
+      truth(admin, q(`where b.delegate_agency = 'health' and ch.status = 'outstanding'`)));
+  });
+
+  it('each auditor pages through exactly its part of the trail', async () => {
+    const to = new Date(Date.now() - 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await sleep(3000);
+    for (const c of auditors) {
+      const part = c.agency === 'partnership' ? '' : `and (actor_agency = ${sql(c.agency)} or (resource_type = 'child'
+        and case when resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        then safeguard.child_visible(resource_id::uuid) else false end))`;
+      const want = truth(c, `select id from safeguard.audit_events where occurred_at < ${sql(to)} ${part}
+        order by occurred_at desc, id desc`, true);
+      // district's own reads above, CSC's work
+      if (c.agency !== 'health') assert.notEqual(want.split(':')[0], '0', c.agency);
+      assert.equal(digestOf(await listAll(c.token, `/v1/audit-events?to=${to}`)), want, c.agency);
+    }
+  });
+
+  // district's page comes from its own events at the top of the trail; the
+  // events about children are walked until one district sees (at most all
+  // of them: the other suites' reads of children district does not see),
+  // the rest of the trail not at all
+  it('a page of the audit trail checks the agency\'s events and those about children, not the trail', async () => {
+    const count = (where) => Number(psql(`select count(*) from safeguard.audit_events ${where}`));
+    const checks = await counted(auditChecks, async () => {
+      const res = await ok('GET', '/v1/audit-events?limit=5', auditors[0].token);
+      assert.equal(res.body.items.length, 5);
+    });
+    const total = count(''), children = count(`where resource_type = 'child'`);
+    assert.ok(total > 2 * FILL);
+    assert.ok(checks <= children + 50 && checks < total / 2,
+      `${checks} audit rows checked for a page of 5 (${children} about children of ${total})`);
+  });
+
+  it('a page of bookings or completions reads about a page of rows, not the table', async () => {
+    for (const [path, table] of [['/v1/bookings', 'training_bookings'], ['/v1/completions', 'training_completions']]) {
+      const read = await counted(() => rowsRead([table]), () => ok('GET', `${path}?limit=5`, leads[1].token));
+      assert.ok(read < 300, `${read} rows of ${table} read for district's lead`);
+    }
+  });
+
+  it('a page of charges reads about a page of charges and bookings, not every booking', async () => {
+    const read = await counted(() => rowsRead(['training_bookings', 'training_charges']), async () => {
+      const res = await ok('GET', '/v1/training-charges?limit=5', admin.token);
+      assert.equal(res.body.items.length, 5);
+    });
+    assert.ok(read < 300, `${read} rows of bookings and charges read for a page of 5 charges`);
+  });
+});
