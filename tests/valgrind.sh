@@ -25,12 +25,13 @@ export SG_BASE_URL="http://127.0.0.1:$(. "$VAR/instance.env" && echo "$PORT")" S
 export SG_ISSUER=https://idp.safeguard.test SG_AUDIENCE=safeguard-api
 DATABASE_URL_ADMIN=$(bash nginx/stack.sh admin-url test)
 export DATABASE_URL_ADMIN
-# the two floods (hundreds of requests at once, to reach a limit) measure the
-# limits, not memory: under memcheck two workers take many seconds to drain
-# them and nginx finds the pool's socket queue full (502); the pool's
-# per-token limit is under valgrind in the unit tests (ratelimit)
-node --test --test-name-pattern='^(?!answers 429|case, spacing and the twin signature)' tests/api/tokens.test.mjs \
-	tests/api/requests.test.mjs
+# the per-token flood (hundreds of requests at once, to reach the limit)
+# measures the limit, not memory: under memcheck two workers take seconds to
+# drain it and nginx finds the pool's socket queue full (502), so the test
+# skips itself here (SG_UNDER_VALGRIND); the limit's arithmetic runs under
+# valgrind in the unit tests (ratelimit)
+export SG_UNDER_VALGRIND=1
+node --test --test-name-pattern='^(?!answers 429)' tests/api/tokens.test.mjs tests/api/requests.test.mjs
 rc=$?
 # certificates: Pango, cairo and fontconfig in the workers, freed at their exit
 node --test --test-name-pattern='as a PDF that opens|right-to-left names' tests/api/training-register.test.mjs \
