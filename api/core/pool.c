@@ -29,12 +29,35 @@ int64_t sg_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The queue of connections nginx has opened and no worker has accepted yet.
+ * A connect() to a full unix socket queue fails at once (EAGAIN) and nginx
+ * answers 502, so the queue must hold every request nginx may have in flight
+ * (two connections each of its worker_connections), not what the workers
+ * can serve at once: a burst of 1,120 requests from one client overflowed
+ * the 1,024 this used to ask for while four workers drained it.  The kernel
+ * caps the value at net.core.somaxconn (4,096 on Debian 12); the cap in
+ * force is read back for the start-up log. */
+#define POOL_BACKLOG 65535
+
+static int pool_backlog(void)
+{
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+	int max = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	return max > 0 && max < POOL_BACKLOG ? max : POOL_BACKLOG;
+}
+
 static int pool_listen(void)
 {
 	int fd, flags;
 
 	unlink(sg_cfg.socket_path);
-	fd = FCGX_OpenSocket(sg_cfg.socket_path, 1024);
+	fd = FCGX_OpenSocket(sg_cfg.socket_path, POOL_BACKLOG);
 	if (fd < 0) {
 		log_error("cannot open the socket", "s", "path", sg_cfg.socket_path);
 		return -1;
@@ -196,8 +219,8 @@ int pool_run(void)
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	signal(SIGPIPE, SIG_IGN);
 	write_pid_file();
-	log_info("pool starting", "isii", "workers", sg_cfg.workers, "socket", sg_cfg.socket_path, "max_requests",
-		 sg_cfg.max_requests, "request_timeout", sg_cfg.request_timeout);
+	log_info("pool starting", "isiii", "workers", sg_cfg.workers, "socket", sg_cfg.socket_path, "backlog",
+		 pool_backlog(), "max_requests", sg_cfg.max_requests, "request_timeout", sg_cfg.request_timeout);
 	for (int i = 0; i < sg_cfg.workers; i++)
 		spawn(listen_fd, &oldmask);
 
