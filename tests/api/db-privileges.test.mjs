@@ -15,8 +15,10 @@ const definers = () => psql(`select p.oid::regprocedure::text from pg_proc p
   order by 1`).split('\n').filter(Boolean);
 
 // reviewed: each returns a boolean, ids the caller may know, or data only
-// after its own check; the ones behind a stored timeline and the change
-// feed's writers are not here (036, 039)
+// after its own check (sync_window, 042: positions in the change log only,
+// of rows about records the caller may see by some way or was shown); the
+// ones behind a stored timeline and the change feed's writers are not here
+// (036, 039)
 const REVIEWED = `
 audit_event_visible(text,text,text) child_by_identifier(text,text) child_by_identifier(text,text,uuid)
 child_chronology(uuid,date,date,text,text,date,time without time zone,bigint,integer) child_cme_case_live(uuid)
@@ -37,6 +39,7 @@ panel_request_link_ok(uuid,uuid) request_open_to_me(uuid) request_opening(uuid) 
 request_shared_with_panel(uuid) request_subject_ok(uuid,uuid) request_visible_to_me(uuid) screening_report(date,date)
 screening_report_reader() screening_tool_admin() sync_expired(timestamp with time zone,uuid,timestamp with time zone)
 sync_horizon(xid8,bigint,xid8,integer) sync_shown(text,uuid) sync_shown_since(text,uuid,xid8,bigint)
+sync_window(xid8,bigint,xid8,xid8,bigint,integer)
 training_booking_visible(uuid) training_course_visible(uuid) training_link_visible(uuid) training_managed_booking(uuid)
 training_manager_requests() training_may_book(uuid,text,integer) training_may_complete(uuid,timestamp with time zone)
 training_may_evaluate(uuid,text) training_promote(uuid) training_session_brief(uuid) training_session_brief(uuid,boolean)
