@@ -319,12 +319,13 @@ describe('delta sync attacked', () => {
 });
 
 describe('delta sync attacked: a window that ended with no write', () => {
-  // Open: a window's end is no change in the log, so the first change after
-  // it is measured from the change before the window ended, and the former
-  // reader (shown the child during the window) gets a second tombstone, once.
-  // Counting the window's end needs to know a tombstone was handed then
-  // (the record may still have been visible another way), which nothing records.
-  it('the tombstone comes once; the child\'s later changes tell the former reader nothing', { todo: 'one extra tombstone' }, async () => {
+  // A window's end is no change in the log, so the first change after it
+  // was measured from the change before the window ended, and the former
+  // reader (shown the child during the window) got a second tombstone.  Each
+  // tombstone now leaves an audit row with its position (045), and one the
+  // caller's cursor has passed, newer than its last showing, is not handed
+  // again.
+  it('the tombstone comes once; the child\'s later changes tell the former reader nothing', async () => {
     const kid = await newChild(as.cscSocialWorker);
     const officer = person('police');
     const o0 = (await sync(officer)).cursor;
@@ -343,5 +344,36 @@ describe('delta sync attacked: a window that ended with no write', () => {
       assert.deepEqual(about(next.items, kid.id), [], `${name}: the change is signalled`);
       cursor = next.cursor;
     }
+  });
+
+  it('a page read again from the same cursor hands its tombstone again; once passed, never again', async () => {
+    const kid = await newChild(as.cscSocialWorker);
+    const officer = person('police');
+    const o0 = (await sync(officer)).cursor;
+    const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: kid.id }));
+    const open = await sync(officer, o0);
+    assert.deepEqual(about(open.items, kid.id).map((i) => i.change), ['upsert']);
+    psql(`begin; set local session_replication_role = replica;
+      update safeguard.chronology_requests set share_until = now() where id = '${req.id}'; commit;`);
+    // the answer is lost to the network: the app asks again from the same cursor, twice
+    const tomb = [{ kind: 'child', id: kid.id, change: 'tombstone' }];
+    assert.deepEqual(about((await sync(officer, open.cursor)).items, kid.id), tomb);
+    const again = await sync(officer, open.cursor);
+    assert.deepEqual(about(again.items, kid.id), tomb, 'the re-read page still carries it');
+    // each handing is audited, and carries no data
+    assert.equal(Number(psql(`select count(*) from safeguard.audit_events where action = 'child.sync_tombstone'
+      and resource_id = '${kid.id}' and actor_sub = '${subOf(officer)}' and details ? 'position'`)), 2);
+    // passed: the child's later change tells the officer nothing
+    const etag = (await ok('GET', `/v1/children/${kid.id}`, as.cscSocialWorker)).headers.get('etag');
+    await ok('PATCH', `/v1/children/${kid.id}`, as.cscSocialWorker, { preferred_name: 'Moved on' }, { 'If-Match': etag });
+    assert.deepEqual(about((await sync(officer, again.cursor)).items, kid.id), []);
+    // shown again later (a new invitation), then gone again: a new tombstone, once
+    const req2 = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: kid.id }));
+    const reopened = await sync(officer, again.cursor);
+    assert.deepEqual(about(reopened.items, kid.id).map((i) => i.change), ['upsert']);
+    await post(`/v1/chronology-requests/${req2.id}/closure`, as.cscSocialWorker);
+    const closed = await sync(officer, reopened.cursor);
+    assert.deepEqual(about(closed.items, kid.id), tomb);
+    assert.deepEqual(about((await sync(officer, closed.cursor)).items, kid.id), []);
   });
 });
