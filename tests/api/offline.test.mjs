@@ -6,15 +6,14 @@
 // ETag, and a PATCH names every bad field in one answer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import YAML from 'yaml';
 import { request, psql } from './lib/client.mjs';
 import { validateResponse, DOCUMENT } from './lib/openapi.mjs';
 import { as, tokenFor } from './lib/people.mjs';
-import { stopPool } from './lib/stack.mjs';
+import { stopPool, assertSettingRange } from './lib/stack.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const until = async (check, ms) => {
@@ -134,22 +133,9 @@ describe('Idempotency-Key retention', () => {
   });
 
   it('SG_IDEMPOTENCY_TTL is range-checked at start: out of range, the service refuses to start and says why', () => {
-    const check = (ttl) => spawnSync(process.env.SG_BIN || join(process.env.SG_ROOT, 'var/build/safeguard-api'), ['--check'], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH, DATABASE_URL: 'postgresql:///none', SG_JWT_ISSUER: 'https://idp.test',
-        SG_JWT_KEY_DIR: join(process.env.SG_VAR, 'keys', 'public'), ...(ttl === undefined ? {} : { SG_IDEMPOTENCY_TTL: ttl }),
-      },
-    });
-    for (const ttl of [undefined, '', '3600', '604800', '2592000']) {
-      const out = check(ttl);
-      assert.equal(out.status, 0, `${ttl}: ${out.stderr}`);
-    }
-    for (const ttl of ['3599', '2592001', '0', '-604800', '7d', 'week', '604800 ', '1e6']) {
-      const out = check(ttl);
-      assert.equal(out.status, 1, `${ttl} was accepted`);
-      assert.match(out.stderr + out.stdout, /refusing to start.*SG_IDEMPOTENCY_TTL must be an integer from 3600 to 2592000/, ttl);
-    }
+    assertSettingRange('SG_IDEMPOTENCY_TTL', [undefined, '', '3600', '604800', '2592000'],
+      ['3599', '2592001', '0', '-604800', '7d', 'week', '604800 ', '1e6'],
+      /refusing to start.*SG_IDEMPOTENCY_TTL must be an integer from 3600 to 2592000/);
   });
 
   it("an expired answer goes even when its caller never comes back; a live one stays", async () => {

@@ -7,9 +7,8 @@
 // answers.  Each case asserts the answers and the database after them.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { psql } from './lib/client.mjs';
+import { assertSettingRange } from './lib/stack.mjs';
 import { who, problem, call, ok, makePanel, makeChild, refer, today, sql, asApi } from './lib/panels.mjs';
 
 const sw = () => who('csc', 'social_worker');
@@ -146,21 +145,8 @@ describe('the timeline a worker holds', () => {
 
 describe('the memory a worker holds timelines in (SG_TIMELINE_CACHE_MB)', () => {
   it('is range-checked at start: 0 (hold none) to 1024; anything else refuses to start and says why', () => {
-    const check = (mb) => spawnSync(process.env.SG_BIN || join(process.env.SG_ROOT, 'var/build/safeguard-api'), ['--check'], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH, DATABASE_URL: 'postgresql:///none', SG_JWT_ISSUER: 'https://idp.test',
-        SG_JWT_KEY_DIR: join(process.env.SG_VAR, 'keys', 'public'), ...(mb === undefined ? {} : { SG_TIMELINE_CACHE_MB: mb }),
-      },
-    });
-    for (const mb of [undefined, '', '0', '32', '1024']) {
-      const out = check(mb);
-      assert.equal(out.status, 0, `${mb}: ${out.stderr}`);
-    }
-    for (const mb of ['-1', '1025', '32M', '1e3', ' 32', '+32', '99999999999999999999']) {
-      const out = check(mb);
-      assert.equal(out.status, 1, `${mb} was accepted`);
-      assert.match(out.stderr + out.stdout, /refusing to start.*SG_TIMELINE_CACHE_MB must be an integer from 0 to 1024/, mb);
-    }
+    assertSettingRange('SG_TIMELINE_CACHE_MB', [undefined, '', '0', '32', '1024'],
+      ['-1', '1025', '32M', '1e3', ' 32', '+32', '99999999999999999999'],
+      /refusing to start.*SG_TIMELINE_CACHE_MB must be an integer from 0 to 1024/);
   });
 });
