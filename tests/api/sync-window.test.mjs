@@ -238,4 +238,47 @@ describe('a page checks what its caller could be told, not the whole log', () =>
       delete from safeguard.children where id in (select md5(${sql(short)} || i)::uuid from generate_series(1, 110) i);
       commit;`);
   });
+
+  it('a panel\'s entries the caller\'s role may not read are not in its window: no page cut short by them, and the change after them comes', async () => {
+    // a panel voluntary sits on reads, with its referral, the entries of the request it names:
+    // a panel reader's role only.  042's window picked them for any role of a member agency
+    // (and told a direct caller their positions); 043 asks for the role, as the policy does.
+    // A short page (a full window of rows the policies drop) is attack-window.test.mjs's.
+    const panel = await makePanel({ type: 'risk_meeting', chair: 'police', members: ['voluntary', 'csc'] });
+    const child = await makeChild('police');
+    const vol = tokenFor('voluntary', 'practitioner', `window-short-${randomUUID().slice(0, 6)}`);
+    let cursor;
+    for (let q = 'limit=200'; ;) {
+      const res = await request('GET', `/v1/changes?${q}`, { token: vol });
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      cursor = res.body.sync_cursor;
+      if (!res.body.next_cursor) break;
+      q = `limit=200&cursor=${encodeURIComponent(cursor)}`;
+    }
+    const lead = who('police', 'safeguarding_lead');
+    const entries = [];
+    for (let i = 0; i < 110; i++) entries.push((await post('/v1/chronology-entries', lead, entryBody([child.id], { summary: `short ${i}` }))).id);
+    const csc = who('csc', 'social_worker');
+    const req = await post('/v1/chronology-requests', csc, requestBody({ child_id: child.id, agencies: ['police'] }));
+    await post(`/v1/chronology-requests/${req.id}/contributions`, lead, { entry_ids: entries }, 200);
+    await refer(panel, child, csc, { chronology_request_id: req.id }); // logs the child, then the entries it shares
+    const cur = await ok('GET', `/v1/children/${child.id}`, lead);
+    await ok('PATCH', `/v1/children/${child.id}`, lead, { preferred_name: 'Short' }, 200, { 'If-Match': cur.headers.get('etag') });
+    // the child's latest change is now after the 110 entries
+    // one item a page: a window is 102 rows, and 110 entries the practitioner may not read are not picked
+    const items = [];
+    let pages = 0;
+    let short = 0;
+    for (let q = `limit=1&cursor=${encodeURIComponent(cursor)}`; ; pages++) {
+      const res = await request('GET', `/v1/changes?${q}`, { token: vol });
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      items.push(...res.body.items);
+      if (res.body.items.length === 0 && res.body.next_cursor) short++;
+      if (!res.body.next_cursor) break;
+      q = `limit=1&cursor=${encodeURIComponent(res.body.next_cursor)}`;
+      assert.ok(pages < 50, 'a sync that does not end');
+    }
+    assert.equal(short, 0, `a page ended short at its window: ${pages} pages, ${JSON.stringify(items)}`);
+    assert.deepEqual(items.map((i) => `${i.kind}:${i.id}:${i.change}`), [`child:${child.id}:upsert`]);
+  });
 });
