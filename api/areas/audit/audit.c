@@ -33,22 +33,36 @@
 	"a.resource_type = 'child' and case when a.resource_id ~"                                                      \
 	" '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"                                            \
 	" then safeguard.child_visible(a.resource_id::uuid) else false end"
+/* The children the caller's agency sees, when they are few (049), else NULL. */
+#define AUDIT_FEW "(select s.ids from seen s)"
+/* The newest $10 events about each of those children, merged in the
+ * trail's order (audit_events_resource for each child). */
+#define AUDIT_FEW_PART                                                                                                 \
+	"(select x.occurred_at, x.id from unnest(" AUDIT_FEW ") c(rid) cross join lateral"                             \
+	" (select a.occurred_at, a.id from safeguard.audit_events a where a.resource_type = 'child'"                   \
+	" and a.resource_id = c.rid and a.actor_agency <> $11::text and " AUDIT_CHILD_SEEN " and" AUDIT_FILTERS        \
+	" order by a.occurred_at desc, a.id desc limit $10) x order by x.occurred_at desc, x.id desc limit $10)"
 #define AUDIT_PARTS                                                                                                    \
 	AUDIT_PART("$11::text is null")                                                                                \
 	" union all " AUDIT_PART("a.actor_agency = $11::text") " union all " AUDIT_PART(                               \
-		"a.actor_agency <> $11::text and " AUDIT_CHILD_SEEN)
+		AUDIT_FEW                                                                                              \
+		" is null and a.actor_agency <> $11::text and " AUDIT_CHILD_SEEN) " union all " AUDIT_FEW_PART
 
 /* A page of the trail, newest first.  $11: NULL for the whole trail, else
- * the agency whose part is read: its own staff's events and the events
- * about children in its network, each read apart in the trail's order (an
- * index of each agency's events, one of the events about children: 037),
- * so that an agency that sees little of a large trail reads its part and
- * not the trail.  The parts are disjoint; row-level security still checks
- * every event read.  The page's events are then read by id.
+ * the agency whose part is read: its own staff's events, and the events
+ * about children its agency sees.  Those are read apart and merged in the
+ * trail's order: when the agency sees few children (seen, 049), the newest
+ * events of each of them; else the trail walked in its order until the
+ * page is full, which for such an agency is soon.  So an agency that sees
+ * little of a large trail reads its part and not the trail.  The parts are
+ * disjoint; row-level security still checks every event read.  The page's
+ * events are then read by id.
  * $12: mark each event by whether its actor's agency saw the child through
  * an involvement it declared itself (the child's access log). */
 DB_SQL(sql_audit_list, 12,
-       "select (jsonb_build_object('id', e.id, 'occurred_at',"
+       "with seen as materialized (select case when $11::text is null then null"
+       " else safeguard.audit_children_seen() end as ids)"
+       " select (jsonb_build_object('id', e.id, 'occurred_at',"
        " to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
        " 'request_id', e.request_id, 'actor_sub', e.actor_sub, 'actor_agency', e.actor_agency, 'action', e.action,"
        " 'resource_type', e.resource_type, 'resource_id', e.resource_id, 'outcome', e.outcome,"
