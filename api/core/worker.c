@@ -45,11 +45,13 @@ DB_SQL(sql_idem_get, 3,
        " and sub = current_setting('app.sub') and key = $2 and created_at >= now() - $3::bigint * interval '1 second'");
 
 /* The first answer, with the child audit rows its request wrote (read back
- * from this transaction), so that a replay is audited as well. */
-DB_SQL(sql_idem_put, 7,
+ * from this transaction), so that a replay is audited as well, and the
+ * deployment's TTL ($8), below which no purge may take it (050). */
+DB_SQL(sql_idem_put, 8,
        "insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body,"
-       " headers, request_id, audit) values ($1, current_setting('app.agency'), current_setting('app.sub'), $2, $3, $4,"
-       " $5, $6, $7, current_setting('app.request_id'), coalesce((select jsonb_agg(jsonb_build_object('action',"
+       " headers, keep_seconds, request_id, audit) values ($1, current_setting('app.agency'),"
+       " current_setting('app.sub'), $2, $3, $4, $5, $6, $7, $8::bigint, current_setting('app.request_id'),"
+       " coalesce((select jsonb_agg(jsonb_build_object('action',"
        " a.action, 'id', a.resource_id) order by a.occurred_at, a.id) from safeguard.audit_events a"
        " where a.occurred_at >= transaction_timestamp() and a.request_id = current_setting('app.request_id')"
        " and a.actor_sub = current_setting('app.sub') and a.resource_type = 'child'), '[]'::jsonb))");
@@ -251,8 +253,14 @@ static int idempotency_before(struct sg_req *r, const char **hash)
 static bool idempotency_store(struct sg_req *r, const char *hash)
 {
 	char status[8];
-	const char *p[7] = {
-		r->id.iss, r->idempotency_key, hash, status, r->content_type_out, r->body_out ? r->body_out : "", ""};
+	const char *p[8] = {r->id.iss,
+			    r->idempotency_key,
+			    hash,
+			    status,
+			    r->content_type_out,
+			    r->body_out ? r->body_out : "",
+			    "",
+			    arena_printf(r->arena, "%ld", sg_cfg.idempotency_ttl)};
 	PGresult *res;
 	bool ok;
 
@@ -260,7 +268,7 @@ static bool idempotency_store(struct sg_req *r, const char *hash)
 	for (size_t i = 0; i < r->nhdr; i++)
 		if (!strcmp(r->hdr_names[i], "ETag") || !strcmp(r->hdr_names[i], "Location"))
 			p[6] = arena_printf(r->arena, "%s%s: %s\n", p[6], r->hdr_names[i], r->hdr_values[i]);
-	ok = db_exec(&sql_idem_put, p, 7, &res, NULL) == DB_OK;
+	ok = db_exec(&sql_idem_put, p, 8, &res, NULL) == DB_OK;
 	PQclear(res);
 	return ok;
 }
@@ -501,7 +509,7 @@ static void respond(struct sg_req *r, FCGX_Request *f)
 
 /* Stored answers of Idempotency-Keys can hold a child's personal data:
  * once older than the TTL they go, whoever's they are, a few hundred at a
- * time (025), at most every five minutes per worker and only when it is
+ * time (025); never before the retention stored with each (050), at most every five minutes per worker and only when it is
  * idle or has just answered, so nobody waits on it.  A caller's own expired
  * keys also go with its next keyed request (sql_idem_get).  The statement
  * holds only the configured TTL, never request text. */

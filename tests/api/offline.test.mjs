@@ -142,8 +142,9 @@ describe('Idempotency-Key retention', () => {
     // stored answers can hold a child's data: the workers purge expired ones, whoever's (025)
     const gone = [`never-back-${randomUUID()}`, `lost-phone-${randomUUID()}`];
     const kept = `still-queued-${randomUUID()}`;
-    const row = (sub, age) => `insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body, created_at)
-      values ('https://idp.safeguard.test', 'police', ${lit(sub)}, 'k1', 'h', 201, 'application/json', '{"first_name":"Personal"}', now() - interval ${lit(age)})`;
+    // each as a worker stores it: with the deployment's TTL, a week here (050)
+    const row = (sub, age) => `insert into safeguard.idempotency_keys (issuer, agency, sub, key, request_hash, status, content_type, body, keep_seconds, created_at)
+      values ('https://idp.safeguard.test', 'police', ${lit(sub)}, 'k1', 'h', 201, 'application/json', '{"first_name":"Personal"}', 604800, now() - interval ${lit(age)})`;
     psql([row(gone[0], '8 days'), row(gone[1], '30 days'), row(kept, '6 days 23 hours')].join('; '));
     // a worker purges at start, when idle, then every few minutes
     await restartPool();

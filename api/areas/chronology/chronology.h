@@ -28,10 +28,9 @@ struct chronology_request {
 int chronology_request_load(struct sg_req *r, struct chronology_request *rq);
 
 /* One child audit row (action) for every child named in column col of the
- * first n rows of res, each a PostgreSQL array literal of UUIDs, plus also
- * when not NULL: the children whose data an answer carries.  0, or the
- * failure's answer. */
-int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n, const char *also);
+ * first n rows of res, each a PostgreSQL array literal of UUIDs: the
+ * children whose data an answer carries.  0, or the failure's answer. */
+int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n);
 
 /* How one read of a consolidated timeline is audited: a row of action on
  * (type, id) with details (JSON or NULL), and a child_action row for every

@@ -216,27 +216,24 @@ DB_SQL(sql_entry_versions, 1,
        " lateral (select coalesce(e.doc, safeguard.entry_json(e)::text) as doc) d where e.id = $1::uuid"
        " order by 2");
 
-/* (document, event date, time, recorded order: the cursor, children) */
+/* (document, event date, time, recorded order: the cursor).  The function
+ * writes the read's child audit rows itself, for the child and every child
+ * of the rows it shows; the look-ahead row comes back empty (050). */
 DB_SQL(sql_child_chronology, 9,
-       "select c.j, c.event_date, c.event_time, c.seq, " CHILD_IDS_OF(
-	       "c.j") " from safeguard.child_chronology($1::uuid, $2::date, $3::date, $4, $5,"
-		      " $6::date, $7::time, $8::bigint, $9::int) c");
+       "select c.j, c.event_date, c.event_time, c.seq from safeguard.child_chronology($1::uuid, $2::date, $3::date,"
+       " $4, $5, $6::date, $7::time, $8::bigint, $9::int) c");
 
 /* ---- helpers ------------------------------------------------------------ */
 
-int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n, const char *also)
+int chronology_audit_children(struct sg_req *r, const char *action, PGresult *res, int col, int n)
 {
-	size_t len = 3 + (also ? strlen(also) + 1 : 0), o = 0;
+	size_t len = 3, o = 0;
 	char *ids;
 
 	for (int i = 0; i < n; i++)
 		len += (size_t)PQgetlength(res, i, col) + 1;
 	ids = arena_alloc(r->arena, len);
 	ids[o++] = '{';
-	if (also) {
-		memcpy(ids + o, also, strlen(also));
-		o += strlen(also);
-	}
 	for (int i = 0; i < n; i++) {
 		const char *v = PQgetvalue(res, i, col);
 		size_t l = strlen(v);
@@ -316,7 +313,7 @@ static int entry_written(struct sg_req *r, int status, const char *id, const cha
 
 	if ((rc = kit_audit(r, action, "chronology_entry", id, NULL)) ||
 	    (rc = kit_exec(r, &sql_entry_doc, &id, 1, &res)) ||
-	    (rc = chronology_audit_children(r, child_action, res, 2, 1, NULL)))
+	    (rc = chronology_audit_children(r, child_action, res, 2, 1)))
 		return rc;
 	return kit_resource(r, status, res, 0);
 }
@@ -328,7 +325,7 @@ static int entry_read(struct sg_req *r, PGresult *res, const char *action, const
 {
 	int rc = kit_audit(r, action, "chronology_entry", r->params[0], NULL);
 
-	return rc ? rc : chronology_audit_children(r, child_action, res, 5, 1, NULL);
+	return rc ? rc : chronology_audit_children(r, child_action, res, 5, 1);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -407,7 +404,7 @@ static int entries_versions(struct sg_req *r)
 
 /* A child's chronology: its own agency's entries (CSC: all), in event order,
  * a child audit row for the child and every sibling an entry on the page
- * is also about. */
+ * is also about, written by child_chronology (050). */
 static int children_chronology(struct sg_req *r)
 {
 	static const enum kit_key keys[] = {KIT_KEY_DATE, KIT_KEY_TIME, KIT_KEY_INT};
@@ -429,10 +426,7 @@ static int children_chronology(struct sg_req *r)
 	p[6] = pg.after[1];
 	p[7] = pg.after[2];
 	p[8] = pg.fetch;
-	/* the look-ahead row is not returned: its children are not audited */
-	if ((rc = kit_exec(r, &sql_child_chronology, p, 9, &res)) ||
-	    (rc = chronology_audit_children(r, "child.chronology.read", res, 4,
-					    PQntuples(res) < pg.limit ? PQntuples(res) : (int)pg.limit, r->params[0])))
+	if ((rc = kit_exec(r, &sql_child_chronology, p, 9, &res)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }

@@ -399,7 +399,7 @@ static int requests_list(struct sg_req *r)
 	 * audit row for each child of the page (not of the look-ahead row) */
 	if ((rc = kit_exec(r, &sql_req_list, p, 4, &res)) ||
 	    (rc = chronology_audit_children(r, "child.chronology_request.read", res, 3,
-					    PQntuples(res) < pg.limit ? PQntuples(res) : (int)pg.limit, NULL)))
+					    PQntuples(res) < pg.limit ? PQntuples(res) : (int)pg.limit)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
@@ -428,7 +428,7 @@ static int requests_draft(struct sg_req *r)
 	if ((rc = chronology_request_load(r, &rq)) || (rc = request_invited(r, &rq)) ||
 	    (rc = kit_exec(r, &sql_req_draft, r->params, 1, &res)) ||
 	    (rc = kit_audit(r, "chronology_request.draft.read", "chronology_request", r->params[0], NULL)) ||
-	    (rc = chronology_audit_children(r, "child.chronology_request.draft.read", res, 1, PQntuples(res), NULL)))
+	    (rc = chronology_audit_children(r, "child.chronology_request.draft.read", res, 1, PQntuples(res))))
 		return rc;
 	return http_list_rows(r, res, 0, PQntuples(res), NULL);
 }

@@ -131,23 +131,6 @@ DB_SQL(sql_panel_update, 3,
        " from b), version = version + 1, updated_at = clock_timestamp() where id = $1::uuid and version = $3::int"
        " returning version");
 
-/* Membership changes start or end the panel route into its open cases'
- * children for the agencies that join or leave (issue 10: both are
- * audited): one child audit row per agency and child, naming the agency.
- * The children come from a function that answers admins only (011). */
-DB_SQL(sql_panel_access_audit, 2,
-       "with b as (select $2::jsonb as b),"
-       " now_in as (select distinct a from (select jsonb_array_elements_text(b->'member_agencies') a from b"
-       " union select b->>'chair_agency' from b) x),"
-       " was_in as (select m.agency as a from safeguard.panel_members m where m.panel_id = $1::uuid),"
-       " moves as (select w.a, 'child.panel_access.end' as act from was_in w where w.a not in (select a from now_in)"
-       " union all select n.a, 'child.panel_access.start' from now_in n where n.a not in (select a from was_in))"
-       " insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action, resource_type, resource_id,"
-       " outcome, details) select current_setting('app.request_id'), current_setting('app.sub'),"
-       " current_setting('app.agency'), m.act, 'child', c::text, 'success',"
-       " jsonb_build_object('panel_id', $1::uuid, 'agency', m.a, 'cause', 'membership')"
-       " from moves m, unnest(safeguard.panel_open_children($1::uuid)) c");
-
 DB_SQL(sql_panel_list, 4,
        "select safeguard.panel_json(p)::text, p.created_at::text, p.id from safeguard.panels p"
        " where ($1::timestamptz is null or (p.created_at, p.id) > ($1::timestamptz, $2::uuid))"
@@ -307,11 +290,11 @@ static int panels_update(struct sg_req *r)
 	}
 	p[1] = arena_json_dump(r->arena, merged);
 	p[2] = PQgetvalue(res, 0, 1);
-	/* before the change: the membership as it was is still in the table */
-	if ((rc = kit_exec(r, &sql_panel_access_audit, p, 2, &owners)))
-		return rc;
-	/* the database checks again, under the panel's lock, that no agency
-	 * leaves with open actions (017): the same answer as above */
+	/* an agency that joins or leaves starts or ends the panel's route into
+	 * its open cases' children (issue 10): panel_members' trigger writes a
+	 * child audit row for each, without telling the caller which (050).
+	 * The database checks again, under the panel's lock, that no agency
+	 * leaves with open actions (017): the same answer as above. */
 	if ((rc = kit_exec_constraint(r, &sql_panel_update, p, 3, &res, sqlstate)) == KIT_CONSTRAINT)
 		return http_problem(r, 409, "conflict",
 				    "an agency leaving the panel still owns open actions of it; reassign or close them "

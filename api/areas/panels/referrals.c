@@ -468,8 +468,8 @@ static int children_panel_referrals(struct sg_req *r)
 	p[1] = pg.after[0];
 	p[2] = pg.after[1];
 	p[3] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_child_referrals, p, 4, &res)) ||
-	    (rc = kit_audit(r, "child.panel_referrals.read", "child", r->params[0], NULL)))
+	/* child_panel_referrals writes the child's audit row (050) */
+	if ((rc = kit_exec(r, &sql_child_referrals, p, 4, &res)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
