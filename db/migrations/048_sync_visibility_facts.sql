@@ -16,9 +16,13 @@
 --    new chair's devices never got the children, the old chair's never got
 --    their tombstones.  Now each such change logs every child with a live
 --    case (the CME way admits children only; families and entries are not
---    seen through it).  Only when the panel is a CME panel before or after
---    and its type or chair actually changed: renaming a panel, or changing a
---    panel of another type, logs nothing.
+--    seen through it), and the child's family, whose members list, for a
+--    caller that sees the family another way, is the children that caller
+--    may see (family_json, 002): 018's trigger on a case opened or closed
+--    logged the child only, and now logs its family too.  Only when the
+--    panel is a CME panel before or after and its type or chair actually
+--    changed: renaming a panel, or changing a panel of another type, logs
+--    nothing.
 --
 -- 2. Changes the API never makes, but the database allows (a correction by
 --    hand, a future route), each of which moves what some agency sees:
@@ -30,7 +34,9 @@
 --    delete triggers of 018 do for one side.  Updates fire only when the
 --    columns that decide visibility change (the trigger's column list and
 --    WHEN clause), so the API's own updates of these tables (an invitation
---    answered, a referral decided) cost nothing more.
+--    answered, a panel renamed) cost nothing more.  A child moved or
+--    dropped from a request, or a live case deleted, logs the child's
+--    family as well (its members list, as in 1).
 --
 -- Facts already covered (018 unless named): a network row added or ended;
 -- a request opened, closed or its window moved, a subject child added, an
@@ -42,10 +48,24 @@
 -- (011, 013), a request's subject family (013), a CME case's child (015).
 -- A share window passing is found at sync time (sync_expired, 018).
 --
--- The functions are trigger functions (SECURITY DEFINER, as 018's: the API
--- role has no insert on the log) and cannot be called directly.
+-- The functions are SECURITY DEFINER, as 018's (the API role has no insert
+-- on the log): trigger functions, which cannot be called directly, and two
+-- helpers the API role may not call (as 039 did for 018's).
 
 set search_path = safeguard, pg_temp;
+
+-- A child and its family: a family is rendered with the members the caller
+-- may see (family_json, 002), so a child coming into or leaving a caller's
+-- view changes its family's record for that caller too.
+create function safeguard.sync_log_child_and_family(p_child uuid) returns void
+language plpgsql security definer set search_path = safeguard, pg_temp
+as $$
+begin
+	perform safeguard.sync_log('child', p_child);
+	perform safeguard.sync_log('family', (select c.family_id from safeguard.children c where c.id = p_child));
+end
+$$;
+revoke all on function safeguard.sync_log_child_and_family(uuid) from public, safeguard_api;
 
 -- ---- 1. who the CME officer is ---------------------------------------------------
 
@@ -56,7 +76,7 @@ declare
 	x record;
 begin
 	for x in select distinct c.child_id from safeguard.cme_cases c where c.status <> 'closed' loop
-		perform safeguard.sync_log('child', x.child_id);
+		perform safeguard.sync_log_child_and_family(x.child_id);
 	end loop;
 	return null;
 end
@@ -70,18 +90,20 @@ create trigger panels_sync_cme_changed after update of type, chair_agency on saf
 	                   and (old.type, old.chair_agency) is distinct from (new.type, new.chair_agency))
 	execute function safeguard.sync_on_cme_chair();
 
--- ---- 2. the other facts, moved or deleted -------------------------------------------
-
--- A child and its family (a family's members are its children).
-create function safeguard.sync_log_child_and_family(p_child uuid) returns void
+-- 018's trigger for a case opened or its status changed, restated: the
+-- child's family too, for the same reason.
+create or replace function safeguard.sync_on_cme_case() returns trigger
 language plpgsql security definer set search_path = safeguard, pg_temp
 as $$
 begin
-	perform safeguard.sync_log('child', p_child);
-	perform safeguard.sync_log('family', (select c.family_id from safeguard.children c where c.id = p_child));
+	if tg_op = 'INSERT' or old.status is distinct from new.status then
+		perform safeguard.sync_log_child_and_family(new.child_id);
+	end if;
+	return null;
 end
 $$;
-revoke all on function safeguard.sync_log_child_and_family(uuid) from public, safeguard_api;
+
+-- ---- 2. the other facts, moved or deleted -------------------------------------------
 
 -- The child, family and shared entries an open referral to a panel shows
 -- that panel's members (018's sync_on_panel, for each open referral).
@@ -115,9 +137,9 @@ begin
 			perform safeguard.sync_log_child_and_family(new.child_id);
 		end if;
 	when 'chronology_request_children' then
-		perform safeguard.sync_log('child', old.child_id);
+		perform safeguard.sync_log_child_and_family(old.child_id);
 		if tg_op = 'UPDATE' then
-			perform safeguard.sync_log('child', new.child_id);
+			perform safeguard.sync_log_child_and_family(new.child_id);
 		end if;
 	when 'chronology_request_agencies' then
 		perform safeguard.sync_log_request(old.request_id);
@@ -149,7 +171,7 @@ begin
 		perform safeguard.sync_log('family', old.subject_family_id);
 		perform safeguard.sync_log_shared_entries(old.chronology_request_id);
 	when 'cme_cases' then -- a live case deleted
-		perform safeguard.sync_log('child', old.child_id);
+		perform safeguard.sync_log_child_and_family(old.child_id);
 	when 'children' then
 		perform safeguard.sync_log('child', old.id);
 		perform safeguard.sync_log('family', old.family_id);

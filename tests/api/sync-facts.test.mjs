@@ -60,12 +60,43 @@ const notification = (childId) => ({
   child_id: childId, reason: 'not_attending', since: utcDay(-3), school_urn: '123456', school_name: 'Demo Academy',
   what_is_known: 'Not seen in school since the start of the week.',
 });
+// The children a family's upsert in items lists (its members as the caller sees them).
+const members = (items, famId) => {
+  const up = items.filter((i) => i.id === famId && i.change === 'upsert');
+  assert.equal(up.length, 1, `one upsert of the family: ${JSON.stringify(items.filter((i) => i.id === famId))}`);
+  return up[0].record.members.map((m) => m.child_id);
+};
 const logRows = (id) => Number(psql(`select count(*) from safeguard.sync_changes where record_id = ${sql(id)}`));
+
+describe('the CME officer: a case opened and closed', () => {
+  it('the officer\'s device gets the child, and the family it already sees listing it; at closure, the tombstone and the family without it', async () => {
+    const lead = tokenFor('education', 'safeguarding_lead', `facts-education-lead-${randomUUID().slice(0, 8)}`);
+    const fam = await post('/v1/families', lead, { name: `Facts CME ${randomUUID().slice(0, 6)}` });
+    const child = await newChild(as.cscSocialWorker);
+    await post(`/v1/families/${fam.id}/members`, as.cscSocialWorker, { child_id: child.id, relationship: 'child' });
+    let s = await sync(lead);
+    assert.deepEqual(said(s.items, child.id), []);
+    assert.deepEqual(members(s.items, fam.id), []);
+    const kase = await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
+    s = await sync(lead, s.cursor);
+    assert.deepEqual(said(s.items, child.id), ['upsert']);
+    assert.deepEqual(members(s.items, fam.id), [child.id]);
+    // worked to its end by the officer (the register changes at resolution, not at closure)
+    await post(`/v1/cme-cases/${kase.id}/enquiries`, lead, { enquiry_date: utcDay(0), method: 'home_visit', outcome: 'no_contact' });
+    await post(`/v1/cme-cases/${kase.id}/resolution`, lead, { resolution: 'elective_home_education' });
+    s = await sync(lead, s.cursor);
+    await post(`/v1/cme-cases/${kase.id}/closure`, lead);
+    s = await sync(lead, s.cursor);
+    assert.deepEqual(said(s.items, child.id), ['tombstone']);
+    assert.deepEqual(members(s.items, fam.id), []);
+  });
+});
 
 describe('the CME officer: who chairs a CME panel', () => {
   // two agencies that chair no CME panel now (CSC sees every child, and
-  // education's safeguarding lead is the officer whoever chairs)
-  let x, y, child, panel, chairX, chairY;
+  // education's safeguarding lead is the officer whoever chairs); the child
+  // is in a family x made, which x's staff see whoever chairs
+  let x, y, child, fam, panel, chairX, chairY;
 
   before(async () => {
     const chairs = psql(`select string_agg(distinct chair_agency, ',') from safeguard.panels where type = 'cme'`).split(',');
@@ -73,14 +104,20 @@ describe('the CME officer: who chairs a CME panel', () => {
     assert.ok(x && y, `agencies free of CME chairs: ${chairs}`);
     // a child only CSC's network holds, with a live missing-education case
     child = await newChild(as.cscSocialWorker);
+    fam = await post('/v1/families', tokenFor(x, 'safeguarding_lead', `facts-${x}-lead`), { name: `Facts ${randomUUID().slice(0, 6)}` });
+    await post(`/v1/families/${fam.id}/members`, as.cscSocialWorker, { child_id: child.id, relationship: 'child' });
     await post('/v1/cme-cases', as.cscSocialWorker, notification(child.id));
   });
 
   it('a CME panel created: its chair agency\'s panel_chair device gets the children with live cases', async () => {
     chairX = await synced(x, 'panel_chair');
     assert.deepEqual(said(chairX.first, child.id), []);
+    assert.deepEqual(members(chairX.first, fam.id), []);
     panel = await makePanel({ type: 'cme', chair: x, members: ['csc'] });
-    assert.deepEqual(await next(chairX, child.id), ['upsert']);
+    const s = await sync(chairX.token, chairX.cursor);
+    chairX.cursor = s.cursor;
+    assert.deepEqual(said(s.items, child.id), ['upsert']);
+    assert.deepEqual(members(s.items, fam.id), [child.id]);
     // (GET agrees: the device may read it now)
     await ok('GET', `/v1/children/${child.id}`, chairX.token);
   });
@@ -91,7 +128,10 @@ describe('the CME officer: who chairs a CME panel', () => {
     const cur = await ok('GET', `/v1/panels/${panel.id}`, admin());
     await ok('PATCH', `/v1/panels/${panel.id}`, admin(), { chair_agency: y }, { 'If-Match': cur.headers.get('etag') });
     assert.deepEqual(await next(chairY, child.id), ['upsert']);
-    assert.deepEqual(await next(chairX, child.id), ['tombstone']);
+    const s = await sync(chairX.token, chairX.cursor);
+    chairX.cursor = s.cursor;
+    assert.deepEqual(said(s.items, child.id), ['tombstone']);
+    assert.deepEqual(members(s.items, fam.id), []);
     assert.equal((await request('GET', `/v1/children/${child.id}`, { token: chairX.token })).status, 404);
   });
 
@@ -161,15 +201,20 @@ describe('facts moved or deleted in the database', () => {
 
   it('a request\'s subject child moved to another child, then removed: the invited agency follows both', async () => {
     const [k1, k2] = [await newChild(as.cscSocialWorker), await newChild(as.cscSocialWorker)];
+    // k1 is in a family police made: police's copy lists k1 only while it may see k1
+    const fam = await post('/v1/families', policeLead(), { name: `Facts ${randomUUID().slice(0, 6)}` });
+    await post(`/v1/families/${fam.id}/members`, as.cscSocialWorker, { child_id: k1.id, relationship: 'child' });
     const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: k1.id }));
     const police = await synced('police');
     assert.deepEqual(said(police.first, k1.id), ['upsert']);
     assert.deepEqual(said(police.first, k2.id), []);
+    assert.deepEqual(members(police.first, fam.id), [k1.id]);
     psql(`update safeguard.chronology_request_children set child_id = ${sql(k2.id)} where request_id = ${sql(req.id)}`);
     const moved = await sync(police.token, police.cursor);
     police.cursor = moved.cursor;
     assert.deepEqual(said(moved.items, k2.id), ['upsert']);
     assert.deepEqual(said(moved.items, k1.id), ['tombstone']);
+    assert.deepEqual(members(moved.items, fam.id), []);
     psql(`delete from safeguard.chronology_request_children where request_id = ${sql(req.id)}`);
     assert.deepEqual(await next(police, k2.id), ['tombstone']);
   });
@@ -249,14 +294,19 @@ describe('facts moved or deleted in the database', () => {
     assert.deepEqual(await next(voluntary, k.id), ['tombstone']);
   });
 
-  it('a live CME case deleted: the CME officer\'s device gets the child\'s tombstone', async () => {
+  it('a live CME case deleted: the CME officer\'s device gets the child\'s tombstone, and its family without the child', async () => {
     const k = await newChild(as.cscSocialWorker);
+    const fam = await post('/v1/families', tokenFor('education', 'safeguarding_lead', 'facts-education-lead'), { name: `Facts ${randomUUID().slice(0, 6)}` });
+    await post(`/v1/families/${fam.id}/members`, as.cscSocialWorker, { child_id: k.id, relationship: 'child' });
     const kase = await post('/v1/cme-cases', as.cscSocialWorker, notification(k.id));
     const officer = await synced('education', 'safeguarding_lead');
     assert.deepEqual(said(officer.first, k.id), ['upsert']);
+    assert.deepEqual(members(officer.first, fam.id), [k.id]);
     psql(`begin; delete from safeguard.cme_case_order where case_id = ${sql(kase.id)};
       delete from safeguard.cme_cases where id = ${sql(kase.id)}; commit;`);
-    assert.deepEqual(await next(officer, k.id), ['tombstone']);
+    const after = await sync(officer.token, officer.cursor);
+    assert.deepEqual(said(after.items, k.id), ['tombstone']);
+    assert.deepEqual(members(after.items, fam.id), []);
   });
 
   it('an entry, a family and a child deleted: the devices that were shown them get their tombstones', async () => {
