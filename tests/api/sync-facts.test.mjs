@@ -248,8 +248,12 @@ describe('facts moved or deleted in the database', () => {
     const k = await newChild(as.cscSocialWorker);
     await post(`/v1/families/${fam.id}/members`, as.cscSocialWorker, { child_id: k.id, relationship: 'child' });
     const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ family_id: fam.id }));
+    // the child leaves the family (its subject children stay as they were opened), so that
+    // only the request names the family; police's device takes that change in
+    psql(`update safeguard.children set family_id = null, family_relationship = null where id = ${sql(k.id)}`);
     const police = await synced('police');
     assert.deepEqual(said(police.first, fam.id), ['upsert']);
+    assert.deepEqual(said(police.first, k.id), ['upsert']);
     // the agencies after the request: their own trigger then finds no request to name the family
     psql(`begin; delete from safeguard.chronology_request_children where request_id = ${sql(req.id)};
       delete from safeguard.chronology_requests where id = ${sql(req.id)};
