@@ -59,9 +59,10 @@ describe('the security-definer functions the API role may call', () => {
     assert.deepEqual(REVIEWED.filter((f) => !callable.includes(f)), [], 'reviewed but gone: take it off the list');
   });
 
-  it('the change feed is written by the owner\'s triggers only: the API role may not log a change (039)', async () => {
+  it('the change feed is written by the owner\'s triggers only: the API role may not log a change (039, 048)', async () => {
     const c = await makeChild('police');
-    for (const f of [`sync_log('child', ${sql(c.id)})`, `sync_log_request(${sql(c.id)})`, `sync_log_shared_entries(${sql(c.id)})`]) {
+    for (const f of [`sync_log('child', ${sql(c.id)})`, `sync_log_request(${sql(c.id)})`, `sync_log_shared_entries(${sql(c.id)})`,
+      `sync_log_child_and_family(${sql(c.id)})`, `sync_log_panel_open(${sql(c.id)})`]) {
       const r = asApi({ agency: 'police', roles: 'practitioner' }, `select safeguard.${f}`);
       assert.match(r.err ?? 'allowed', /permission denied for function sync_log/, f);
     }
