@@ -23,7 +23,7 @@ export const manager = { line_manager_name: 'Mo Patel', line_manager_email: 'mo.
 
 // Europe/London calendar arithmetic, as the deployment counts days.
 const ZONE = 'Europe/London';
-const ymd = (d, zone = ZONE) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+export const ymd = (d, zone = ZONE) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 const hm = (d, zone = ZONE) => new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
 export const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
