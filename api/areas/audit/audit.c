@@ -35,13 +35,33 @@
 	" then safeguard.child_visible(a.resource_id::uuid) else false end"
 /* The children the caller's agency sees, when they are few (049), else NULL. */
 #define AUDIT_FEW "(select s.ids from seen s)"
-/* The newest $10 events about each of those children, merged in the
- * trail's order (audit_events_resource for each child). */
+/* The newest $10 events about those children, in the trail's order: each
+ * child's newest event first (f: one probe of audit_events_resource each),
+ * then each child's events no older than the $10-th newest of those (none
+ * older can be on the page: those $10 events are newer), at most $10 of
+ * each and those tied with its last (the index's order, which has no id to
+ * break a tie by: the merge does), merged.  The children are the agency's
+ * (audit_children_seen checked each with child_visible), so the
+ * statement's scope is the list, and row-level security checks every event
+ * read again. */
+#define AUDIT_FEW_EVENTS(child, cols)                                                                                  \
+	" (select " cols " from safeguard.audit_events a where a.resource_type = 'child' and a.resource_id = " child   \
+	" and a.actor_agency <> $11::text and" AUDIT_FILTERS
+#define AUDIT_FEW_FIRST                                                                                                \
+	"(select c.rid, x.occurred_at from unnest(" AUDIT_FEW ") c(rid) cross join lateral" AUDIT_FEW_EVENTS(          \
+		"c.rid", "a.occurred_at") " order by a.occurred_at desc limit 1) x)"
+/* the $10-th newest of those (lo: a row of its own, so that each child's
+ * read below takes it as a bound of its index scan) */
+#define AUDIT_FEW_FLOOR                                                                                                \
+	"(select coalesce((select g.occurred_at from f g order by g.occurred_at desc offset $10 - 1 limit 1),"         \
+	" '-infinity'::timestamptz) as t)"
+#define AUDIT_FEW_EACH                                                                                                 \
+	AUDIT_FEW_EVENTS("f.rid", "a.occurred_at, a.id")                                                               \
+	" and a.occurred_at >= lo.t order by a.occurred_at desc fetch first ($10) rows with ties) x"
 #define AUDIT_FEW_PART                                                                                                 \
-	"(select x.occurred_at, x.id from unnest(" AUDIT_FEW ") c(rid) cross join lateral"                             \
-	" (select a.occurred_at, a.id from safeguard.audit_events a where a.resource_type = 'child'"                   \
-	" and a.resource_id = c.rid and a.actor_agency <> $11::text and " AUDIT_CHILD_SEEN " and" AUDIT_FILTERS        \
-	" order by a.occurred_at desc, a.id desc limit $10) x order by x.occurred_at desc, x.id desc limit $10)"
+	"(with f as materialized " AUDIT_FEW_FIRST ", lo as materialized " AUDIT_FEW_FLOOR                             \
+	" select x.occurred_at, x.id from f cross join lo cross join lateral" AUDIT_FEW_EACH                           \
+	" order by x.occurred_at desc, x.id desc limit $10)"
 #define AUDIT_PARTS                                                                                                    \
 	AUDIT_PART("$11::text is null")                                                                                \
 	" union all " AUDIT_PART("a.actor_agency = $11::text") " union all " AUDIT_PART(                               \
@@ -74,6 +94,12 @@ DB_SQL(sql_audit_list, 12,
        " from (select p.occurred_at, p.id from (" AUDIT_PARTS ") p"
        " order by p.occurred_at desc, p.id desc limit $10) s"
        " join safeguard.audit_events e on e.id = s.id order by e.occurred_at desc, e.id desc");
+
+/* A page is planned for its own parameters (custom plans for the rest of
+ * the request's transaction): planned once for any, the reads of each
+ * child's events became bitmap scans of all of them, each event checked by
+ * row-level security, instead of the index's newest few. */
+DB_SQL(sql_audit_custom_plans, 0, "select set_config('plan_cache_mode', 'force_custom_plan', true)");
 
 enum { AQ_ACTOR, AQ_AGENCY, AQ_ACTION, AQ_RTYPE, AQ_RID, AQ_FROM, AQ_TO, AQ_LIMIT, AQ_CURSOR };
 
@@ -126,7 +152,8 @@ int audit_list_page(struct sg_req *r, const struct audit_filter *f, const char *
 	p[9] = pg.fetch;
 	p[10] = audit_scope(r, f);
 	p[11] = f->access_log ? "true" : "false";
-	if ((rc = kit_exec(r, &sql_audit_list, p, 12, &res)) ||
+	if ((rc = kit_exec(r, &sql_audit_custom_plans, NULL, 0, &res)) ||
+	    (rc = kit_exec(r, &sql_audit_list, p, 12, &res)) ||
 	    (rc = kit_audit(r, read_action, read_type, read_id, NULL)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
