@@ -354,7 +354,7 @@ describe('a panel\'s membership change audits each open child once per agency mo
 // ---- 5. the change log's fact triggers (048) ----------------------------------------------
 
 describe('the facts\' triggers give a caller nothing it may not see, and fail no legal change (048)', () => {
-  it('a CME panel created, re-chaired and renamed, by the route or directly: no error, and no log row the caller may read about another\'s child', async () => {
+  it('a CME panel created, re-chaired and retyped, by the route or directly: no error, and no log row the caller may read about another\'s child', async () => {
     // a child with a live CME case, seen only by CSC and education
     const c = await makeChild('csc');
     psql(`insert into safeguard.cme_cases (id, child_id, reason, missing_since, what_is_known, notifying_agency, notified_by, updated_by)
