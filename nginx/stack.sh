@@ -368,8 +368,12 @@ pool_start() {
 	else
 		dburl=$DATABASE_URL
 	fi
+	# the secret that seals delta sync cursors: made once, kept with the
+	# instance's other secrets, so devices' cursors outlive a restart
+	[ -n "${SG_CURSOR_KEY_FILE:-}" ] || secret cursor.key >/dev/null
 	env "${hs[@]}" "${user[@]}" \
 		SG_SOCKET="$SOCKET" SG_PID_FILE="$VAR/run/pool.pid" \
+		SG_CURSOR_KEY_FILE="${SG_CURSOR_KEY_FILE:-$VAR/secrets/cursor.key}" \
 		SG_DATABASE_URL="$dburl" SG_DB_USER=safeguard_api SG_DB_PASSWORD="$(secret api.pw)" \
 		SG_JWT_ISSUER="$ISSUER" SG_JWT_AUDIENCE="$AUDIENCE" SG_JWT_KEY_DIR="${SG_JWT_KEY_DIR:-$VAR/keys/public}" \
 		SG_REQUEST_TIMEOUT="${SG_REQUEST_TIMEOUT:-30}" SG_RATE_PER_TOKEN="$RATE_TOKEN" SG_RATE_BURST_TOKEN="$BURST_TOKEN" \

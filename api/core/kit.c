@@ -196,8 +196,8 @@ static bool kit_key_ok(enum kit_key k, const char *s)
 	return false;
 }
 
-int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
-		   struct kit_page *pg)
+static int page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
+		      bool sealed, struct kit_page *pg)
 {
 	memset(pg, 0, sizeof *pg);
 	if (nkeys > sizeof pg->after / sizeof pg->after[0])
@@ -209,7 +209,7 @@ int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, cons
 	pg->nkeys = nkeys;
 	if (!cursor)
 		return 0;
-	if (!cursor_decode(r->arena, cursor, pg->after, nkeys))
+	if (!(sealed ? cursor_open : cursor_decode)(r->arena, cursor, pg->after, nkeys))
 		goto bad;
 	for (size_t i = 0; i < nkeys; i++)
 		if (!kit_key_ok(keys[i], pg->after[i]))
@@ -218,6 +218,18 @@ int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, cons
 bad:
 	memset(pg->after, 0, sizeof pg->after);
 	return http_problem(r, 400, "invalid-cursor", "the cursor is not one this endpoint issued");
+}
+
+int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
+		   struct kit_page *pg)
+{
+	return page_begin(r, limit, cursor, keys, nkeys, false, pg);
+}
+
+int kit_page_begin_sealed(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys,
+			  size_t nkeys, struct kit_page *pg)
+{
+	return page_begin(r, limit, cursor, keys, nkeys, true, pg);
 }
 
 int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, int json_col, int key_col)

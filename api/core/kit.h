@@ -78,6 +78,10 @@ struct kit_page {
 /* 0, or 400 invalid-cursor. */
 int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
 		   struct kit_page *pg);
+/* The same for a sealed cursor (cursor_open): for positions the caller may
+ * neither read nor choose. */
+int kit_page_begin_sealed(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys,
+			  size_t nkeys, struct kit_page *pg);
 /* Answers {items, next_cursor} from the JSON texts in json_col of res; the
  * cursor is made of the nkeys columns from key_col on of the last row kept. */
 int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, int json_col, int key_col);

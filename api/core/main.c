@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cursor.h"
 #include "http.h"
 #include "kit.h"
 #include "pool.h"
@@ -114,7 +115,12 @@ bool config_load(char *err, size_t errlen)
 	if (!env_int("SG_JWT_MAX_LIFETIME", 12 * 3600, 60, 7 * 24 * 3600, &v, err, errlen))
 		return false;
 	sg_cfg.auth.max_lifetime = (int)v;
-	return auth_load(&sg_cfg.auth, err, errlen);
+	sg_cfg.cursor_key_file = env_str("SG_CURSOR_KEY_FILE", NULL);
+	if (!sg_cfg.cursor_key_file) {
+		snprintf(err, errlen, "SG_CURSOR_KEY_FILE must be set");
+		return false;
+	}
+	return cursor_keys_load(sg_cfg.cursor_key_file, err, errlen) && auth_load(&sg_cfg.auth, err, errlen);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcgiapp.h>
+#include "cursor.h"
 #include "pool.h"
 #include "ratelimit.h"
 
@@ -239,7 +240,8 @@ int pool_run(void)
 		} else if (sig == SIGHUP && !draining) {
 			char err[512];
 
-			if (!auth_load(&sg_cfg.auth, err, sizeof err)) {
+			if (!cursor_keys_load(sg_cfg.cursor_key_file, err, sizeof err) ||
+			    !auth_load(&sg_cfg.auth, err, sizeof err)) {
 				log_error("reload refused: keeping the running workers", "s", "reason", err);
 			} else {
 				log_info("reloading: replacing the workers", "i", "keys", (int)auth_key_count());

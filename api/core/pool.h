@@ -26,15 +26,16 @@ struct sg_config {
 	const char *pid_file;
 	const char *user; /* drop to this user when started as root */
 	int workers;
-	int max_requests;     /* recycle a worker after this many */
-	int request_timeout;  /* seconds; the master kills a worker past it */
-	int drain_timeout;    /* seconds to wait for in-flight requests on SIGTERM */
-	long max_body;        /* bytes */
-	int max_share_days;   /* the longest share window a chronology request may ask for */
-	long idempotency_ttl; /* seconds an Idempotency-Key and its answer are kept */
-	long timeline_cache;  /* bytes of consolidated timelines a worker holds, 0: none */
-	int rate_per_token;   /* requests a second a verified token may make (ratelimit.c) */
-	int rate_burst_token; /* and how many more at once */
+	int max_requests;            /* recycle a worker after this many */
+	int request_timeout;         /* seconds; the master kills a worker past it */
+	int drain_timeout;           /* seconds to wait for in-flight requests on SIGTERM */
+	long max_body;               /* bytes */
+	int max_share_days;          /* the longest share window a chronology request may ask for */
+	long idempotency_ttl;        /* seconds an Idempotency-Key and its answer are kept */
+	long timeline_cache;         /* bytes of consolidated timelines a worker holds, 0: none */
+	int rate_per_token;          /* requests a second a verified token may make (ratelimit.c) */
+	int rate_burst_token;        /* and how many more at once */
+	const char *cursor_key_file; /* the secrets that seal delta sync cursors (cursor.c) */
 	struct db_config db;
 	struct auth_config auth;
 };

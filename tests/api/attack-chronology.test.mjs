@@ -11,13 +11,13 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
 import { mint, split, segments, twinS, es256 } from './lib/tokens.mjs';
 import { who, makePanel, makeChild, refer } from './lib/panels.mjs';
+import { checkConfig } from './lib/stack.mjs';
 
 const day = (offset) => {
   const d = new Date();
@@ -561,10 +561,7 @@ describe('decision: "today" is the deployment\'s date (SG_TIME_ZONE), not UTC\'s
   });
 
   it('the service refuses to start on a zone that does not exist', () => {
-    const check = (zone) => spawnSync(process.env.SG_BIN || join(process.env.SG_ROOT, 'var/build/safeguard-api'), ['--check'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, SG_TIME_ZONE: zone, DATABASE_URL: 'postgresql:///none', SG_JWT_ISSUER: 'https://idp.test', SG_JWT_KEY_DIR: join(process.env.SG_VAR, 'keys', 'public') },
-    });
+    const check = (zone) => checkConfig({ SG_TIME_ZONE: zone });
     for (const zone of ['Europe/London', 'Pacific/Kiritimati', 'UTC']) assert.equal(check(zone).status, 0, `${zone}: ${check(zone).stderr}`);
     for (const zone of ['Mars/Olympus_Mons', '../../../etc/passwd', 'Europe', 'GMT0BST,M3.5.0/1,M10.5.0']) {
       const out = check(zone);

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { ROLES, who, admin, call, ok, makePanel, makeChild, refer, today, sql, asApi } from './lib/panels.mjs';
+import { openCursor, plainCursor, sealCursor } from './lib/sync-cursor.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
 const cursorOf = (...parts) => `c1.${Buffer.from(JSON.stringify(parts)).toString('base64url')}`;
@@ -385,21 +386,19 @@ describe('the facts\' triggers give a caller nothing it may not see, and fail no
   });
 });
 
-// ---- 6. finding, not fixed here: the sync cursor counts other people's changes ---------------
+// ---- 6. the sync cursor does not count other people's changes -------------------------------
 
-describe('a sync position says nothing of the log rows a caller may not read (finding, todo)', () => {
-  // A sync cursor is (transaction, sequence, ...) in the clear, and the
-  // sequence is the change log's, shared by every record of every agency:
-  // the gap between two of a caller's own records' positions is the number
-  // of rows logged between them, whoever may read them.  A caller who may
-  // both manage panels and sync (or two who collude) adds an agency to any
-  // panel between two of its own writes and reads off how many open children
-  // the panel has (their rows, their families' and shared entries'), the
-  // count 050 stopped telling admins; any caseload holder reads the
-  // partnership's write volume.  The fix belongs to the sync area (a
-  // position the client cannot read: per-transaction ranks or a sealed
-  // cursor), not to these definers.
-  it('the gap between a caller\'s own positions is not the number of another panel\'s open children', { todo: 'sync positions carry the shared log sequence (sync area)' }, async () => {
+describe('a sync position says nothing of the log rows a caller may not read', () => {
+  // A sync position is (transaction, sequence, ...), and the sequence is the
+  // change log's, shared by every record of every agency: the gap between
+  // two of a caller's own records' positions is the number of rows logged
+  // between them, whoever may read them.  A caller who may both manage
+  // panels and sync (or two who collude) could add an agency to any panel
+  // between two of its own writes and read off how many open children the
+  // panel has (their rows, their families' and shared entries'), the count
+  // 050 stopped telling admins.  So the cursor is sealed: the caller can
+  // neither read a position nor make one to bisect the log with.
+  it('the caller can neither read the gap between its own positions nor forge a start to find it', async () => {
     const spy = tokenFor('voluntary', ['admin', 'practitioner'], `spy-${randomUUID().slice(0, 8)}`);
     const panel = await makePanel({ type: 'missing_exploited', area: 'North', chair: 'police', members: ['youth_justice', 'csc'] });
     for (let i = 0; i < 5; i++) await refer(panel, await makeChild('csc'));
@@ -410,19 +409,31 @@ describe('a sync position says nothing of the log rows a caller may not read (fi
     await marker(); // so that b's page has a next one, whose cursor is b's position
     const seqOf = (id) => psql(`select max(seq) from safeguard.sync_changes where record_id = ${sql(id)}`);
     const logged = Number(seqOf(b)) - Number(seqOf(a)) - 1;
-    // the caller pages its feed from its first marker's transaction, one item a page, and reads its own positions
+    assert.ok(logged >= 5);
     const start = psql(`select xid from safeguard.sync_changes where record_id = ${sql(a)} order by seq desc limit 1`);
-    let cursor = cursorOf(String(BigInt(start) - 1n), '0', '2000-01-01 00:00:00+00', 'ffffffff-ffff-ffff-ffff-ffffffffffff');
-    const pos = {};
+    const startAt = [String(BigInt(start) - 1n), '0', '2000-01-01 00:00:00+00', 'ffffffff-ffff-ffff-ffff-ffffffffffff'];
+    // the attacker's way in, a start it chose, in the form every other list uses: refused
+    const plain = await call('GET', `/v1/changes?limit=1&cursor=${plainCursor(startAt)}`, spy);
+    assert.equal(plain.status, 400);
+    assert.equal(plain.body.type, '/problems/invalid-cursor');
+    // from a start only the server could seal (this test holds the instance's key), page one item at a time
+    let cursor = sealCursor(startAt);
+    const pos = {}, text = {};
     for (let i = 0; i < 50 && !(pos[a] && pos[b]); i++) {
       const res = await ok('GET', `/v1/changes?limit=1&cursor=${cursor}`, spy);
       if (!res.body.next_cursor) break;
-      const parts = (() => { try { return JSON.parse(Buffer.from(res.body.next_cursor.slice(3), 'base64url').toString()); } catch { return null; } })();
-      for (const item of res.body.items) pos[item.id ?? item.record?.id] = parts;
+      const readable = (() => { try { return JSON.parse(Buffer.from(res.body.next_cursor.slice(3), 'base64url').toString()); } catch { return null; } })();
+      assert.equal(readable, null, 'the caller reads its position');
+      for (const item of res.body.items) {
+        pos[item.id ?? item.record?.id] = openCursor(res.body.next_cursor);
+        text[item.id ?? item.record?.id] = res.body.next_cursor;
+      }
       cursor = res.body.next_cursor;
     }
-    const gap = pos[a] && pos[b] ? Number(pos[b][1]) - Number(pos[a][1]) - 1 : null;
-    assert.ok(logged >= 5);
-    assert.notEqual(gap, logged, `the caller counted ${gap} rows it may not read between its own two writes`);
+    // the server's own view still has the gap (so the seal is what hides it), and the two look alike
+    assert.ok(pos[a] && pos[b], 'both markers were paged');
+    assert.equal(Number(pos[b][1]) - Number(pos[a][1]) - 1, logged);
+    assert.equal(text[a].length, text[b].length);
+    assert.notEqual(text[a], text[b]);
   });
 });

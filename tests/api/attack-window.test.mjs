@@ -28,6 +28,7 @@ import { spawn } from 'node:child_process';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { ROLES, who, ok, makePanel, makeChild, refer, accept, asApi, sql, today } from './lib/panels.mjs';
+import { openCursor, sealCursor } from './lib/sync-cursor.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -409,8 +410,8 @@ describe('forged cursors', () => {
     const hidden = await makeChild('csc');
     const me = tokenFor('voluntary', 'practitioner', `window-forge-${randomUUID().slice(0, 8)}`);
     const { cursor } = await sync(me);
-    const parts = JSON.parse(Buffer.from(cursor.slice(3), 'base64url'));
-    const forge = (p) => `c1.${Buffer.from(JSON.stringify(p)).toString('base64url')}`;
+    const parts = openCursor(cursor);
+    const forge = (p) => sealCursor(p);
     const z = '00000000-0000-0000-0000-000000000000';
     const xmin = psql('select pg_snapshot_xmin(pg_current_snapshot())');
     const forged = [

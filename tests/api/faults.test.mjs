@@ -9,22 +9,15 @@
 //  - a client sending its body a byte at a time holds no worker.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { request, psql, sh } from './lib/client.mjs';
 import { tokenFor, nhsNumber } from './lib/people.mjs';
+import { poolMaster, poolWorkers } from './lib/stack.mjs';
 
-const master = () => Number(readFileSync(join(process.env.SG_VAR, 'run', 'pool.pid'), 'utf8'));
-const workers = () => {
-  try {
-    return execFileSync('pgrep', ['-P', String(master())], { encoding: 'utf8' }).trim().split('\n').map(Number).filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const master = poolMaster;
+const workers = poolWorkers;
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const LIMIT_MS = (Number(process.env.SG_REQUEST_TIMEOUT) + 2) * 1000;
 

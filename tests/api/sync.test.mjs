@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
 import { makePanel, makeChild, refer, accept, who } from './lib/panels.mjs';
+import { openCursor, plainCursor, sealCursor } from './lib/sync-cursor.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -307,8 +308,8 @@ describe('cursors', () => {
   it('an edited, forged or foreign cursor is a 400 or grants nothing', async () => {
     const me = person('district');
     const { cursor } = await sync(me);
-    const parts = JSON.parse(Buffer.from(cursor.slice(3), 'base64url'));
-    const forge = (p) => `c1.${Buffer.from(JSON.stringify(p)).toString('base64url')}`;
+    const parts = openCursor(cursor);
+    const forge = (p) => sealCursor(p);
     const bad = [
       `${cursor.slice(0, -2)}!!`, 'c1.', 'c2.' + cursor.slice(3), cursor.slice(3), 'x'.repeat(1024),
       forge(parts.slice(0, 3)), forge([...parts, 'x']), forge([Number(parts[0]), parts[1], parts[2], parts[3]]),
@@ -323,6 +324,8 @@ describe('cursors', () => {
       forge([parts[0], parts[1], '2026-01-01 00:00:00+01', parts[3]]),
       forge([parts[0], parts[1], parts[2], 'not-a-uuid']),
       forge([parts[0], parts[1], parts[2], "'; select 1; --"]),
+      // a real position in the plain form other lists use, or sealed with another key: the client cannot make one
+      plainCursor(parts), `c1.${cursor.slice(3)}`, sealCursor(parts, 'another-secret-0123456789abcdef-0123456789'),
     ];
     for (const c of bad) {
       for (const name of ['since', 'cursor']) {
@@ -375,7 +378,7 @@ describe('a page reads a bounded part of the log', () => {
              set_config('app.roles', 'practitioner', true), set_config('app.request_id', 'sync-test', true);
       select coalesce(item::json->>'id', '-'), more, array_to_string(pos, ',') from safeguard.sync_page(
         '${pos[0]}', ${pos[1]}, '${pos[2]}', '${pos[3]}', 50, 1); rollback;`);
-    let pos = JSON.parse(Buffer.from(start.slice(3), 'base64url'));
+    let pos = openCursor(start);
     const seen = [];
     let empty = 0;
     for (let n = 0; n < 20; n++) {

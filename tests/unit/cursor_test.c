@@ -1,8 +1,11 @@
 /* Keyset cursors: what is encoded decodes to the same parts; anything that
- * is not exactly a cursor of the expected arity is rejected. */
+ * is not exactly a cursor of the expected arity is rejected.  Sealed ones
+ * open only with a key they were sealed with, and say nothing readable. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "b64.h"
 #include "cursor.h"
 #include "unit.h"
@@ -142,6 +145,103 @@ START_TEST(length_limit)
 }
 END_TEST
 
+/* Loads the keys from a temporary file holding text; the loader's verdict. */
+static bool load_keys(const char *text)
+{
+	char path[] = "/tmp/sg-cursor-keyXXXXXX", err[256];
+	int fd = mkstemp(path);
+	bool ok;
+
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	ok = cursor_keys_load(path, err, sizeof err);
+	unlink(path);
+	return ok;
+}
+
+#define KEY_A "0123456789abcdef0123456789abcdef-a"
+#define KEY_B "0123456789abcdef0123456789abcdef-b"
+
+START_TEST(sealed_round_trip)
+{
+	const char *parts[] = {"1234567", "42", "2026-12-01 00:00:00+00", "123e4567-e89b-12d3-a456-426614174000"};
+	const char *got[4] = {NULL};
+	char *c, *d;
+
+	ck_assert(load_keys(KEY_A "\n"));
+	c = cursor_seal(a, parts, 4);
+	d = cursor_seal(a, parts, 4);
+	ck_assert(strncmp(c, "s1.", 3) == 0 && b64url_chars_only(c + 3, strlen(c + 3)));
+	ck_assert_str_ne(c, d); /* a new nonce each time: equal positions do not look equal */
+	ck_assert(cursor_open(a, c, got, 4));
+	for (int k = 0; k < 4; k++)
+		ck_assert_str_eq(got[k], parts[k]);
+	ck_assert(!cursor_open(a, c, got, 3) && !cursor_open(a, c, got, 5));
+	/* neither kind passes for the other */
+	ck_assert(!cursor_decode(a, c, got, 4));
+	ck_assert(!cursor_open(a, cursor_encode(a, parts, 4), got, 4));
+	/* the length does not follow the digits: 1 and 19 digits seal alike */
+	{
+		const char *shorter[] = {"1", "1", parts[2], parts[3]};
+		const char *longer[] = {"1234567890123456789", "1234567890123456789", parts[2], parts[3]};
+
+		ck_assert_uint_eq(strlen(cursor_seal(a, shorter, 4)), strlen(cursor_seal(a, longer, 4)));
+	}
+}
+END_TEST
+
+START_TEST(sealed_tampered)
+{
+	const char *parts[] = {"1234567", "42"};
+	const char *got[2];
+	char *c;
+	size_t n;
+
+	ck_assert(load_keys(KEY_A "\n"));
+	c = cursor_seal(a, parts, 2);
+	n = strlen(c);
+	/* every character changed, one at a time, is refused */
+	for (size_t i = 0; i < n; i++) {
+		char *t = arena_strdup(a, c);
+
+		t[i] = t[i] == 'A' ? 'B' : 'A';
+		ck_assert_msg(!cursor_open(a, t, got, 2), "a change at %zu opened", i);
+	}
+	ck_assert(!cursor_open(a, arena_printf(a, "%.*s", (int)(n - 4), c), got, 2)); /* truncated */
+	ck_assert(!cursor_open(a, "s1.", got, 2));
+	ck_assert(!cursor_open(a, "s1.AAAA", got, 2));
+	ck_assert(!cursor_open(a, "", got, 2));
+	/* another key does not open it; with both keys loaded it opens again */
+	ck_assert(load_keys(KEY_B "\n"));
+	ck_assert(!cursor_open(a, c, got, 2));
+	ck_assert(load_keys(KEY_B "\n" KEY_A "\n"));
+	ck_assert(cursor_open(a, c, got, 2));
+	ck_assert_str_eq(got[1], "42");
+	/* and the first key seals: B alone opens what is sealed now */
+	c = cursor_seal(a, parts, 2);
+	ck_assert(load_keys(KEY_B "\n"));
+	ck_assert(cursor_open(a, c, got, 2));
+}
+END_TEST
+
+START_TEST(sealed_keys_file)
+{
+	char err[256];
+
+	ck_assert(!load_keys(""));
+	ck_assert(!load_keys("\n\n"));
+	ck_assert(!load_keys("short\n"));
+	ck_assert(!load_keys(KEY_A "\nshort\n"));
+	ck_assert(!load_keys(KEY_A "\n" KEY_A "\n" KEY_A "\n" KEY_A "\n" KEY_A "\n")); /* five */
+	ck_assert(!cursor_keys_load("/nonexistent/cursor.key", err, sizeof err));
+	ck_assert(strstr(err, "/nonexistent/cursor.key") != NULL);
+	ck_assert(!cursor_keys_load(NULL, err, sizeof err));
+	ck_assert(load_keys(KEY_A "\r\n\n" KEY_B)); /* CRLF, a blank line, no final newline */
+	ck_assert(load_keys(KEY_A "\n" KEY_A "\n" KEY_A "\n" KEY_A "\n"));
+}
+END_TEST
+
 Suite *cursor_suite(void)
 {
 	Suite *s = suite_create("cursor");
@@ -151,6 +251,9 @@ Suite *cursor_suite(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, tampered);
 	tcase_add_test(tc, length_limit);
+	tcase_add_test(tc, sealed_round_trip);
+	tcase_add_test(tc, sealed_tampered);
+	tcase_add_test(tc, sealed_keys_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,7 +17,11 @@
  * same token) is a position: a
  * transaction id and sequence in the log, an instant and an id in the ended
  * share windows.  It grants nothing: the page is still read under the
- * caller's own row-level security; a cursor past the end is a 400.
+ * caller's own row-level security; a cursor past the end is a 400.  It is
+ * sealed (cursor_seal): the log's sequence is shared by every agency's
+ * records, so a position a caller could read would count, between two of
+ * its own, the rows it may not read, and one it could choose would find
+ * them by bisection.
  */
 #include <stdio.h>
 #include <string.h>
@@ -106,7 +110,8 @@ static int changes_list(struct sg_req *r)
 	int rc, n;
 
 	/* the next page's link keeps since and adds cursor: the cursor goes on from there */
-	if ((rc = kit_page_begin(r, q[SQ_LIMIT], q[SQ_CURSOR] ? q[SQ_CURSOR] : q[SQ_SINCE], changes_keys, 4, &pg)))
+	if ((rc = kit_page_begin_sealed(r, q[SQ_LIMIT], q[SQ_CURSOR] ? q[SQ_CURSOR] : q[SQ_SINCE], changes_keys, 4,
+					&pg)))
 		return rc;
 	for (int i = 0; i < 4; i++)
 		p[i] = pg.after[i];
@@ -128,7 +133,7 @@ static int changes_list(struct sg_req *r)
 		return rc;
 	for (int i = 0; i < 4; i++)
 		parts[i] = PQgetvalue(res, n, COL_POS + i);
-	sync = cursor_encode(r->arena, parts, 4);
+	sync = cursor_seal(r->arena, parts, 4);
 	if (PQgetvalue(res, n, COL_MORE)[0] == 't')
 		next = sync;
 	/* nothing changed: one tag for every such answer, so a client polling
