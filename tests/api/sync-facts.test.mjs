@@ -3,10 +3,13 @@
 // get a row in the change log, so a device already synced past their last
 // change gets the record it may now see, and the tombstone of one it no
 // longer may.  The CME officer first (a CME panel created, its chair agency
-// changed through the API, its type changed, the panel deleted), then the
-// facts only the database itself can move (a correction by hand), each
-// asserted through GET /v1/changes of a device that synced before.
-import { describe, it, before, after } from 'node:test';
+// changed through the API, its type changed, the panel deleted), then a
+// referred or requested child that moved to another family (051: each change
+// of the referral's or request's reach logs the family the child is in now,
+// not only the one it names), then the facts only the database itself can
+// move (a correction by hand), each asserted through GET /v1/changes of a
+// device that synced before.
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
@@ -66,6 +69,13 @@ const members = (items, famId) => {
   assert.equal(up.length, 1, `one upsert of the family: ${JSON.stringify(items.filter((i) => i.id === famId))}`);
   return up[0].record.members.map((m) => m.child_id);
 };
+// A correction by hand in the database, made as an identity: a change of
+// who chairs a CME panel writes the audit rows of the access it moves (051),
+// as the identity it was made as.
+const byHand = (statement) => psql(`begin;
+  select set_config('app.sub', 'sync-facts', true), set_config('app.agency', 'partnership', true),
+         set_config('app.request_id', ${sql(`sync-facts-${randomUUID()}`)}, true);
+  ${statement}; commit;`);
 const logRows = (id) => Number(psql(`select count(*) from safeguard.sync_changes where record_id = ${sql(id)}`));
 
 describe('the CME officer: a case opened and closed', () => {
@@ -148,16 +158,120 @@ describe('the CME officer: who chairs a CME panel', () => {
   });
 
   it('its type changed (in the database): away from cme a tombstone, back to cme the child again', async () => {
-    psql(`update safeguard.panels set type = 'joint_police_yj' where id = ${sql(panel.id)}`);
+    byHand(`update safeguard.panels set type = 'joint_police_yj' where id = ${sql(panel.id)}`);
     assert.deepEqual(await next(chairY, child.id), ['tombstone']);
-    psql(`update safeguard.panels set type = 'cme' where id = ${sql(panel.id)}`);
+    byHand(`update safeguard.panels set type = 'cme' where id = ${sql(panel.id)}`);
     assert.deepEqual(await next(chairY, child.id), ['upsert']);
   });
 
   it('the panel deleted (in the database): the chair\'s device gets the tombstone', async () => {
-    psql(`begin; delete from safeguard.panel_members where panel_id = ${sql(panel.id)};
-      delete from safeguard.panels where id = ${sql(panel.id)}; commit;`);
+    byHand(`delete from safeguard.panel_members where panel_id = ${sql(panel.id)};
+      delete from safeguard.panels where id = ${sql(panel.id)}`);
     assert.deepEqual(await next(chairY, child.id), ['tombstone']);
+  });
+});
+
+describe('a referred child that left the family its referral names (051)', () => {
+  // A referral shows its panel's members the child and the family it named
+  // when it was made (fixed).  The child has since moved to a family that
+  // voluntary made, which voluntary sees whoever is referred: its copy lists
+  // the child exactly while voluntary may see the child.  Every change of
+  // the referral's reach must log that family too, not only the one named.
+  let panel, ref, child, named, moved, dev;
+  const police = () => tokenFor('police', 'panel_chair', 'facts-police-chair');
+  const patchPanel = async (body) => {
+    const cur = await ok('GET', `/v1/panels/${panel.id}`, admin());
+    await ok('PATCH', `/v1/panels/${panel.id}`, admin(), body, { 'If-Match': cur.headers.get('etag') });
+  };
+
+  before(async () => {
+    panel = await makePanel({ chair: 'police', members: ['youth_justice', 'csc', 'voluntary'] });
+    named = await post('/v1/families', as.cscSocialWorker, { name: `Facts named ${randomUUID().slice(0, 6)}` });
+    moved = await post('/v1/families', tokenFor('voluntary', 'safeguarding_lead', 'facts-voluntary-lead'), { name: `Facts moved ${randomUUID().slice(0, 6)}` });
+    child = await newChild(as.cscSocialWorker);
+    await post(`/v1/families/${named.id}/members`, as.cscSocialWorker, { child_id: child.id, relationship: 'child' });
+    ref = await post(`/v1/panels/${panel.id}/referrals`, as.cscSocialWorker, {
+      child_id: child.id, reason: 'missing and found with older peers', risk_level: 'high',
+      criteria: { offending_risk: true, safeguarding_concern: true },
+    });
+    await ok('POST', `/v1/panel-referrals/${ref.id}/decision`, police(), { outcome: 'accepted' });
+    // the child moves to voluntary's family (its register entry), the referral still naming the first
+    psql(`update safeguard.children set family_id = ${sql(moved.id)} where id = ${sql(child.id)}`);
+    assert.equal(psql(`select subject_family_id from safeguard.panel_referrals where id = ${sql(ref.id)}`), named.id);
+    dev = await synced('voluntary', 'panel_member');
+    assert.deepEqual(said(dev.first, child.id), ['upsert']);
+    assert.deepEqual(members(dev.first, moved.id), [child.id]);
+  });
+
+  // The device's next sync: what it said of the child, and the moved family's members.
+  async function nextOf() {
+    const s = await sync(dev.token, dev.cursor);
+    dev.cursor = s.cursor;
+    return { child: said(s.items, child.id), family: said(s.items, moved.id).length ? members(s.items, moved.id) : 'not sent' };
+  }
+
+  it('the referral closed: the child\'s tombstone, and its family without it', async () => {
+    await ok('POST', `/v1/panel-referrals/${ref.id}/closure`, police(), { reason: 'risk_reduced' });
+    assert.deepEqual(await nextOf(), { child: ['tombstone'], family: [] });
+  });
+
+  it('reopened: the child, and its family listing it', async () => {
+    await ok('POST', `/v1/panel-referrals/${ref.id}/reopening`, police(), { reason: 'missing again' });
+    assert.deepEqual(await nextOf(), { child: ['upsert'], family: [child.id] });
+  });
+
+  it('voluntary leaves the panel: the tombstone, and the family without the child', async () => {
+    await patchPanel({ member_agencies: ['youth_justice', 'csc'] });
+    assert.deepEqual(await nextOf(), { child: ['tombstone'], family: [] });
+  });
+
+  it('a member moved to voluntary (in the database): the child, and the family listing it', async () => {
+    psql(`update safeguard.panel_members set agency = 'voluntary' where panel_id = ${sql(panel.id)} and agency = 'youth_justice'`);
+    assert.deepEqual(await nextOf(), { child: ['upsert'], family: [child.id] });
+  });
+
+  it('the open referral deleted (in the database): the tombstone, and the family without the child', async () => {
+    psql(`begin; delete from safeguard.panel_referral_events where referral_id = ${sql(ref.id)};
+      delete from safeguard.panel_referrals where id = ${sql(ref.id)}; commit;`);
+    assert.deepEqual(await nextOf(), { child: ['tombstone'], family: [] });
+  });
+});
+
+describe('a request\'s subject child that left the family the request names (051)', () => {
+  // The same for a chronology request: police, invited, sees the child while
+  // the request is live; the child has moved to a family police made.
+  let req, child, moved, dev;
+
+  before(async () => {
+    const named = await post('/v1/families', as.cscSocialWorker, { name: `Facts named ${randomUUID().slice(0, 6)}` });
+    moved = await post('/v1/families', policeLead(), { name: `Facts moved ${randomUUID().slice(0, 6)}` });
+    child = await newChild(as.cscSocialWorker);
+    await post(`/v1/families/${named.id}/members`, as.cscSocialWorker, { child_id: child.id, relationship: 'child' });
+    req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: child.id }));
+    psql(`update safeguard.children set family_id = ${sql(moved.id)} where id = ${sql(child.id)}`);
+    assert.equal(psql(`select subject_family_id from safeguard.chronology_requests where id = ${sql(req.id)}`), named.id);
+    dev = await synced('police');
+    assert.deepEqual(said(dev.first, child.id), ['upsert']);
+    assert.deepEqual(members(dev.first, moved.id), [child.id]);
+  });
+
+  async function nextOf() {
+    const s = await sync(dev.token, dev.cursor);
+    dev.cursor = s.cursor;
+    return { child: said(s.items, child.id), family: said(s.items, moved.id).length ? members(s.items, moved.id) : 'not sent' };
+  }
+
+  it('police uninvited, then invited again (in the database): the child and the family follow', async () => {
+    psql(`delete from safeguard.chronology_request_agencies where request_id = ${sql(req.id)} and agency = 'police'`);
+    const out = await nextOf();
+    psql(`insert into safeguard.chronology_request_agencies (request_id, agency) values (${sql(req.id)}, 'police')`);
+    const back = await nextOf();
+    assert.deepEqual({ out, back }, { out: { child: ['tombstone'], family: [] }, back: { child: ['upsert'], family: [child.id] } });
+  });
+
+  it('the request closed: the child\'s tombstone, and its family without it', async () => {
+    await ok('POST', `/v1/chronology-requests/${req.id}/closure`, as.cscSocialWorker);
+    assert.deepEqual(await nextOf(), { child: ['tombstone'], family: [] });
   });
 });
 
@@ -174,19 +288,6 @@ const requestBody = (fields) => ({
 const policeLead = () => tokenFor('police', 'safeguarding_lead', `facts-police-lead-${randomUUID().slice(0, 8)}`);
 
 describe('facts moved or deleted in the database', () => {
-  // The log keeps the rows of a record deleted here; CSC's window (046)
-  // admits every row, the log's policy only those of records that exist or
-  // were shown, so attack-window's exact comparison would count them.  They
-  // go once their tombstones were asserted: the records are never deleted
-  // by the API, and the suites share one database.
-  const deleted = [];
-  after(() => {
-    if (deleted.length) psql(`delete from safeguard.sync_changes s where s.record_id in (${deleted.map(sql).join(', ')})
-      and not exists (select 1 from safeguard.children c where c.id = s.record_id)
-      and not exists (select 1 from safeguard.families f where f.id = s.record_id)
-      and not exists (select 1 from safeguard.chronology_entries e where e.id = s.record_id)`);
-  });
-
   it('a network row moved to another agency: that agency gets the child, the one it left its tombstone', async () => {
     const nurse = device('health');
     const child = await newChild(nurse);
@@ -318,7 +419,6 @@ describe('facts moved or deleted in the database', () => {
     const lead = policeLead();
     const k = await newChild(lead);
     const e = await post('/v1/chronology-entries', lead, entryBody(k.id));
-    deleted.push(e.id);
     const author = { token: lead, cursor: (await sync(lead)).cursor };
     psql(`begin; delete from safeguard.chronology_entry_children where entry_id = ${sql(e.id)};
       delete from safeguard.chronology_entry_versions where entry_id = ${sql(e.id)};
@@ -327,7 +427,6 @@ describe('facts moved or deleted in the database', () => {
     // a family with no members
     const maker = tokenFor('district', 'safeguarding_lead', `facts-district-lead-${randomUUID().slice(0, 8)}`);
     const fam = await post('/v1/families', maker, { name: `Facts ${randomUUID().slice(0, 6)}` });
-    deleted.push(fam.id);
     const owner = { token: maker, cursor: (await sync(maker)).cursor };
     psql(`delete from safeguard.families where id = ${sql(fam.id)}`);
     assert.deepEqual(await next(owner, fam.id), ['tombstone']);
@@ -335,7 +434,6 @@ describe('facts moved or deleted in the database', () => {
     // read it, and its cursor is past that ending (a cursor is a position
     // only: another device's serves)
     const c = await newChild(lead);
-    deleted.push(c.id);
     psql(`delete from safeguard.child_network where child_id = ${sql(c.id)}`);
     const csc = tokenFor('csc', 'safeguarding_lead', `facts-csc-lead-${randomUUID().slice(0, 8)}`);
     await ok('GET', `/v1/children/${c.id}`, csc);

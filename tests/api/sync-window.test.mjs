@@ -135,6 +135,62 @@ describe('a whole first sync is every record the policies show, by every way of 
   }
 });
 
+describe('a record deleted from the database: CSC\'s window admits its changes only as the log\'s policy does (051)', () => {
+  // The log keeps a deleted record's rows.  Its policy admits them to a
+  // caller shown the record (a tombstone is due) and to no one else; CSC's
+  // window admitted every row of the log, so a direct call told a CSC caller
+  // the positions of changes of records it was never shown and cannot read.
+  const tag = `window-deleted-${randomUUID().slice(0, 8)}`;
+  const ids = {};
+  const shown = `${tag}-shown`;
+  before(async () => {
+    ids.child = randomUUID();
+    ids.family = randomUUID();
+    psql(`insert into safeguard.families (id, name, created_by_agency) values (${sql(ids.family)}, ${sql(tag)}, 'csc');
+      insert into safeguard.children (id, first_name, last_name, date_of_birth, created_by_agency)
+      values (${sql(ids.child)}, 'Deleted', 'Child', date '2012-01-01', 'csc');
+      insert into safeguard.audit_events (request_id, actor_sub, actor_agency, action, resource_type, resource_id, outcome)
+      values (${sql(tag)}, ${sql(shown)}, 'csc', 'child.read', 'child', ${sql(ids.child)}, 'success');`);
+    const lead = who('police', 'safeguarding_lead');
+    ids.entry = (await post('/v1/chronology-entries', lead, entryBody([(await makeChild('police')).id]))).id;
+    psql(`begin; delete from safeguard.chronology_entry_children where entry_id = ${sql(ids.entry)};
+      delete from safeguard.chronology_entry_versions where entry_id = ${sql(ids.entry)};
+      delete from safeguard.chronology_entries where id = ${sql(ids.entry)};
+      delete from safeguard.children where id = ${sql(ids.child)};
+      delete from safeguard.families where id = ${sql(ids.family)}; commit;`);
+  });
+
+  // As a CSC caller, per kind: how many of the deleted records' log rows the
+  // window answers (a record's latest, at most) and how many of them the
+  // log's policy lets the caller read.  The positions come from the
+  // administrator: the caller may not read those the policy withholds.
+  function seen(sub) {
+    const rows = psql(`select kind || ',' || xid || ',' || seq from safeguard.sync_changes
+      where record_id in (${Object.values(ids).map(sql).join(', ')})`).split('\n').map((l) => l.split(','));
+    const xids = rows.map((r) => BigInt(r[1]));
+    const lo = xids.reduce((a, b) => (b < a ? b : a)) - 1n;
+    const hi = xids.reduce((a, b) => (b > a ? b : a)) + 1n;
+    const { out, err } = asApi({ agency: 'csc', roles: 'social_worker', sub }, `
+      with pos (kind, x, s) as (values ${rows.map(([k, x, q]) => `(${sql(k)}, ${sql(x)}::xid8, ${q}::bigint)`).join(', ')}),
+      w as (select w.xid, w.seq from safeguard.sync_window(${sql(lo)}::xid8, 0, ${sql(hi)}::xid8, null, null, 1000000) w)
+      select string_agg(k.kind || '=' || (select count(*) from pos q join w on w.xid = q.x and w.seq = q.s where q.kind = k.kind)
+                        || '/' || (select count(*) from pos q join safeguard.sync_changes c on c.xid = q.x and c.seq = q.s
+                                   where q.kind = k.kind), ',' order by k.kind)
+      from (select distinct kind from pos) k`);
+    assert.equal(err, undefined, err);
+    return out;
+  }
+
+  it('a CSC caller never shown them: no position, as no row; the one shown the child: its latest position, as its rows', () => {
+    const rows = (id) => psql(`select count(*) from safeguard.sync_changes where record_id = ${sql(id)}`);
+    // the log holds each record's creation and deletion, and the records are gone
+    assert.ok(Number(rows(ids.child)) >= 2 && Number(rows(ids.family)) >= 2 && Number(rows(ids.entry)) >= 2);
+    assert.equal(psql(`select count(*) from safeguard.children where id = ${sql(ids.child)}`), '0');
+    assert.equal(seen(`${tag}-other`), 'child=0/0,chronology_entry=0/0,family=0/0');
+    assert.equal(seen(shown), `child=1/${rows(ids.child)},chronology_entry=0/0,family=0/0`);
+  });
+});
+
 // Runs a statement as the API role for a caller (rolled back) and answers
 // the calls of each function named within that transaction.
 function callsOf(agency, roles, statement, names) {
