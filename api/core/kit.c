@@ -207,6 +207,7 @@ static int page_begin(struct sg_req *r, const char *limit, const char *cursor, c
 	pg->fetch = arena_printf(r->arena, "%ld", pg->limit + 1);
 	pg->keys = keys;
 	pg->nkeys = nkeys;
+	pg->sealed = sealed;
 	if (!cursor)
 		return 0;
 	if (!(sealed ? cursor_open : cursor_decode)(r->arena, cursor, pg->after, nkeys))
@@ -244,7 +245,7 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
 		n = (int)pg->limit;
 		for (size_t i = 0; i < pg->nkeys; i++)
 			parts[i] = PQgetvalue(res, last, key_col + (int)i);
-		next = cursor_encode(r->arena, parts, pg->nkeys);
+		next = (pg->sealed ? cursor_seal : cursor_encode)(r->arena, parts, pg->nkeys);
 	}
 	return http_list_rows(r, res, json_col, n, next);
 }

@@ -74,12 +74,14 @@ struct kit_page {
 	const char *after[4]; /* the cursor's parts, NULL on the first page */
 	const enum kit_key *keys;
 	size_t nkeys;
+	bool sealed; /* the cursors are sealed (kit_page_begin_sealed) */
 };
 /* 0, or 400 invalid-cursor. */
 int kit_page_begin(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys, size_t nkeys,
 		   struct kit_page *pg);
-/* The same for a sealed cursor (cursor_open): for positions the caller may
- * neither read nor choose. */
+/* The same for a sealed cursor (cursor_open), and kit_page_answer then
+ * seals the next one: for positions the caller may neither read nor
+ * choose, a key that is a sequence every agency's rows share. */
 int kit_page_begin_sealed(struct sg_req *r, const char *limit, const char *cursor, const enum kit_key *keys,
 			  size_t nkeys, struct kit_page *pg);
 /* Answers {items, next_cursor} from the JSON texts in json_col of res; the

@@ -12,10 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { ROLES, who, admin, call, ok, makePanel, makeChild, refer, today, sql, asApi } from './lib/panels.mjs';
-import { openCursor, plainCursor, sealCursor } from './lib/sync-cursor.mjs';
+import { openCursor, plainCursor, sealCursor } from './lib/sealed-cursor.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
-const cursorOf = (...parts) => `c1.${Buffer.from(JSON.stringify(parts)).toString('base64url')}`;
+// a chronology position as the server would seal it (the tests hold the instance's key)
+const cursorOf = (...parts) => sealCursor(parts);
 const rid = (res) => res.headers.get('x-request-id');
 
 // The audit rows of one request: "action resource_id" lines, sorted.
@@ -158,6 +159,8 @@ describe('a child\'s chronology pages every entry once and audits exactly what i
       cursorOf(DATE, '10:00', '1'), cursorOf('1899-12-31', '10:00:00', '1'), cursorOf(DATE, '24:00:00', '1'),
       cursorOf(DATE, '10:00:00', '-1'), cursorOf(DATE, '10:00:00', '1234567890123456789'), cursorOf(DATE, '10:00:00'),
       cursorOf(DATE, null, '1'), cursorOf('2026-02-30', '10:00:00', '1'), 'c1.!!!', `${cursorOf(DATE, '10:00:00', '1')}x`,
+      // a real position in the plain form, as a client could make it: the recorded order is sealed
+      plainCursor([DATE, '10:00:00', seqOf(run[2].id)]),
     ]) {
       const r = await call('GET', `/v1/children/${S.kids[0]}/chronology?cursor=${encodeURIComponent(bad)}`, csc);
       assert.equal(r.status, 400, `${bad}: ${r.text}`);

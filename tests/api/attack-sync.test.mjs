@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
-import { openCursor, sealCursor } from './lib/sync-cursor.mjs';
+import { openCursor, sealCursor } from './lib/sealed-cursor.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');

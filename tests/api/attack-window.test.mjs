@@ -28,7 +28,7 @@ import { spawn } from 'node:child_process';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { ROLES, who, ok, makePanel, makeChild, refer, accept, asApi, sql, today } from './lib/panels.mjs';
-import { openCursor, sealCursor } from './lib/sync-cursor.mjs';
+import { openCursor, sealCursor } from './lib/sealed-cursor.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { as } from './lib/people.mjs';
+import { openCursor, plainCursor, sealCursor } from './lib/sealed-cursor.mjs';
 
 const day = (offset) => {
   const d = new Date();
@@ -269,12 +270,31 @@ describe('bad input answers 400, never 500', () => {
   });
 
   it('a child chronology cursor with an out-of-range time answers 400 invalid-cursor', async () => {
-    const cursor = (parts) => `c1.${Buffer.from(JSON.stringify(parts)).toString('base64url')}`;
+    // sealed as the server seals them (the tests hold the instance's key): the server checks the parts again
     for (const time of ['99:99:99', '24:00:00', '23:60:00', '12:00']) {
-      problem(await request('GET', `/v1/children/${c.id}/chronology?cursor=${cursor(['2025-01-01', time, '1'])}`, { token: as.police }), 400, 'invalid-cursor');
+      problem(await request('GET', `/v1/children/${c.id}/chronology?cursor=${sealCursor(['2025-01-01', time, '1'])}`, { token: as.police }), 400, 'invalid-cursor');
     }
-    const fine = await request('GET', `/v1/children/${c.id}/chronology?cursor=${cursor(['2025-01-01', '23:59:59', '1'])}`, { token: as.police });
+    const fine = await request('GET', `/v1/children/${c.id}/chronology?cursor=${sealCursor(['2025-01-01', '23:59:59', '1'])}`, { token: as.police });
     assert.equal(fine.status, 200, fine.text);
+  });
+
+  it('a child chronology cursor is sealed: the entries\' shared recorded order can be neither read nor chosen', async () => {
+    const kid = await newChild();
+    await post(`/v1/children/${kid.id}/involvements`, as.police, { reason: 'x' });
+    for (let i = 0; i < 3; i++) await post('/v1/chronology-entries', as.police, entry([kid.id], { event_date: day(-10 + i) }));
+    const first = await request('GET', `/v1/children/${kid.id}/chronology?limit=1`, { token: as.police });
+    assert.equal(first.status, 200, first.text);
+    const next = first.body.next_cursor;
+    assert.match(next, /^s1\./);
+    assert.throws(() => JSON.parse(Buffer.from(next.slice(3), 'base64url').toString()));
+    const parts = openCursor(next);
+    assert.equal(parts.length, 3);
+    assert.equal(parts[2], psql(`select seq from safeguard.chronology_entries where id = '${first.body.items[0].id}'`));
+    // the next page follows from it; the same position made plain is refused
+    const second = await request('GET', `/v1/children/${kid.id}/chronology?limit=1&cursor=${next}`, { token: as.police });
+    assert.equal(second.status, 200, second.text);
+    assert.notEqual(second.body.items[0].id, first.body.items[0].id);
+    problem(await request('GET', `/v1/children/${kid.id}/chronology?limit=1&cursor=${plainCursor(parts)}`, { token: as.police }), 400, 'invalid-cursor');
   });
 
   it('UTC offsets past 15:59 in share_until and in the audit trail\'s from answer 400', async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { request } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { checkConfig, poolMaster, poolWorkers } from './lib/stack.mjs';
-import { cursorKeyFile, openCursor } from './lib/sync-cursor.mjs';
+import { cursorKeyFile, openCursor } from './lib/sealed-cursor.mjs';
 
 const master = poolMaster;
 const workers = poolWorkers;

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor, nhsNumber } from './lib/people.mjs';
 import { who, ok, makePanel, makeChild, refer, asApi, sql } from './lib/panels.mjs';
-import { openCursor } from './lib/sync-cursor.mjs';
+import { openCursor } from './lib/sealed-cursor.mjs';
 
 const subOf = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).sub;
 const person = (agency, role = 'practitioner') => tokenFor(agency, role, `shown-${agency}-${randomUUID().slice(0, 8)}`);

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
 import { makePanel, makeChild, refer, accept, who } from './lib/panels.mjs';
-import { openCursor, plainCursor, sealCursor } from './lib/sync-cursor.mjs';
+import { openCursor, plainCursor, sealCursor } from './lib/sealed-cursor.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');

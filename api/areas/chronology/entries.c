@@ -404,7 +404,9 @@ static int entries_versions(struct sg_req *r)
 
 /* A child's chronology: its own agency's entries (CSC: all), in event order,
  * a child audit row for the child and every sibling an entry on the page
- * is also about, written by child_chronology (050). */
+ * is also about, written by child_chronology (050).  The cursor is sealed:
+ * its last key is the entries' recorded order, one sequence for every
+ * agency's entries, whose gaps would count the entries others wrote. */
 static int children_chronology(struct sg_req *r)
 {
 	static const enum kit_key keys[] = {KIT_KEY_DATE, KIT_KEY_TIME, KIT_KEY_INT};
@@ -415,7 +417,7 @@ static int children_chronology(struct sg_req *r)
 	int rc;
 
 	if ((rc = kit_child_visible(r, r->params[0])) ||
-	    (rc = kit_page_begin(r, q[HQ_LIMIT], q[HQ_CURSOR], keys, 3, &pg)))
+	    (rc = kit_page_begin_sealed(r, q[HQ_LIMIT], q[HQ_CURSOR], keys, 3, &pg)))
 		return rc;
 	p[0] = r->params[0];
 	p[1] = q[HQ_FROM];

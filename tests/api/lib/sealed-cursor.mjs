@@ -1,6 +1,6 @@
-// sync-cursor.mjs - the delta sync's sealed cursors, as the tests need them.
+// sealed-cursor.mjs - sealed cursors (the delta sync's, a child's chronology), as the tests need them.
 //
-// A client can neither read nor make a sync cursor (api/input/cursor.c):
+// A client can neither read nor make a sealed cursor (api/input/cursor.c):
 // it is AES-256-GCM under a key derived from the instance's cursor secret.
 // The tests hold that secret (the test instance's file), so that they can
 // still check what a position says and what the server does with one it
