@@ -198,6 +198,55 @@ static void write_pid_file(void)
 	}
 }
 
+/* Whether the keys a reload names load, tried in a child: the loaders
+ * replace the master's keys as they go (auth_load drops the running JWT keys
+ * before it reads the new ones; the cursor keys are in place before the JWT
+ * keys are read), so a reload refused half-way would leave the master with
+ * keys nobody is running, and every worker it starts later (to replace one
+ * that died or was recycled) would answer 401, or refuse the cursors devices
+ * hold.  A refused reload must change nothing. */
+static bool reload_loads(char *err, size_t errlen)
+{
+	int fds[2], st = 0;
+	ssize_t n;
+	pid_t pid;
+
+	err[0] = '\0';
+	if (pipe(fds) != 0) {
+		snprintf(err, errlen, "cannot check the keys: %s", strerror(errno));
+		return false;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot check the keys: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (pid == 0) {
+		char why[512];
+
+		close(fds[0]);
+		if (cursor_keys_load(sg_cfg.cursor_key_file, why, sizeof why) &&
+		    auth_load(&sg_cfg.auth, why, sizeof why))
+			_exit(0);
+		if (write(fds[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(1);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, errlen - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return true;
+	if (!err[0])
+		snprintf(err, errlen, "the key check failed");
+	return false;
+}
+
 int pool_run(void)
 {
 	sigset_t set, oldmask;
@@ -240,9 +289,13 @@ int pool_run(void)
 		} else if (sig == SIGHUP && !draining) {
 			char err[512];
 
-			if (!cursor_keys_load(sg_cfg.cursor_key_file, err, sizeof err) ||
-			    !auth_load(&sg_cfg.auth, err, sizeof err)) {
+			if (!reload_loads(err, sizeof err)) {
 				log_error("reload refused: keeping the running workers", "s", "reason", err);
+			} else if (!cursor_keys_load(sg_cfg.cursor_key_file, err, sizeof err) ||
+				   !auth_load(&sg_cfg.auth, err, sizeof err)) {
+				/* the files changed since the check: the workers running stay */
+				log_error("reload failed after its check: keeping the running workers", "s", "reason",
+					  err);
 			} else {
 				log_info("reloading: replacing the workers", "i", "keys", (int)auth_key_count());
 				signal_workers(SIGTERM, true);

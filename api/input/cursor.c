@@ -122,6 +122,13 @@ bool cursor_keys_load(const char *path, char *err, size_t errlen)
 		size_t n = strlen(line);
 		unsigned int klen = 32;
 
+		/* a line fgets cut would be read as two secrets, the first of
+		 * them one the operator never wrote: refused, not guessed at */
+		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+			snprintf(err, errlen, "a secret in the cursor key file is longer than %d characters",
+				 (int)sizeof line - 2);
+			goto out;
+		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
 			line[--n] = '\0';
 		if (n == 0)

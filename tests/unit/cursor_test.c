@@ -237,6 +237,16 @@ START_TEST(sealed_keys_file)
 	ck_assert(!cursor_keys_load("/nonexistent/cursor.key", err, sizeof err));
 	ck_assert(strstr(err, "/nonexistent/cursor.key") != NULL);
 	ck_assert(!cursor_keys_load(NULL, err, sizeof err));
+	/* a secret longer than the loader's line is refused, not split into two
+	 * (the first of which the operator never wrote) */
+	{
+		char *long_key = arena_alloc(a, 5002);
+
+		memset(long_key, 'k', 5000);
+		memcpy(long_key + 5000, "\n", 2);
+		ck_assert(!load_keys(long_key));
+		ck_assert(load_keys(long_key + 5000 - 4094)); /* 4,094 characters and the newline: the longest */
+	}
 	ck_assert(load_keys(KEY_A "\r\n\n" KEY_B)); /* CRLF, a blank line, no final newline */
 	ck_assert(load_keys(KEY_A "\n" KEY_A "\n" KEY_A "\n" KEY_A "\n"));
 }
