@@ -129,7 +129,8 @@ bool cursor_keys_load(const char *path, char *err, size_t errlen)
 				 (int)sizeof line - 2);
 			goto out;
 		}
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		while (n > 0 &&
+		       (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
 			line[--n] = '\0';
 		if (n == 0)
 			continue;

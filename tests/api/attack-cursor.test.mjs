@@ -4,7 +4,7 @@
 // cursor edited, forged, replayed, swapped between callers or carried to
 // another list, and how the pool holds its keys (a refused reload changes
 // nothing, the workers never read the key file, no secret is logged).
-// The tests hold the instance's cursor key (lib/sync-cursor.mjs), so they can
+// The tests hold the instance's cursor key (lib/sealed-cursor.mjs), so they can
 // seal what an attacker cannot and check that the position is what decides.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { request, psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { sql } from './lib/panels.mjs';
 import { poolMaster, poolWorkers } from './lib/stack.mjs';
-import { cursorKeyFile, openCursor, sealCursor, plainCursor } from './lib/sync-cursor.mjs';
+import { cursorKeyFile, openCursor, sealCursor, plainCursor } from './lib/sealed-cursor.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const spyOf = (agency, roles = 'practitioner') => tokenFor(agency, roles, `cursor-spy-${agency}-${randomUUID().slice(0, 8)}`);

@@ -248,6 +248,16 @@ START_TEST(sealed_keys_file)
 		ck_assert(load_keys(long_key + 5000 - 4094)); /* 4,094 characters and the newline: the longest */
 	}
 	ck_assert(load_keys(KEY_A "\r\n\n" KEY_B)); /* CRLF, a blank line, no final newline */
+	/* trailing blanks and tabs are not part of a secret: the same key as without them */
+	{
+		const char *parts[] = {"1", "2"}, *got[2];
+		char *c;
+
+		ck_assert(load_keys("\n" KEY_A " \t \r\n"));
+		c = cursor_seal(a, parts, 2);
+		ck_assert(load_keys(KEY_A "\n"));
+		ck_assert(cursor_open(a, c, got, 2));
+	}
 	ck_assert(load_keys(KEY_A "\n" KEY_A "\n" KEY_A "\n" KEY_A "\n"));
 }
 END_TEST

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 
 const TAG = 's1.';
 export const cursorKeyFile = () => process.env.SG_CURSOR_KEY_FILE || join(process.env.SG_VAR, 'secrets', 'cursor.key');
-const secretNow = () => readFileSync(cursorKeyFile(), 'utf8').split(/\r?\n/)[0].trim();
+// the first line that is not blank, less its trailing blanks: the one the pool seals with
+const secretNow = () => readFileSync(cursorKeyFile(), 'utf8').split('\n').map((l) => l.replace(/[ \t\r]+$/, '')).find((l) => l !== '');
 const keyOf = (secret) => createHmac('sha256', secret).update('safeguard sealed cursor v1').digest();
 
 // The parts of a sealed cursor (an array of strings), or null when it does
