@@ -250,6 +250,50 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
 	return http_list_rows(r, res, json_col, n, next);
 }
 
+int kit_list_fetch(struct sg_req *r, const struct kit_list *l, struct kit_page *pg, PGresult **res)
+{
+	const char *const *q = r->query.values;
+	const char *p[16];
+	int n = 0, rc;
+
+	if ((rc = kit_page_begin(r, q[l->limit], q[l->cursor], l->keys, l->nkeys, pg)))
+		return rc;
+	for (size_t i = 0; i < l->nargs; i++) {
+		if (n + (int)l->nkeys > (int)(sizeof p / sizeof p[0]))
+			abort(); /* a list's parameters are fixed in code: a programmer error */
+		switch (l->args[i]) {
+		case KIT_ARG_AFTER:
+			for (size_t k = 0; k < l->nkeys; k++)
+				p[n++] = pg->after[k];
+			break;
+		case KIT_ARG_FETCH:
+			p[n++] = pg->fetch;
+			break;
+		case KIT_ARG_ID:
+			p[n++] = r->params[0];
+			break;
+		default:
+			if (l->args[i] < 0)
+				abort();
+			p[n++] = q[l->args[i]];
+		}
+	}
+	if (n != l->stmt->nparams)
+		abort();
+	return kit_exec(r, l->stmt, p, n, res);
+}
+
+int kit_list(struct sg_req *r, const struct kit_list *l)
+{
+	struct kit_page pg;
+	PGresult *res;
+	int rc;
+
+	if ((rc = kit_list_fetch(r, l, &pg, &res)))
+		return rc;
+	return kit_page_answer(r, &pg, res, 0, 1);
+}
+
 /* ---- PATCH ------------------------------------------------------------------ */
 
 int kit_patch_merge(struct sg_req *r, const char *current_json, const struct body_spec *spec, json_t **merged)

@@ -88,6 +88,33 @@ int kit_page_begin_sealed(struct sg_req *r, const char *limit, const char *curso
  * cursor is made of the nkeys columns from key_col on of the last row kept. */
 int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, int json_col, int key_col);
 
+/* A list read by one statement, as data: the statement's parameters in its
+ * order, each a KIT_ARG_* or the index of a query parameter in the route's
+ * query spec (NULL when the query leaves it out). */
+enum kit_arg {
+	KIT_ARG_AFTER = -1, /* the cursor's parts, nkeys of them (NULL on the first page) */
+	KIT_ARG_FETCH = -2, /* limit + 1: the row past the page says there is a next one */
+	KIT_ARG_ID = -3,    /* the path's {id} */
+};
+struct kit_list {
+	struct db_statement *stmt;
+	int limit, cursor;    /* the query spec's indexes of ?limit= and ?cursor= */
+	enum kit_key keys[4]; /* the cursor's parts: the key columns from column 1 on */
+	size_t nkeys;
+	int args[10];
+	size_t nargs;
+};
+/* static const struct kit_list list = {&sql_x, XQ_LIMIT, XQ_CURSOR,
+ *	KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID), KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, XQ_STATUS)}; */
+#define KIT_KEYS(...) {__VA_ARGS__}, sizeof((enum kit_key[]){__VA_ARGS__}) / sizeof(enum kit_key)
+#define KIT_ARGS(...) {__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int)
+/* The cursor checked and the page read: *res holds the JSON texts in column
+ * 0 and the keys from column 1 on (the arena owns it); 0 or the answer.
+ * Parameters that do not add up to the statement's abort the worker. */
+int kit_list_fetch(struct sg_req *r, const struct kit_list *l, struct kit_page *pg, PGresult **res);
+/* kit_list_fetch, then the page answered ({items, next_cursor}). */
+int kit_list(struct sg_req *r, const struct kit_list *l);
+
 /* PATCH: the record as the client may write it (current minus read-only
  * fields), with the patch applied (null clears) and checked as a whole
  * against spec, rules included.  *merged is owned by the arena.  0, or 400

@@ -346,26 +346,14 @@ static int children_update(struct sg_req *r)
 	return kit_resource(r, 200, res, 0);
 }
 
+/* The statement audits every child of the page it returns. */
 static int children_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[5];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_child_list, CQ_LIMIT, CQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, CQ_STATUS, CQ_FAMILY)};
 
-	if ((rc = kit_page_begin(r, q[CQ_LIMIT], q[CQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[CQ_STATUS];
-	p[4] = q[CQ_FAMILY];
-	/* the statement audits every child of the page it returns */
-	if ((rc = kit_exec(r, &sql_child_list, p, 5, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 /* Exact-identifier search: a visible match in full, another as its id only. */

@@ -87,22 +87,15 @@ static int declared_audit(struct sg_req *r, const char *action)
 
 static int involvements_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_declared_list, DQ_LIMIT, DQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(DQ_STATUS, DQ_CHILD, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct kit_page pg;
-	const char *p[5];
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_page_begin(r, q[DQ_LIMIT], q[DQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = q[DQ_STATUS];
-	p[1] = q[DQ_CHILD];
-	p[2] = pg.after[0];
-	p[3] = pg.after[1];
-	p[4] = pg.fetch;
 	/* ids, agencies and reasons only: no child's personal data, so one audit row */
-	if ((rc = kit_exec(r, &sql_declared_list, p, 5, &res)) ||
+	if ((rc = kit_list_fetch(r, &list, &pg, &res)) ||
 	    (rc = kit_audit(r, "declared_involvement.list", "declared_involvement", NULL, NULL)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);

@@ -382,22 +382,16 @@ static int requests_create(struct sg_req *r)
 
 static int requests_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_req_list, RQ_LIMIT, RQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(RQ_STATUS, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct kit_page pg;
-	const char *p[4];
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_page_begin(r, q[RQ_LIMIT], q[RQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = q[RQ_STATUS];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
 	/* a request names its children and why they are discussed: a child
 	 * audit row for each child of the page (not of the look-ahead row) */
-	if ((rc = kit_exec(r, &sql_req_list, p, 4, &res)) ||
+	if ((rc = kit_list_fetch(r, &list, &pg, &res)) ||
 	    (rc = chronology_audit_children(r, "child.chronology_request.read", res, 3,
 					    PQntuples(res) < pg.limit ? PQntuples(res) : (int)pg.limit)))
 		return rc;

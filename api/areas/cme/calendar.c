@@ -136,24 +136,11 @@ static int calendar_create(struct sg_req *r)
 
 static int calendar_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_DATE, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[6];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_calendar_list, LQ_LIMIT, LQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_DATE, KIT_KEY_UUID),
+					     KIT_ARGS(LQ_FROM, LQ_TO, LQ_KIND, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 
-	if ((rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = q[LQ_FROM];
-	p[1] = q[LQ_TO];
-	p[2] = q[LQ_KIND];
-	p[3] = pg.after[0];
-	p[4] = pg.after[1];
-	p[5] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_calendar_list, p, 6, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int calendar_show(struct sg_req *r)

@@ -437,23 +437,10 @@ static int cases_show(struct sg_req *r)
 
 static int cases_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_INT, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[5];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_case_list, LQ_LIMIT, LQ_CURSOR, KIT_KEYS(KIT_KEY_INT, KIT_KEY_UUID),
+					     KIT_ARGS(LQ_STATUS, LQ_CHILD, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 
-	if ((rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = q[LQ_STATUS];
-	p[1] = q[LQ_CHILD];
-	p[2] = pg.after[0];
-	p[3] = pg.after[1];
-	p[4] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_case_list, p, 5, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 /* An enquiry: the case moves to (or stays in) enquiries; a confirmed

@@ -331,28 +331,16 @@ static int actions_create(struct sg_req *r)
 /* Each agency's tray: ?owner_agency=mine&overdue=true, and the panel's log. */
 static int actions_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_DATE, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_action_list, AQ_LIMIT, AQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_DATE, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, AQ_PANEL, AQ_OWNER, AQ_STATUS,
+						      AQ_OVERDUE, AQ_DUE_BEFORE, AQ_REFERRAL)};
 	struct kit_page pg;
-	const char *p[9];
 	PGresult *res;
-	int rc, n;
+	int rc;
 
-	if ((rc = kit_page_begin(r, q[AQ_LIMIT], q[AQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[AQ_PANEL];
-	p[4] = q[AQ_OWNER];
-	p[5] = q[AQ_STATUS];
-	p[6] = q[AQ_OVERDUE];
-	p[7] = q[AQ_DUE_BEFORE];
-	p[8] = q[AQ_REFERRAL];
-	if ((rc = kit_exec(r, &sql_action_list, p, 9, &res)))
-		return rc;
-	n = PQntuples(res) > pg.limit ? (int)pg.limit : PQntuples(res);
-	if ((rc = kit_audit_children(r, "child.panel_action.read", panels_id_array(r, res, 3, n))))
+	if ((rc = kit_list_fetch(r, &list, &pg, &res)) ||
+	    (rc = panels_audit_page(r, "child.panel_action.read", &pg, res, 3)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
@@ -436,24 +424,15 @@ static int actions_resolve(struct sg_req *r)
 /* Every version of the action, oldest first, with what changed it. */
 static int actions_history(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_INT};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_action_history, AQ_LIMIT, AQ_CURSOR, KIT_KEYS(KIT_KEY_INT),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct panel_standing ps;
-	struct kit_page pg;
-	const char *p[3];
 	PGresult *res;
 	int rc;
 
-	if ((rc = action_load(r, &res, &ps)) || (rc = kit_page_begin(r, q[AQ_LIMIT], q[AQ_CURSOR], keys, 1, &pg)))
+	if ((rc = action_load(r, &res, &ps)) || (rc = action_audit_child(r, action_child(res, A_CHILD))))
 		return rc;
-	if ((rc = action_audit_child(r, action_child(res, A_CHILD))))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_action_history, p, 3, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static const struct route actions_route_list[] = {

@@ -239,29 +239,17 @@ static int meetings_create(struct sg_req *r)
 
 static int meetings_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_meeting_list, MQ_LIMIT, MQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH, MQ_STATUS, MQ_KIND)};
 	struct panel_standing ps;
-	struct kit_page pg;
-	const char *p[6];
-	PGresult *res;
 	int rc;
 
 	if ((rc = panels_standing(r, r->params[0], &ps)))
 		return rc;
 	if (!ps.reader)
 		return http_problem(r, 404, "not-found", "there is no panel with this id whose meetings you may see");
-	if ((rc = kit_page_begin(r, q[MQ_LIMIT], q[MQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	p[4] = q[MQ_STATUS];
-	p[5] = q[MQ_KIND];
-	if ((rc = kit_exec(r, &sql_meeting_list, p, 6, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int meetings_show(struct sg_req *r)

@@ -163,21 +163,15 @@ static int minutes_approve(struct sg_req *r)
 /* Every version, oldest first. */
 static int minutes_versions(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_INT};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_minutes_versions, VQ_LIMIT, VQ_CURSOR, KIT_KEYS(KIT_KEY_INT),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct panel_standing ps;
 	struct kit_page pg;
-	const char *p[3];
 	PGresult *res;
 	int rc;
 
-	if ((rc = minutes_load(r, &res, &ps)) || (rc = kit_page_begin(r, q[VQ_LIMIT], q[VQ_CURSOR], keys, 1, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_minutes_versions, p, 3, &res)) ||
-	    (rc = kit_audit(r, "panel_minutes.versions.read", "panel_meeting", p[0], NULL)))
+	if ((rc = minutes_load(r, &res, &ps)) || (rc = kit_list_fetch(r, &list, &pg, &res)) ||
+	    (rc = kit_audit(r, "panel_minutes.versions.read", "panel_meeting", r->params[0], NULL)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }

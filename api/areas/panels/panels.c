@@ -206,6 +206,13 @@ const char *panels_id_array(struct sg_req *r, PGresult *res, int col, int nrows)
 	return out;
 }
 
+int panels_audit_page(struct sg_req *r, const char *action, const struct kit_page *pg, PGresult *res, int col)
+{
+	int n = PQntuples(res) > pg->limit ? (int)pg->limit : PQntuples(res);
+
+	return kit_audit_children(r, action, panels_id_array(r, res, col, n));
+}
+
 bool panels_in_past(struct sg_req *r, const char *date)
 {
 	return strcmp(date, kit_today(r->arena)) < 0;
@@ -243,22 +250,11 @@ static int panels_show(struct sg_req *r)
 
 static int panels_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[4];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_panel_list, PQ_LIMIT, PQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, PQ_TYPE)};
 
-	if ((rc = kit_page_begin(r, q[PQ_LIMIT], q[PQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[PQ_TYPE];
-	if ((rc = kit_exec(r, &sql_panel_list, p, 4, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 /* Name, area, chair and membership; an agency that still owns open actions

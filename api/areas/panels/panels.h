@@ -36,6 +36,9 @@ int panels_invalid(struct sg_req *r, const char *field, const char *code, const 
 int panels_bad_reference(struct sg_req *r, const char *field, const char *message);
 /* The UUIDs of column col of res (nulls skipped) as a PostgreSQL array literal. */
 const char *panels_id_array(struct sg_req *r, PGresult *res, int col, int nrows);
+/* A child audit row (action) for each child in column col of the rows of
+ * the page pg keeps (not the look-ahead row): 0, or the failure's answer. */
+int panels_audit_page(struct sg_req *r, const char *action, const struct kit_page *pg, PGresult *res, int col);
 /* Whether date (YYYY-MM-DD, valid) is before today (UTC, the clock overdue uses). */
 bool panels_in_past(struct sg_req *r, const char *date);
 

@@ -179,11 +179,10 @@ static int discussions_of_meeting(struct sg_req *r)
 
 static int discussions_of_referral(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_referral_discussions, LQ_LIMIT, LQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct panel_standing ps;
-	struct kit_page pg;
-	const char *p[4];
 	PGresult *res;
 	int rc;
 
@@ -192,16 +191,9 @@ static int discussions_of_referral(struct sg_req *r)
 		return rc;
 	if (!ps.reader)
 		return http_not_found(r, "panel referral");
-	if ((rc = kit_audit(r, "child.panel_discussion.read", "child", PQgetvalue(res, 0, 1), NULL)) ||
-	    (rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
+	if ((rc = kit_audit(r, "child.panel_discussion.read", "child", PQgetvalue(res, 0, 1), NULL)))
 		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_referral_discussions, p, 4, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 /* ---- handlers: decisions -------------------------------------------------- */
@@ -270,24 +262,17 @@ static int decisions_show(struct sg_req *r)
 
 static int decisions_of_meeting(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_meeting_decisions, LQ_LIMIT, LQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct panel_standing ps;
 	struct kit_page pg;
-	const char *p[4], *panel;
+	const char *panel;
 	PGresult *res;
-	int rc, n;
+	int rc;
 
-	if ((rc = record_meeting(r, &ps, &panel)) || (rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_meeting_decisions, p, 4, &res)))
-		return rc;
-	n = PQntuples(res) > pg.limit ? (int)pg.limit : PQntuples(res);
-	if ((rc = kit_audit_children(r, "child.panel_decision.read", panels_id_array(r, res, 3, n))))
+	if ((rc = record_meeting(r, &ps, &panel)) || (rc = kit_list_fetch(r, &list, &pg, &res)) ||
+	    (rc = panels_audit_page(r, "child.panel_decision.read", &pg, res, 3)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }

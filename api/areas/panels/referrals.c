@@ -307,29 +307,20 @@ static int referrals_create(struct sg_req *r)
 
 static int referrals_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_referral_list, RQ_LIMIT, RQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH, RQ_STATUS)};
 	struct panel_standing ps;
 	struct kit_page pg;
-	const char *p[5];
 	PGresult *res;
-	int rc, n;
+	int rc;
 
 	if ((rc = panels_standing(r, r->params[0], &ps)))
 		return rc;
 	if (!ps.reader)
 		return http_problem(r, 404, "not-found", "there is no panel with this id whose cases you may see");
-	if ((rc = kit_page_begin(r, q[RQ_LIMIT], q[RQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	p[4] = q[RQ_STATUS];
-	if ((rc = kit_exec(r, &sql_referral_list, p, 5, &res)))
-		return rc;
-	n = PQntuples(res) > pg.limit ? (int)pg.limit : PQntuples(res);
-	if ((rc = kit_audit_children(r, "child.panel_referral.read", panels_id_array(r, res, 3, n))))
+	if ((rc = kit_list_fetch(r, &list, &pg, &res)) ||
+	    (rc = panels_audit_page(r, "child.panel_referral.read", &pg, res, 3)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }
@@ -454,24 +445,15 @@ static int referrals_reopen(struct sg_req *r)
  * referral's state, not the case. */
 static int children_panel_referrals(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[4];
-	PGresult *res;
+	/* child_panel_referrals writes the child's audit row (050) */
+	static const struct kit_list list = {&sql_child_referrals, RQ_LIMIT, RQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	int rc;
 
-	if ((rc = kit_child_visible(r, r->params[0])) ||
-	    (rc = kit_page_begin(r, q[RQ_LIMIT], q[RQ_CURSOR], keys, 2, &pg)))
+	if ((rc = kit_child_visible(r, r->params[0])))
 		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	/* child_panel_referrals writes the child's audit row (050) */
-	if ((rc = kit_exec(r, &sql_child_referrals, p, 4, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static const struct route referrals_route_list[] = {

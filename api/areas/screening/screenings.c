@@ -444,21 +444,14 @@ static int screenings_show(struct sg_req *r)
 /* A child's screenings, oldest first: the submitted ones, and its own agency's drafts. */
 static int screenings_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
+	static const struct kit_list list = {&sql_screening_list, LQ_LIMIT, LQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH)};
 	struct kit_page pg;
-	const char *p[4];
 	PGresult *res;
 	int rc;
 
-	if ((rc = kit_child_visible(r, r->params[0])) ||
-	    (rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_screening_list, p, 4, &res)) ||
+	if ((rc = kit_child_visible(r, r->params[0])) || (rc = kit_list_fetch(r, &list, &pg, &res)) ||
 	    (rc = kit_audit(r, "child.screenings.read", "child", r->params[0], NULL)))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);

@@ -426,21 +426,11 @@ static int tools_create(struct sg_req *r)
 
 static int tools_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[3];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_tool_list, LQ_LIMIT, LQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH)};
 
-	if ((rc = kit_page_begin(r, q[LQ_LIMIT], q[LQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	if ((rc = kit_exec(r, &sql_tool_list, p, 3, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int tools_show(struct sg_req *r)

@@ -307,22 +307,11 @@ static int bookings_calendar(struct sg_req *r)
 
 static int bookings_mine(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[4];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_mine_list, MQ_LIMIT, MQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, MQ_STATUS)};
 
-	if ((rc = kit_page_begin(r, q[MQ_LIMIT], q[MQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[MQ_STATUS];
-	if ((rc = kit_exec(r, &sql_mine_list, p, 4, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static const struct route bookings_route_list[] = {

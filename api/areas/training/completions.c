@@ -125,23 +125,11 @@ static int completions_create(struct sg_req *r)
 
 static int completions_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[5];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {&sql_completion_list, XQ_LIMIT, XQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, XQ_COURSE, XQ_AGENCY)};
 
-	if ((rc = kit_page_begin(r, q[XQ_LIMIT], q[XQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[XQ_COURSE];
-	p[4] = q[XQ_AGENCY];
-	if ((rc = kit_exec(r, &sql_completion_list, p, 5, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static const struct route completions_route_list[] = {

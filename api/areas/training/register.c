@@ -110,10 +110,8 @@ DB_SQL(sql_certificate_revoke, 1,
 
 static int register_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_INT};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[4];
+	static const struct kit_list list = {&sql_register_list, RQ_LIMIT, RQ_CURSOR, KIT_KEYS(KIT_KEY_INT),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH, RQ_STATUS)};
 	PGresult *res;
 	int rc;
 
@@ -121,38 +119,16 @@ static int register_list(struct sg_req *r)
 		return rc;
 	if (PQgetvalue(res, 0, 0)[0] != 't')
 		return http_not_found(r, "training session");
-	if ((rc = kit_page_begin(r, q[RQ_LIMIT], q[RQ_CURSOR], keys, 1, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.fetch;
-	p[3] = q[RQ_STATUS];
-	if ((rc = kit_exec(r, &sql_register_list, p, 4, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int register_bookings(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[7];
-	PGresult *res;
-	int rc;
+	static const struct kit_list list = {
+		&sql_booking_list, BQ_LIMIT, BQ_CURSOR, KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+		KIT_ARGS(KIT_ARG_AFTER, KIT_ARG_FETCH, BQ_STATUS, BQ_SESSION, BQ_COURSE, BQ_AGENCY)};
 
-	if ((rc = kit_page_begin(r, q[BQ_LIMIT], q[BQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = pg.after[0];
-	p[1] = pg.after[1];
-	p[2] = pg.fetch;
-	p[3] = q[BQ_STATUS];
-	p[4] = q[BQ_SESSION];
-	p[5] = q[BQ_COURSE];
-	p[6] = q[BQ_AGENCY];
-	if ((rc = kit_exec(r, &sql_booking_list, p, 7, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int register_mark(struct sg_req *r)

@@ -207,10 +207,9 @@ static int sessions_create(struct sg_req *r)
 
 static int sessions_list(struct sg_req *r)
 {
-	static const enum kit_key keys[] = {KIT_KEY_TIMESTAMP, KIT_KEY_UUID};
-	const char *const *q = r->query.values;
-	struct kit_page pg;
-	const char *p[5];
+	static const struct kit_list list = {&sql_session_list, SQ_LIMIT, SQ_CURSOR,
+					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH, SQ_FROM)};
 	PGresult *res;
 	int rc;
 
@@ -218,16 +217,7 @@ static int sessions_list(struct sg_req *r)
 		return rc;
 	if (PQgetvalue(res, 0, 0)[0] != 't')
 		return http_not_found(r, "course");
-	if ((rc = kit_page_begin(r, q[SQ_LIMIT], q[SQ_CURSOR], keys, 2, &pg)))
-		return rc;
-	p[0] = r->params[0];
-	p[1] = pg.after[0];
-	p[2] = pg.after[1];
-	p[3] = pg.fetch;
-	p[4] = q[SQ_FROM];
-	if ((rc = kit_exec(r, &sql_session_list, p, 5, &res)))
-		return rc;
-	return kit_page_answer(r, &pg, res, 0, 1);
+	return kit_list(r, &list);
 }
 
 static int sessions_show(struct sg_req *r)
