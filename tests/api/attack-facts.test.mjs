@@ -142,7 +142,9 @@ describe('1. a CME panel\'s chair through the API: who sees the children with li
     assert.deepEqual(fields(nobody), ['chair_agency:invalid_value', 'member_agencies[1]:invalid_value']);
     const twice = await patchPanel(a, { chair_agency: x, member_agencies: ['csc', 'csc'] });
     problem(twice, 400, 'validation-failed');
-    for (const res of [typed, nobody, twice]) assert.deepEqual(accessRows(rid(res)), []);
+    const empty = await patchPanel(a, { chair_agency: null, member_agencies: [] });
+    problem(empty, 400, 'validation-failed');
+    for (const res of [typed, nobody, twice, empty]) assert.deepEqual(accessRows(rid(res)), []);
     assert.equal(chairOfA(), y);
   });
 
@@ -220,6 +222,25 @@ describe('1. a CME panel\'s chair through the API: who sees the children with li
     assert.ok(seen.body.items.some((e) => e.request_id === rid(res) && e.action === 'panel.create'), 'the auditor reads its admin\'s events');
     const ids = seen.body.items.filter((e) => e.request_id === rid(res)).map((e) => e.resource_id);
     assert.deepEqual(ids.filter((id) => kids.includes(id)), [], 'child ids of live CME cases in the admin agency\'s trail');
+  });
+
+  // The same for 050's membership rows: an admin of an agency that sits on no panel and sees no
+  // child changes a panel's members; its auditor reads the ids of the panel's open referrals'
+  // children, which 050 took away from admins (panel_open_children) as the panel's cases that
+  // only its member agencies read.  The same fix covers it.
+  it('an agency\'s auditor does not learn, through its admin\'s membership change, which children a panel it does not sit on has open referrals for', { todo: 'the admin\'s agency auditor reads the open referrals\' child ids in the membership rows (audit_event_visible)' }, async () => {
+    const panel = await makePanel({ chair: 'police', members: ['youth_justice', 'csc'] });
+    const k = await makeChild('csc');
+    await ok('POST', `/v1/panels/${panel.id}/referrals`, who('csc', 'social_worker'), {
+      child_id: k.id, reason: 'missing and found with older peers', risk_level: 'high', criteria: { offending_risk: true, safeguarding_concern: true },
+    }, 201);
+    const res = await patchPanel(panel, { member_agencies: ['youth_justice', 'csc', 'health'] }, who('district', 'admin'));
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(accessRows(rid(res)), [`start health ${k.id} ${panel.id} membership`]);
+    problem(await call('GET', `/v1/children/${k.id}`, who('district', 'practitioner')), 404, 'not-found');
+    const seen = await ok('GET', `/v1/audit-events?actor=${encodeURIComponent(subOf(who('district', 'admin')))}&limit=200`, who('district', 'auditor'));
+    assert.ok(seen.body.items.some((e) => e.request_id === rid(res) && e.action === 'panel.update'), 'the auditor reads its admin\'s events');
+    assert.deepEqual(seen.body.items.filter((e) => e.resource_id === k.id).map((e) => e.action), []);
   });
 
   // CSC sees every child (child_visible): its panel chairs gain and lose nothing by chairing a CME
