@@ -4,9 +4,11 @@
 -- them overdue, so that `GET /v1/panel-actions?owner_agency=mine&overdue=true`
 -- has something to show).  Loaded after 001 (files run in name order), once
 -- per database: rows are keyed by fixed ids.  History rows are written by
--- the triggers, as the demo user.
+-- the triggers, as the demo user, and so are the access rows a panel's
+-- members and a CME panel's chair write (050, 051), which need a request id.
 
-select set_config('app.sub', 'demo', true), set_config('app.agency', 'partnership', true);
+select set_config('app.sub', 'demo', true), set_config('app.agency', 'partnership', true),
+       set_config('app.request_id', 'demo-data', true);
 
 insert into safeguard.panels (id, type, name, area, chair_agency, created_by) values
 	('00000000-0000-4000-8000-0000000a0001', 'cme', 'Children Missing Education panel', null, 'education', 'demo'),

@@ -24,7 +24,7 @@ const definers = () => psql(`select p.oid::regprocedure::text from pg_proc p
 // ones behind a stored timeline and the change feed's writers are not here
 // (036, 039)
 const REVIEWED = `
-audit_children_seen() audit_event_visible(text,text,text) child_by_identifier(text,text) child_by_identifier(text,text,uuid)
+audit_children_seen() audit_event_visible(text,text,text,text) child_by_identifier(text,text) child_by_identifier(text,text,uuid)
 child_chronology(uuid,date,date,text,text,date,time without time zone,bigint,integer) child_cme_case_live(uuid)
 child_exists(uuid) child_in_network(uuid) child_list_sparse()
 child_on_open_panel(uuid) child_page(timestamp with time zone,uuid,integer,text,uuid) child_panel_referrals(uuid)

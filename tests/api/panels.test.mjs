@@ -477,4 +477,23 @@ describe('demo data', () => {
     const lines = out.split('\n').filter(Boolean);
     assert.deepEqual(lines.slice(-2), ['cme,joint_police_yj,missing_exploited,risk_meeting', '1']);
   });
+
+  it('db/demo loads where children have live missing-education cases and no CME panel is chaired yet', async () => {
+    // the demo's CME panel starts its chair's access to every child with a live case: the
+    // access rows (051) are written as the loading session's identity, request id included
+    const k = await makeChild();
+    await ok('POST', '/v1/cme-cases', who('csc', 'social_worker'), {
+      child_id: k.id, reason: 'not_attending', since: today(-3), school_urn: '123456', school_name: 'Demo Academy',
+      what_is_known: 'Not seen in school since the start of the week.',
+    }, 201);
+    const dir = join(process.env.SG_ROOT, 'db', 'demo');
+    const body = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    // a fresh session, as `make run` loads it; the other CME panels retyped for the transaction only
+    const out = psql(`begin; set local session_replication_role = replica;
+      update safeguard.panels set type = 'risk_meeting' where type = 'cme';
+      set local session_replication_role = origin; set local role safeguard_owner; ${body}
+      select count(*) from safeguard.audit_events where request_id = 'demo-data' and action = 'child.panel_access.start'
+        and resource_id = ${sql(k.id)} and details ->> 'agency' = 'education'; rollback;`);
+    assert.equal(out.split('\n').filter(Boolean).pop(), '1');
+  });
 });
