@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { who, admin, ok, call, problem, fields, makePanel, makeChild, today, sql, ROLES, asApi } from './lib/panels.mjs';
+import { syncAll as sync, said } from './lib/sync.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
 const rid = (res) => res.headers.get('x-request-id');
@@ -257,19 +258,6 @@ describe('1. a CME panel\'s chair through the API: who sees the children with li
 
 // ---- 2. a child's families in the change log, through the API only ------------------------
 
-async function sync(token, since = null) {
-  const items = [];
-  let q = new URLSearchParams({ limit: '200', ...(since ? { since } : {}) });
-  for (let pages = 1; ; pages++) {
-    const res = await request('GET', `/v1/changes?${q}`, { token });
-    assert.equal(res.status, 200, res.text.slice(0, 300));
-    items.push(...res.body.items);
-    if (!res.body.next_cursor) return { items, cursor: res.body.sync_cursor };
-    q = new URLSearchParams({ limit: '200', cursor: res.body.next_cursor });
-    assert.ok(pages < 2000, 'a sync that does not end');
-  }
-}
-const said = (items, id) => items.filter((i) => i.id === id).map((i) => i.change);
 // a family's members as the sync's upsert lists them, 'tombstone', or 'not sent'
 const familyIn = (items, id) => {
   const all = items.filter((i) => i.id === id);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
 import { openCursor, sealCursor } from './lib/sealed-cursor.mjs';
+import { syncAll as sync } from './lib/sync.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -42,18 +43,6 @@ const requestBody = (fields) => ({
   period_from: day(-400), period_to: day(0), respond_by: day(7), share_until: inSeconds(3600), ...fields,
 });
 
-async function sync(token, since = null, limit = 200) {
-  const items = [];
-  let q = new URLSearchParams({ limit: String(limit), ...(since ? { since } : {}) });
-  for (let pages = 1; ; pages++) {
-    const res = await request('GET', `/v1/changes?${q}`, { token });
-    assert.equal(res.status, 200, res.text.slice(0, 300));
-    items.push(...res.body.items);
-    if (!res.body.next_cursor) return { items, cursor: res.body.sync_cursor, pages };
-    q = new URLSearchParams({ limit: String(limit), cursor: res.body.next_cursor });
-    assert.ok(pages < 1000, 'a sync that does not end');
-  }
-}
 const about = (items, id) => items.filter((i) => i.id === id);
 const audits = (where) => Number(psql(`select count(*) from safeguard.audit_events where ${where}`));
 

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor, as } from './lib/people.mjs';
 import { makePanel, admin, sql } from './lib/panels.mjs';
+import { syncAll as sync, said } from './lib/sync.mjs';
 
 const utcDay = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -27,21 +28,6 @@ async function ok(method, path, token, body, headers = {}) {
 }
 const post = async (path, token, body) => (await ok('POST', path, token, body)).body;
 
-// A whole sync from since (null: the first): every page until next_cursor is null.
-async function sync(token, since = null) {
-  const items = [];
-  let q = new URLSearchParams({ limit: '200', ...(since ? { since } : {}) });
-  for (let pages = 1; ; pages++) {
-    const res = await request('GET', `/v1/changes?${q}`, { token });
-    assert.equal(res.status, 200, res.text.slice(0, 300));
-    items.push(...res.body.items);
-    if (!res.body.next_cursor) return { items, cursor: res.body.sync_cursor };
-    q = new URLSearchParams({ limit: '200', cursor: res.body.next_cursor });
-    assert.ok(pages < 1000, 'a sync that does not end');
-  }
-}
-// What a sync said about a record: ['upsert'], ['tombstone'] or [].
-const said = (items, id) => items.filter((i) => i.id === id).map((i) => i.change);
 
 // A device that synced up to now: a token, what its first sync carried,
 // and where its next sync starts.

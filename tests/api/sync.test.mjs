@@ -14,6 +14,7 @@ import { request, psql } from './lib/client.mjs';
 import { as, tokenFor } from './lib/people.mjs';
 import { makePanel, makeChild, refer, accept, who } from './lib/panels.mjs';
 import { openCursor, plainCursor, sealCursor } from './lib/sealed-cursor.mjs';
+import { syncAll as sync } from './lib/sync.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -65,18 +66,6 @@ async function page(token, query) {
   return res;
 }
 
-// A whole sync from since (null: the first): every page until next_cursor is null.
-async function sync(token, since = null, limit = 200) {
-  const items = [];
-  let q = new URLSearchParams({ limit: String(limit), ...(since ? { since } : {}) });
-  for (let pages = 1; ; pages++) {
-    const res = await page(token, q.toString());
-    items.push(...res.body.items);
-    if (!res.body.next_cursor) return { items, cursor: res.body.sync_cursor, pages };
-    q = new URLSearchParams({ limit: String(limit), cursor: res.body.next_cursor });
-    assert.ok(pages < 1000, 'a sync that does not end');
-  }
-}
 const about = (items, id) => items.filter((i) => i.id === id);
 
 // Audit rows of action about id by the subject sub.
