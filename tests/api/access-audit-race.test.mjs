@@ -115,6 +115,8 @@ describe('a membership change and a referral of the same panel at once', () => {
     const { state, res } = await whileHeld(h, await patchPanel(panel.id, { member_agencies: ['youth_justice', 'csc', 'health'] }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(accessRows(rid(res), [child.id]), []);
+    // the deletion ended the members' access itself, as its identity (054)
+    assert.deepEqual(accessRows(h.id, [child.id]), expectRows([['end', '-', 'deleted', panel.id]], [child.id]));
     assert.equal(state, 'waiting');
   });
 

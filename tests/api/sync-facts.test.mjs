@@ -56,7 +56,8 @@ const members = (items, famId) => {
   return up[0].record.members.map((m) => m.child_id);
 };
 // A correction by hand in the database, made as an identity: a change of
-// who chairs a CME panel writes the audit rows of the access it moves (051),
+// who chairs a CME panel (051), a panel member moved, an open referral or a
+// live CME case deleted (054) writes the audit rows of the access it moves,
 // as the identity it was made as.
 const byHand = (statement) => psql(`begin;
   select set_config('app.sub', 'sync-facts', true), set_config('app.agency', 'partnership', true),
@@ -212,13 +213,13 @@ describe('a referred child that left the family its referral names (051)', () =>
   });
 
   it('a member moved to voluntary (in the database): the child, and the family listing it', async () => {
-    psql(`update safeguard.panel_members set agency = 'voluntary' where panel_id = ${sql(panel.id)} and agency = 'youth_justice'`);
+    byHand(`update safeguard.panel_members set agency = 'voluntary' where panel_id = ${sql(panel.id)} and agency = 'youth_justice'`);
     assert.deepEqual(await nextOf(), { child: ['upsert'], family: [child.id] });
   });
 
   it('the open referral deleted (in the database): the tombstone, and the family without the child', async () => {
-    psql(`begin; delete from safeguard.panel_referral_events where referral_id = ${sql(ref.id)};
-      delete from safeguard.panel_referrals where id = ${sql(ref.id)}; commit;`);
+    byHand(`delete from safeguard.panel_referral_events where referral_id = ${sql(ref.id)};
+      delete from safeguard.panel_referrals where id = ${sql(ref.id)}`);
     assert.deepEqual(await nextOf(), { child: ['tombstone'], family: [] });
   });
 });
@@ -377,11 +378,11 @@ describe('facts moved or deleted in the database', () => {
     const voluntary = await synced('voluntary');
     assert.deepEqual(said(district.first, k.id), ['upsert']);
     assert.deepEqual(said(voluntary.first, k.id), []);
-    psql(`update safeguard.panel_members set agency = 'voluntary' where panel_id = ${sql(panel.id)} and agency = 'district'`);
+    byHand(`update safeguard.panel_members set agency = 'voluntary' where panel_id = ${sql(panel.id)} and agency = 'district'`);
     assert.deepEqual(await next(voluntary, k.id), ['upsert']);
     assert.deepEqual(await next(district, k.id), ['tombstone']);
-    psql(`begin; delete from safeguard.panel_referral_events where referral_id = ${sql(ref.id)};
-      delete from safeguard.panel_referrals where id = ${sql(ref.id)}; commit;`);
+    byHand(`delete from safeguard.panel_referral_events where referral_id = ${sql(ref.id)};
+      delete from safeguard.panel_referrals where id = ${sql(ref.id)}`);
     assert.deepEqual(await next(voluntary, k.id), ['tombstone']);
   });
 
@@ -393,8 +394,8 @@ describe('facts moved or deleted in the database', () => {
     const officer = await synced('education', 'safeguarding_lead');
     assert.deepEqual(said(officer.first, k.id), ['upsert']);
     assert.deepEqual(members(officer.first, fam.id), [k.id]);
-    psql(`begin; delete from safeguard.cme_case_order where case_id = ${sql(kase.id)};
-      delete from safeguard.cme_cases where id = ${sql(kase.id)}; commit;`);
+    byHand(`delete from safeguard.cme_case_order where case_id = ${sql(kase.id)};
+      delete from safeguard.cme_cases where id = ${sql(kase.id)}`);
     const after = await sync(officer.token, officer.cursor);
     assert.deepEqual(said(after.items, k.id), ['tombstone']);
     assert.deepEqual(members(after.items, fam.id), []);
