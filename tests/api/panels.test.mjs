@@ -488,9 +488,9 @@ describe('demo data', () => {
     }, 201);
     const dir = join(process.env.SG_ROOT, 'db', 'demo');
     const body = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
-    // a fresh session, as `make run` loads it; the other CME panels retyped for the transaction only
+    // a fresh session, as `make run` loads it; the other CME panels gone for the transaction only
     const out = psql(`begin; set local session_replication_role = replica;
-      update safeguard.panels set type = 'risk_meeting' where type = 'cme';
+      delete from safeguard.panels where type = 'cme';
       set local session_replication_role = origin; set local role safeguard_owner; ${body}
       select count(*) from safeguard.audit_events where request_id = 'demo-data' and action = 'child.panel_access.start'
         and resource_id = ${sql(k.id)} and details ->> 'agency' = 'education'; rollback;`);
