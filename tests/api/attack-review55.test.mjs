@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { psql } from './lib/client.mjs';
 import { who, admin, ok, call, makePanel, makeChild, refer, accept, today, sql } from './lib/panels.mjs';
-import { tokenFor } from './lib/people.mjs';
+import { tokenFor, as } from './lib/people.mjs';
+import { syncAll, said } from './lib/sync.mjs';
 
 const rid = (res) => res.headers.get('x-request-id');
 const chair = () => who('police', 'panel_chair');
@@ -212,6 +213,50 @@ describe('052/054 through the API: changes that move the same access, made at on
         set_config('app.request_id', 'r55-cleanup', true);
         delete from safeguard.panel_members where panel_id = ${sql(made.id)};
         delete from safeguard.panels where id = ${sql(made.id)}; commit;`);
+    }
+  });
+});
+
+describe('053: a share window ends on a family named three ways and changed in the log on the same page', () => {
+  it('one item for the family, listing no child police may not see; the children tombstoned once', async () => {
+    const post = async (path, token, body) => (await ok('POST', path, token, body, 201)).body;
+    const lead = tokenFor('police', 'safeguarding_lead', `r55-lead-${randomUUID().slice(0, 8)}`);
+    const named = await post('/v1/families', as.cscSocialWorker, { name: `r55 named ${randomUUID().slice(0, 6)}` });
+    const moved = await post('/v1/families', lead, { name: `r55 moved ${randomUUID().slice(0, 6)}` });
+    const kid = () => post('/v1/children', as.cscSocialWorker, { first_name: 'Review', last_name: `Child${randomUUID().slice(0, 4)}`, date_of_birth: '2011-02-03' });
+    const [k1, k2] = [await kid(), await kid()];
+    for (const k of [k1, k2]) await post(`/v1/families/${named.id}/members`, as.cscSocialWorker, { child_id: k.id, relationship: 'child' });
+    const day = (o) => new Date(Date.now() + o * 86400000).toISOString().slice(0, 10);
+    const req = await post('/v1/chronology-requests', as.cscSocialWorker, {
+      agencies: ['police'], purpose: 'strategy discussion', lawful_basis: 'children_act_1989_s47', family_id: named.id,
+      period_from: day(-400), period_to: day(0), respond_by: day(7),
+      share_until: new Date(Date.now() + 3600e3).toISOString().replace(/\.\d+Z$/, 'Z'),
+    });
+    // both children move to police's family after the request opened (the request still names the first)
+    psql(`update safeguard.children set family_id = ${sql(moved.id)} where id in (${sql(k1.id)}, ${sql(k2.id)})`);
+    const police = tokenFor('police', 'practitioner', `r55-dev-${randomUUID().slice(0, 8)}`);
+    const open = await syncAll(police);
+    const up = open.items.filter((i) => i.id === moved.id);
+    assert.deepEqual(up.map((i) => i.change), ['upsert']);
+    assert.deepEqual(up[0].record.members.map((m) => m.child_id).sort(), [k1.id, k2.id].sort());
+    // the family changes in the log, then the window ends (no write), both after the device's cursor
+    const etag = (await ok('GET', `/v1/families/${moved.id}`, lead)).headers.get('etag');
+    const patched = await call('PATCH', `/v1/families/${moved.id}`, lead, { name: `r55 renamed ${randomUUID().slice(0, 6)}` }, { 'If-Match': etag });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    psql(`begin; set local session_replication_role = replica;
+      update safeguard.chronology_requests set share_until = now() where id = ${sql(req.id)}; commit;`);
+    for (const limit of [200, 1, 2]) {
+      const after = await syncAll(police, open.cursor, limit);
+      const pageIds = after.items.map((i) => `${i.id}:${i.change}`);
+      assert.equal(new Set(pageIds).size, pageIds.length, `limit ${limit}: an item twice: ${pageIds}`);
+      assert.deepEqual(said(after.items, moved.id), ['upsert'], `limit ${limit}`);
+      assert.deepEqual(after.items.find((i) => i.id === moved.id).record.members, [], `limit ${limit}: no child police may not see`);
+      assert.deepEqual(said(after.items, k1.id), ['tombstone']);
+      assert.deepEqual(said(after.items, k2.id), ['tombstone']);
+      assert.deepEqual(said(after.items, named.id), ['tombstone']);
+      // no item names a child police may not see, in any record
+      const text = JSON.stringify(after.items.filter((i) => i.change === 'upsert'));
+      assert.ok(!text.includes(k1.id) && !text.includes(k2.id), `limit ${limit}: an upsert names a subject child`);
     }
   });
 });
