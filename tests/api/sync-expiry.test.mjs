@@ -172,4 +172,31 @@ describe('a share window ends: the family the invited agency sees another way is
     assert.deepEqual(members(first.items, moved.id), []);
     assert.deepEqual((await sync(police, after.cursor)).items.filter((i) => mine.some((m) => m.id === i.id)), []);
   });
+
+  it('the family changed in the log after the cursor comes once, as the log has it, at any page size (057)', async () => {
+    const named = await newFamily(as.cscSocialWorker, 'named');
+    const lead = policeLead();
+    const moved = await newFamily(lead, 'moved');
+    const child = await newChild(as.cscSocialWorker);
+    await join(named, child);
+    const req = await post('/v1/chronology-requests', as.cscSocialWorker, requestBody({ child_id: child.id }));
+    psql(`update safeguard.children set family_id = ${sql(moved.id)} where id = ${sql(child.id)}`);
+    const police = device('police');
+    const open = await sync(police);
+    assert.deepEqual(members(open.items, moved.id), [child.id]);
+    // after the device's cursor: the family renamed, then another record police sees, then the window ends
+    const etag = (await ok('GET', `/v1/families/${moved.id}`, lead)).headers.get('etag');
+    const name = `Expiry renamed ${randomUUID().slice(0, 6)}`;
+    await ok('PATCH', `/v1/families/${moved.id}`, lead, { name }, { 'If-Match': etag });
+    const later = await newChild(lead);
+    windowEnds(req.id);
+    for (const limit of [1, 2, 200]) {
+      const after = await sync(police, open.cursor, limit);
+      // one upsert (members asserts it), without the child, with the change the log holds
+      assert.deepEqual(members(after.items, moved.id), [], `limit ${limit}`);
+      assert.equal(after.items.find((i) => i.id === moved.id).record.name, name, `limit ${limit}`);
+      assert.deepEqual(said(after.items, child.id), ['tombstone'], `limit ${limit}`);
+      assert.deepEqual(said(after.items, later.id), ['upsert'], `limit ${limit}`);
+    }
+  });
 });
