@@ -145,4 +145,28 @@ describe('the family ETag follows its members', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.name, 'Renamed');
   });
+
+  it('changes when one member leaves the caller\'s view as another of the same version comes into it', async () => {
+    const fam = (await family(as.cscSocialWorker)).body;
+    const [x, y] = [await child(as.cscSocialWorker, 'Xena'), await child(as.cscSocialWorker, 'Yann')];
+    for (const c of [x, y]) {
+      assert.equal((await request('POST', `/v1/families/${fam.id}/members`, { token: as.cscSocialWorker, body: { child_id: c.id, relationship: 'child' } })).status, 201);
+    }
+    const version = (c) => psql(`select version from safeguard.children where id = '${c.id}'`);
+    assert.equal(version(x), version(y), 'two members of one version');
+    const network = (c, on) => psql(on
+      ? `insert into safeguard.child_network (child_id, agency, how, reason, joined_by) values ('${c.id}', 'police', 'declared', 'etag case', 'etag-test')`
+      : `delete from safeguard.child_network where child_id = '${c.id}' and agency = 'police'`);
+    network(x, true);
+    const seen = await request('GET', `/v1/families/${fam.id}`, { token: as.police });
+    assert.equal(seen.status, 200, seen.text);
+    assert.deepEqual(seen.body.members.map((m) => m.child_id), [x.id]);
+    network(x, false);
+    network(y, true);
+    const now = await request('GET', `/v1/families/${fam.id}`, { token: as.police, headers: { 'If-None-Match': seen.headers.get('etag') } });
+    assert.equal(now.status, 200, 'the family lists someone else now: not 304');
+    assert.deepEqual(now.body.members.map((m) => m.child_id), [y.id]);
+    assert.notEqual(now.headers.get('etag'), seen.headers.get('etag'));
+    assert.equal((await request('GET', `/v1/families/${fam.id}`, { token: as.police, headers: { 'If-None-Match': now.headers.get('etag') } })).status, 304);
+  });
 });
