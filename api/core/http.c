@@ -300,9 +300,12 @@ int http_list_rows_more(struct sg_req *r, PGresult *res, int col, int n, const c
 
 /* Does an If-Match / If-None-Match list contain etag (or "*")?  If-None-Match
  * compares weakly (W/"v1" matches "v1"), If-Match strongly (RFC 9110 13.1). */
-static bool etag_listed(const char *list, const char *etag, bool weak)
+/* Is etag in the If-(None-)Match list?  weak: W/ tags count (If-None-Match
+ * compares weakly, If-Match strongly).  suffixed: etag is "v<version>" and a
+ * listed tag "v<version>-<anything>" is it too. */
+static bool etag_listed_as(const char *list, const char *etag, bool weak, bool suffixed)
 {
-	size_t n = strlen(etag);
+	size_t n = strlen(etag) - (suffixed ? 1 : 0); /* without its closing quote */
 
 	while (list && *list) {
 		while (*list == ' ' || *list == ',')
@@ -316,11 +319,24 @@ static bool etag_listed(const char *list, const char *etag, bool weak)
 			}
 			list += 2;
 		}
-		if (strncmp(list, etag, n) == 0 && (list[n] == '\0' || list[n] == ',' || list[n] == ' '))
-			return true;
+		if (strncmp(list, etag, n) == 0) {
+			const char *end = list + n;
+
+			if (suffixed && *end == '-')
+				end += strcspn(end, "\",");
+			if (suffixed && *end == '"')
+				end++;
+			if (*end == '\0' || *end == ',' || *end == ' ')
+				return true;
+		}
 		list = strchr(list, ',');
 	}
 	return false;
+}
+
+static bool etag_listed(const char *list, const char *etag, bool weak)
+{
+	return etag_listed_as(list, etag, weak, false);
 }
 
 int http_etag(struct sg_req *r, const char *etag)
@@ -336,20 +352,21 @@ int http_etag(struct sg_req *r, const char *etag)
 	return 0;
 }
 
-int http_require_match(struct sg_req *r, const char *etag)
+int http_require_version(struct sg_req *r, const char *etag)
 {
 	if (!r->if_match)
 		return http_problem(r, 428, "precondition-required",
 				    "send If-Match with the ETag you last read, so that no change is lost");
 	/* the current ETag comes with a 412, so that a client (whose earlier
 	 * attempt may have been the change) can compare without another read */
-	if (!etag_listed(r->if_match, etag, false)) {
+	if (!etag_listed_as(r->if_match, etag, false, true)) {
 		http_header(r, "ETag", etag);
 		return http_problem(r, 412, "precondition-failed",
 				    "the resource has changed since you read it; read it again and retry");
 	}
 	return 0;
 }
+
 
 int http_not_found(struct sg_req *r, const char *what)
 {

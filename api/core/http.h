@@ -121,8 +121,10 @@ int http_list_rows_more(struct sg_req *r, struct pg_result *res, int col, int n,
 /* ETag handling for a single resource: sets ETag, answers 304 when it matches
  * If-None-Match.  Returns 0 to continue, 304 otherwise. */
 int http_etag(struct sg_req *r, const char *etag);
-/* PATCH/DELETE: 428 without If-Match, 412 when stale; 0 to continue. */
-int http_require_match(struct sg_req *r, const char *etag);
+/* PATCH/DELETE: 428 without If-Match, 412 when stale; 0 to continue.  etag
+ * is "v<version>", met by any strong tag listed that is it or it with a
+ * suffix "-<digest>" (the tags kit gives a representation). */
+int http_require_version(struct sg_req *r, const char *etag);
 
 /* Shared answers of the resources: 404 for a record the caller may not see
  * (what: "child"); a failed statement as 503 or 500; an audit row in the

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 #include "cursor.h"
@@ -129,6 +130,17 @@ const char *kit_etag(struct sg_req *r, const char *version)
 	return arena_printf(r->arena, "\"v%s\"", version);
 }
 
+/* "v<version>-<FNV-1a 64 of text>": a tag that is the representation's (a
+ * collision would need the same version and 2^64 luck; it is no secret) */
+static const char *kit_etag_of(struct sg_req *r, const char *version, const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return arena_printf(r->arena, "\"v%s-%016" PRIx64 "\"", version, h);
+}
+
 int kit_json_text(struct sg_req *r, int status, const char *text)
 {
 	size_t n = strlen(text);
@@ -138,20 +150,23 @@ int kit_json_text(struct sg_req *r, int status, const char *text)
 
 int kit_resource(struct sg_req *r, int status, PGresult *res, int row)
 {
-	http_header(r, "ETag", kit_etag(r, PQgetvalue(res, row, 1)));
-	return kit_json_text(r, status, PQgetvalue(res, row, 0));
+	const char *text = PQgetvalue(res, row, 0);
+
+	http_header(r, "ETag", kit_etag_of(r, PQgetvalue(res, row, 1), text));
+	return kit_json_text(r, status, text);
 }
 
 int kit_show(struct sg_req *r, PGresult *res, int row)
 {
-	int rc = http_etag(r, kit_etag(r, PQgetvalue(res, row, 1)));
+	const char *text = PQgetvalue(res, row, 0);
+	int rc = http_etag(r, kit_etag_of(r, PQgetvalue(res, row, 1), text));
 
-	return rc ? rc : kit_json_text(r, 200, PQgetvalue(res, row, 0));
+	return rc ? rc : kit_json_text(r, 200, text);
 }
 
 int kit_if_match(struct sg_req *r, const char *version)
 {
-	return http_require_match(r, kit_etag(r, version));
+	return http_require_version(r, kit_etag(r, version));
 }
 
 /* ---- audit ----------------------------------------------------------------- */

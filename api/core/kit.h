@@ -47,16 +47,23 @@ int kit_child_writable(struct sg_req *r, const char *id);
 /* 0 when the child exists at all (for declaring involvement), else 404. */
 int kit_child_exists(struct sg_req *r, const char *id);
 
-/* The ETag of a version number: "v<version>" (an arena string). */
+/* The ETag of a stored version alone: "v<version>" (an arena string); what
+ * an answer without its representation (a 204, a 412) carries. */
 const char *kit_etag(struct sg_req *r, const char *version);
 /* Answers a JSON text from the database as it is (no parse), with status. */
 int kit_json_text(struct sg_req *r, int status, const char *text);
 /* A single resource from a row of (json text, version), passed through with
- * its ETag: kit_resource after a write, kit_show for a GET (304 when it
- * matches If-None-Match). */
+ * its ETag, "v<version>-<digest of the text>": kit_resource after a write,
+ * kit_show for a GET (304 when it matches If-None-Match).  The digest makes
+ * the tag change with every field the representation derives (a session's
+ * places, an action's overdue, what the caller may see), which change no
+ * stored version. */
 int kit_resource(struct sg_req *r, int status, PGresult *res, int row);
 int kit_show(struct sg_req *r, PGresult *res, int row);
-/* PATCH/DELETE guard on a locked row's version: 428 / 412 / 0. */
+/* PATCH/DELETE guard on a locked row's version: 428 / 412 / 0.  If-Match is
+ * held to the version part of the tag only: the guard is against a lost
+ * update of the stored record, and a derived field that moved since the
+ * client read it is not one. */
 int kit_if_match(struct sg_req *r, const char *version);
 
 /* An audit row in the request's transaction: 0, or the failure's answer. */

@@ -242,6 +242,14 @@ static const struct match_row match_rows[] = {
 	{"\"v0\", W/\"v1\"", 412},
 	{"W/\"v1\", \"v1\"", 0},
 	{"", 412},
+	/* a representation's tag is the version's with "-<digest>": its version part is compared */
+	{"\"v1-0123456789abcdef\"", 0},
+	{"\"v0-0123456789abcdef\", \"v1-fedcba9876543210\"", 0},
+	{"\"v12-0123456789abcdef\"", 412},
+	{"\"v0-0123456789abcdef\"", 412},
+	{"\"v1x\"", 412},
+	{"\"v1.5\"", 412},
+	{"W/\"v1-0123456789abcdef\"", 412},
 };
 
 START_TEST(require_match_table)
@@ -250,7 +258,7 @@ START_TEST(require_match_table)
 	int rc;
 
 	r.if_match = match_rows[_i].header;
-	rc = http_require_match(&r, "\"v1\"");
+	rc = http_require_version(&r, "\"v1\"");
 	ck_assert_msg(rc == match_rows[_i].want, "If-Match %s: %d, want %d",
 		      match_rows[_i].header ? match_rows[_i].header : "(none)", rc, match_rows[_i].want);
 	if (rc) {
