@@ -367,7 +367,6 @@ int http_require_version(struct sg_req *r, const char *etag)
 	return 0;
 }
 
-
 int http_not_found(struct sg_req *r, const char *what)
 {
 	return http_problem(r, 404, "not-found",

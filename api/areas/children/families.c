@@ -91,7 +91,7 @@ static const struct body_spec family_body = {
  * into it kept the tag, and If-None-Match answered 304 for a family that
  * now lists someone else. */
 #define FAMILY_TAG(f)                                                                                                  \
-	"(" f ".version || '.' || (select left(md5(coalesce(string_agg(m.id::text || ':' || m.version, ','"           \
+	"(" f ".version || '.' || (select left(md5(coalesce(string_agg(m.id::text || ':' || m.version, ','"            \
 	" order by m.id), '')), 16) from safeguard.children m where m.family_id = " f ".id))"
 
 DB_SQL(sql_family_insert, 3,
