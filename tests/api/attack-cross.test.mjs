@@ -375,3 +375,40 @@ describe('405 answers name the methods allowed', () => {
     }
   });
 });
+
+describe('the screening report\'s small-number suppression', () => {
+  it('two date ranges one day apart never give away a cell under 5 by their difference', {
+    todo: 'GET /v1/screening-report (and .csv) groups by month but filters from/to by day, so 7 screenings of one area, level and outcome in March (two of them on the 1st) answer 7 for 03-01..03-31 and 5 for 03-02..03-31: the difference, 2, is the count under 5 the report withholds (and "day 1 only" itself is suppressed). Take whole months only (from rounded down to the first of its month and to up to its last, or 400 for other days) in the report (api/areas/screening/report.c, safeguard report function of 010_screening.sql)',
+  }, async () => {
+    const tool = await publishedTool();
+    const area = `ZQ${Math.floor(Math.random() * 90 + 10)}`;
+    const month = `20${Math.floor(Math.random() * 3 + 22)}-0${Math.floor(Math.random() * 9 + 1)}`;
+    for (let i = 0; i < 7; i++) {
+      const c = await makeChild('csc');
+      const s = (await ok('POST', `/v1/children/${c.id}/screenings`, sw(), { tool_id: tool.id, answers: { missing: 'no', phone: 'no' } }, 201)).body;
+      await ok('POST', `/v1/screenings/${s.id}/submission`, sw(), undefined, 200);
+      // into one past month and one made-up area, by hand (a submitted screening is never edited through the API)
+      psql(`begin; set local session_replication_role = replica;
+        update safeguard.screenings set area = ${sql(area)}, submitted_at = ${sql(`${month}-${i < 2 ? '01' : '20'} 10:00+00`)} where id = ${sql(s.id)}; commit`);
+    }
+    const lead = fresh('police', 'safeguarding_lead');
+    const cellOf = async (from, to) => {
+      const res = await call('GET', `/v1/screening-report?from=${from}&to=${to}`, lead);
+      if (res.status === 400) return { refused: true };
+      assert.equal(res.status, 200, res.text);
+      const cells = res.body.items.filter((i) => i.area === area);
+      assert.ok(cells.length <= 1);
+      return cells[0] ?? { screenings: 0, suppressed: false };
+    };
+    const [y, m] = month.split('-').map(Number);
+    const last = `${month}-${new Date(Date.UTC(y, m, 0)).getUTCDate()}`;
+    const whole = await cellOf(`${month}-01`, last);
+    assert.equal(whole.screenings, 7, JSON.stringify(whole));
+    for (const [from, to] of [[`${month}-02`, last], [`${month}-01`, `${month}-19`], [`${month}-02`, `${month}-19`]]) {
+      const part = await cellOf(from, to);
+      if (part.refused || part.screenings === null) continue;
+      const gap = whole.screenings - part.screenings;
+      assert.ok(gap === 0 || gap >= 5, `${from}..${to} answers ${part.screenings}: ${gap} screening(s) told apart from the month's ${whole.screenings}`);
+    }
+  });
+});
