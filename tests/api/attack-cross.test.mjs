@@ -412,3 +412,16 @@ describe('the screening report\'s small-number suppression', () => {
     }
   });
 });
+
+describe('the probes and the contract', () => {
+  it('a query string on /healthz, /readyz or /metrics is answered as the contract documents', {
+    todo: 'the worker refuses any query on a route with no query spec (400 invalid-query: unknown_parameter, invalid_encoding), but openapi/openapi.yaml documents no 400 for GET /healthz, /readyz and /metrics, so a probe with a cache-busting query (?_=1) gets an answer outside the contract: document 400 (#/components/responses/BadRequest) on the three operations, or have the probes ignore their query (api/core, the probe routes)',
+  }, async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      for (const q of ['_=1700000000', 'x=1', '%zz=1']) {
+        const res = await request('GET', `${path}?${q}`, { token: admin() }); // throws when the answer is not in the contract
+        assert.ok(res.status < 500, `${path}?${q}: ${res.status}`);
+      }
+    }
+  });
+});
