@@ -235,7 +235,8 @@ static int courses_update(struct sg_req *r)
 	    (rc = kit_patch_merge(r, PQgetvalue(res, 0, 0), &course_body, &merged)))
 		return rc;
 	from = PQgetvalue(res, 0, 2);
-	to = kit_str(merged, "status") ? kit_str(merged, "status") : from;
+	/* a copy: setting "status" below frees the merged object's own string */
+	to = arena_strdup(r->arena, kit_str(merged, "status") ? kit_str(merged, "status") : from);
 	format = kit_str(merged, "format");
 	if (!course_transition_ok(from, to))
 		return http_problem(r, 409, "conflict",
