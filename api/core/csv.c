@@ -26,29 +26,6 @@ void csv_init(struct csv *c, struct arena *a)
 	arena_own(a, c->buf, csv_release);
 }
 
-/* The length of the whitespace character at s (0 if none): ASCII space and
- * controls that spreadsheets skip or trim, and the Unicode spaces that look
- * like nothing (no-break, ideographic, the U+2000 block, the BOM).  Calc's
- * "trim spaces", Google Sheets and many converters drop them before they
- * decide whether a cell is a formula. */
-static size_t blank_len(const unsigned char *s)
-{
-	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-		return 1;
-	if (s[0] == 0xC2 && (s[1] == 0xA0 || s[1] == 0x85)) /* U+00A0, U+0085 */
-		return 2;
-	if (s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) /* U+1680 */
-		return 3;
-	if (s[0] == 0xE2 && s[1] == 0x80 &&
-	    ((s[2] >= 0x80 && s[2] <= 0x8B) || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF))
-		return 3;                                                   /* U+2000..U+200B, U+2028, U+2029, U+202F */
-	if (s[0] == 0xE2 && s[1] == 0x81 && (s[2] == 0x9F || s[2] == 0xA0)) /* U+205F, U+2060 */
-		return 3;
-	if ((s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) || (s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF))
-		return 3; /* U+3000, U+FEFF */
-	return 0;
-}
-
 /* Whether s starts with a character that begins a formula: = + - @, or
  * their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20), which CJK
  * input methods and some imports read as the ASCII ones. */
@@ -70,7 +47,7 @@ bool csv_formula_like(const char *s)
 	if (*p == '\t' || *p == '\r' || *p == '\n')
 		return true;
 	/* a formula behind leading blanks still runs where blanks are trimmed */
-	while ((n = blank_len(p)))
+	while ((n = text_blank_len(p)))
 		p += n;
 	return formula_start(p);
 }

@@ -226,6 +226,43 @@ static const struct field_spec *spec_find(const struct body_spec *spec, const ch
 	return NULL;
 }
 
+size_t text_blank_len(const unsigned char *s)
+{
+	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		return 1;
+	if (s[0] == 0xC2 && (s[1] == 0xA0 || s[1] == 0x85)) /* U+00A0, U+0085 */
+		return 2;
+	if (s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) /* U+1680 */
+		return 3;
+	if (s[0] == 0xE2 && s[1] == 0x80 &&
+	    ((s[2] >= 0x80 && s[2] <= 0x8B) || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF))
+		return 3;                                                   /* U+2000..U+200B, U+2028, U+2029, U+202F */
+	if (s[0] == 0xE2 && s[1] == 0x81 && (s[2] == 0x9F || s[2] == 0xA0)) /* U+205F, U+2060 */
+		return 3;
+	if ((s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) || (s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF))
+		return 3; /* U+3000, U+FEFF */
+	return 0;
+}
+
+bool text_has_visible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = text_blank_len(p);
+
+		if (n)
+			p += n;
+		else if (*p < ' ' || *p == 0x7f)
+			p++;
+		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) /* C1 controls */
+			p += 2;
+		else
+			return true;
+	}
+	return false;
+}
+
 /* Length in characters, not bytes: the body is already known to be UTF-8,
  * so every byte that does not continue a character starts one. */
 size_t utf8_chars(const char *s, size_t n)
@@ -272,6 +309,10 @@ static bool check_string(const struct field_spec *f, const char *s, struct verrs
 	if (f->min && len < (size_t)f->min)
 		return bad(errs, f->name, f->min == 1 ? "required" : "too_short",
 			   arena_printf(a, "must be at least %ld characters", f->min));
+	/* a text that must be given must say something: blanks alone (a name
+	 * of spaces) are no value */
+	if (f->min && !text_has_visible(s))
+		return bad(errs, f->name, "required", "must not be blank");
 	if (f->check && (msg = f->check(s)))
 		return bad(errs, f->name, f->check_code ? f->check_code : "invalid_format", msg);
 	return true;

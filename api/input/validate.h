@@ -102,6 +102,14 @@ bool utf8_valid(const char *s, size_t n);
 /* Characters (code points) in n bytes of well-formed UTF-8: what a field
  * spec's and the OpenAPI document's lengths count, never bytes. */
 size_t utf8_chars(const char *s, size_t n);
+/* The length of the blank character at s (0 if none): ASCII space and the
+ * controls \t-\r, and the Unicode spaces that look like nothing (U+0085,
+ * no-break, U+1680, the U+2000 block, the line and paragraph separators,
+ * U+205F, the word joiner, ideographic space, the BOM). */
+size_t text_blank_len(const unsigned char *s);
+/* Whether well-formed UTF-8 s has a character to show: one that is neither
+ * blank (text_blank_len) nor a control (C0, DEL, C1). */
+bool text_has_visible(const char *s);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);
 /* Seconds since the epoch of a valid RFC 3339 instant. */

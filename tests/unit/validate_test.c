@@ -85,6 +85,15 @@ static const struct body_row body_rows[] = {
 	/* missing required */
 	{"{}", {"name"}, {"name required"}},
 	{"{}", {"name", "count"}, {"name required", "count required"}},
+	/* blanks alone are no value for a text that must be given */
+	{"{'name': ' '}", {NULL}, {"name required"}},
+	{"{'name': '\\t\\r\\n'}", {NULL}, {"name required"}},
+	{"{'name': '\\u00a0\\u3000\\ufeff'}", {NULL}, {"name required"}},
+	{"{'name': '\\u0085\\u2028\\u0001'}", {NULL}, {"name required"}},
+	{"{'code': '   '}", {NULL}, {"code required"}},
+	{"{'name': ' a '}", {NULL}, {NULL}},
+	{"{'name': '\\u00a0\\u00e9'}", {NULL}, {NULL}},
+	{"{'note': ' '}", {NULL}, {NULL}},
 	/* null against nullable */
 	{"{'name': null}", {NULL}, {"name required"}},
 	{"{'count': null}", {NULL}, {"count required"}},

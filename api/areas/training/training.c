@@ -65,25 +65,10 @@ const char *training_audience_refusal(struct sg_req *r, const char *roles, const
 			    sg_agency_names[r->id.agency]);
 }
 
-/* Whether a name has something to show: a character that is neither a
- * space nor a control (a name of blanks would print no one on a
- * certificate or a register). */
-static bool has_visible(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0xA0) { /* C1 controls, no-break space */
-			p++;
-			continue;
-		}
-		if (*p > ' ' && *p != 0x7f)
-			return true;
-	}
-	return false;
-}
-
 int training_identity_check(struct sg_req *r)
 {
-	if (!has_visible(r->id.name) || !r->id.email[0])
+	/* a name of blanks would print no one on a certificate or a register */
+	if (!text_has_visible(r->id.name) || !r->id.email[0])
 		return http_problem(
 			r, 422, "incomplete-identity",
 			"your token carries no name or no email; a booking records both, from your own account");
