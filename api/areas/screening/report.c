@@ -58,6 +58,20 @@ static const char *year_ago(struct arena *a)
 	return arena_printf(a, "%04d-%02d-01", tm.tm_year + 1900, tm.tm_mon + 1);
 }
 
+/* The last day of date's month (YYYY-MM-DD). */
+static const char *month_last(struct arena *a, const char *ymd)
+{
+	struct tm tm = {0};
+	time_t t;
+
+	tm.tm_year = atoi(ymd) - 1900;
+	tm.tm_mon = atoi(ymd + 5); /* the next month's day 0 */
+	tm.tm_mday = 0;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	return arena_printf(a, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 /* Small-number suppression: a count under 5 in one month, postcode
  * district, level and outcome could point to one child, so it is withheld. */
 #define REPORT_SMALLEST 5
@@ -82,6 +96,10 @@ static int report_load(struct sg_req *r, const char *p[2], PGresult **res)
 		verrs_add(&errs, "to", "too_long", "a report covers five years at most");
 	if (errs.n)
 		return http_problem_errors(r, 400, "invalid-query", "the query has invalid parameters", &errs);
+	/* whole months, as the counts are: two periods a day apart would
+	 * otherwise tell a withheld count by their difference */
+	p[0] = arena_printf(r->arena, "%.7s-01", p[0]);
+	p[1] = month_last(r->arena, p[1]);
 	if ((rc = kit_exec(r, &sql_report, p, 2, res)) ||
 	    (rc = kit_audit(r, "screening.report.read", "screening_report", NULL,
 			    arena_printf(r->arena, "{\"from\":\"%s\",\"to\":\"%s\"}", p[0], p[1]))))
