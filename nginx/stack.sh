@@ -443,10 +443,29 @@ render() { # render SRC DST: fill the placeholders of an nginx file
 		"$1" >"$2"
 }
 
+# allow_map FILE: the map entries of $sg_allow, from the pool's route table:
+# "~^<path as a regex>(\?|$)" "<methods>";  with HEAD after GET, as the
+# router's own Allow has them, and the routes with a literal segment where
+# another has a parameter first (the map takes the first regex that matches).
+allow_map() {
+	"$(bin)" --routes | awk '
+		{ if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+		  m[$2] = (m[$2] == "" ? "" : m[$2] ", ") $1 ($1 == "GET" ? ", HEAD" : "") }
+		END {
+			for (i = 1; i <= n; i++) {
+				p = order[i]; key = ""; k = split(p, seg, "/")
+				for (j = 2; j <= k; j++) key = key (seg[j] ~ /^\{/ ? "1" : "0")
+				re = p; gsub(/\./, "\\.", re); gsub(/\{[a-z_]+\}/, "[^/?]+", re)
+				printf "%s\t%05d\t\"~^%s(\\?|$)\" \"%s\";\n", key, i, re, m[p]
+			}
+		}' | sort -s -k1,1 -k2,2n | cut -f3- >"$1"
+}
+
 nginx_start() {
 	mkdir -p "$VAR/conf" "$STATE/nginx" "$STATE/www/docs"
 	local f
 	cors_origins "$VAR/conf/cors-origins"
+	allow_map "$VAR/conf/allow-map"
 	for f in "$ROOT"/nginx/*.conf; do render "$f" "$VAR/conf/$(basename "$f")"; done
 	render "$ROOT/nginx/nginx.conf.in" "$VAR/conf/nginx.conf"
 	# what nginx serves itself, where its workers can read it
