@@ -290,9 +290,7 @@ describe('the access log\'s cursors carried to another child', () => {
 });
 
 describe('a course\'s PATCH', () => {
-  it('a training admin renames a course (no status in the body): 200, the title changed, one audit row', {
-    todo: 'PATCH /v1/courses/{id} without `status` in the body answers 500 (audit insert fails, sqlstate 22021): in courses_update (api/areas/training/courses.c) `to` points at the merged object\'s "status" string, which json_object_set_new(merged, "status", ...) frees before strcmp(from, to) and the audit action read it; copy it (arena_strdup) before replacing, or only set it when it changed',
-  }, async () => {
+  it('a training admin renames a course (no status in the body): 200, the title changed, one audit row', async () => {
     const TA = person('partnership', 'training_admin');
     for (const body of [{ title: 'Renamed course' }, { description: 'A new description' }, { organiser: 'Another unit' }]) {
       const c = await course(TA);
@@ -319,9 +317,7 @@ describe('a course\'s PATCH', () => {
 });
 
 describe('names a search cannot find', () => {
-  it('a child recorded with a decomposed name (e + combining diaeresis) is found by the same name typed precomposed, and the other way round', {
-    todo: 'search by names + date of birth compares lower() of the stored and the sent text, so canonically equal names in NFC and NFD never match: a practitioner who searches before recording a child does not find it and records it again: normalise names to NFC on write (api/input or the children body spec in api/areas/children/children.c) and compare normalize(lower(...), NFC) in safeguard.child_search (002_children.sql, restated in a new migration with its index)',
-  }, async () => {
+  it('a child recorded with a decomposed name (e + combining diaeresis) is found by the same name typed precomposed, and the other way round', async () => {
     const last = `Zoe\u0308${randomUUID().slice(0, 6)}`;
     const nfd = (await ok('POST', '/v1/children', sw(), { first_name: 'Zoe\u0308', last_name: last, date_of_birth: '2012-03-04' }, 201)).body;
     const nfc = (await ok('POST', '/v1/children', sw(), { first_name: 'Zo\u00eb', last_name: `Ch\u00e9${randomUUID().slice(0, 6)}`, date_of_birth: '2012-03-05' }, 201)).body;
@@ -330,9 +326,7 @@ describe('names a search cannot find', () => {
     assert.deepEqual(await search({ first_name: 'Zoe\u0308', last_name: nfc.last_name.normalize('NFD'), date_of_birth: '2012-03-05' }), [nfc.id]);
   });
 
-  it('a child whose names are only blanks is refused (400 naming both), nothing written', {
-    todo: 'POST /v1/children takes first_name " " and last_name "\\t" (201): a child with no name to search for or to recognise; the children body spec (api/areas/children/children.c, with a not-blank check in api/input) should refuse a name of white space only, as the training area refuses a delegate name of blanks',
-  }, async () => {
+  it('a child whose names are only blanks is refused (400 naming both), nothing written', async () => {
     const dob = '2011-11-11';
     const before = psql(`select count(*) from safeguard.children where date_of_birth = '${dob}' and btrim(first_name, E' \\t') = ''`);
     const res = problem(await call('POST', '/v1/children', sw(), { first_name: ' ', last_name: '\t', date_of_birth: dob }), 400, 'validation-failed');
@@ -377,9 +371,7 @@ describe('405 answers name the methods allowed', () => {
 });
 
 describe('the screening report\'s small-number suppression', () => {
-  it('two date ranges one day apart never give away a cell under 5 by their difference', {
-    todo: 'GET /v1/screening-report (and .csv) groups by month but filters from/to by day, so 7 screenings of one area, level and outcome in March (two of them on the 1st) answer 7 for 03-01..03-31 and 5 for 03-02..03-31: the difference, 2, is the count under 5 the report withholds (and "day 1 only" itself is suppressed). Take whole months only (from rounded down to the first of its month and to up to its last, or 400 for other days) in the report (api/areas/screening/report.c, safeguard report function of 010_screening.sql)',
-  }, async () => {
+  it('two date ranges one day apart never give away a cell under 5 by their difference', async () => {
     const tool = await publishedTool();
     const area = `ZQ${Math.floor(Math.random() * 90 + 10)}`;
     const month = `20${Math.floor(Math.random() * 3 + 22)}-0${Math.floor(Math.random() * 9 + 1)}`;
@@ -414,9 +406,7 @@ describe('the screening report\'s small-number suppression', () => {
 });
 
 describe('the probes and the contract', () => {
-  it('a query string on /healthz, /readyz or /metrics is answered as the contract documents', {
-    todo: 'the worker refuses any query on a route with no query spec (400 invalid-query: unknown_parameter, invalid_encoding), but openapi/openapi.yaml documents no 400 for GET /healthz, /readyz and /metrics, so a probe with a cache-busting query (?_=1) gets an answer outside the contract: document 400 (#/components/responses/BadRequest) on the three operations, or have the probes ignore their query (api/core, the probe routes)',
-  }, async () => {
+  it('a query string on /healthz, /readyz or /metrics is answered as the contract documents', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) {
       for (const q of ['_=1700000000', 'x=1', '%zz=1']) {
         const res = await request('GET', `${path}?${q}`, { token: admin() }); // throws when the answer is not in the contract
