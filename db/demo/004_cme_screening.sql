@@ -35,9 +35,11 @@ on conflict do nothing;
 -- under enquiry; Grace (missing education since February 2025) just notified
 -- by health.  The register already says the same (001_demo.sql).
 -- A live case writes the CME officer's access row (058) as the demo user,
--- which needs a request id, as 002's panels do.
-select set_config('app.sub', 'demo', true), set_config('app.agency', 'partnership', true),
-       set_config('app.request_id', 'demo-data', true);
+-- which needs a request id, as 002's panels do (SET, not set_config: no
+-- output row for the loaders that read this file's output).
+set local app.sub = 'demo';
+set local app.agency = 'partnership';
+set local app.request_id = 'demo-data';
 
 insert into safeguard.cme_cases (id, child_id, reason, missing_since, school_urn, school_name, what_is_known,
 	notifying_agency, notified_by, status, updated_by) values
