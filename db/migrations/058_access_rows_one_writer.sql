@@ -44,7 +44,10 @@
 --    move (panel_referral.create, .close, cme_case.create, ...), and the
 --    trail, read by time, keeps that order.  Each row is still the move's
 --    (the old and new row as the statement left them), and a transaction
---    that makes two moves writes both, in order.
+--    that makes two moves writes both, in order.  Until the transaction
+--    commits its rows are not in the table (SET CONSTRAINTS ALL IMMEDIATE
+--    writes the pending ones at once).  A referral inserted and deleted in
+--    one transaction writes 054's end (at the delete) before this start.
 --
 --    Locks (052's order, unchanged): these triggers run after the row
 --    changed and take no lock of their own.  Before it, 017's
