@@ -34,6 +34,13 @@ on conflict do nothing;
 -- Jacob (not on roll since September 2023, the review's 22 months and more)
 -- under enquiry; Grace (missing education since February 2025) just notified
 -- by health.  The register already says the same (001_demo.sql).
+-- A live case writes the CME officer's access row (058) as the demo user,
+-- which needs a request id, as 002's panels do (SET, not set_config: no
+-- output row for the loaders that read this file's output).
+set local app.sub = 'demo';
+set local app.agency = 'partnership';
+set local app.request_id = 'demo-data';
+
 insert into safeguard.cme_cases (id, child_id, reason, missing_since, school_urn, school_name, what_is_known,
 	notifying_agency, notified_by, status, updated_by) values
 	('00000000-0000-4000-8000-0000000c0001', '00000000-0000-4000-8000-00000000c001', 'not_on_roll', '2023-09-01',

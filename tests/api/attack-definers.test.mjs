@@ -301,7 +301,9 @@ describe('a panel\'s membership change audits each open child once per agency mo
     // a declined referral's child is not an open child
     const closed = await makeChild('csc');
     const r3 = await refer(panel, closed);
-    psql(`update safeguard.panel_referrals set status = 'declined', status_reason = 'not for this panel' where id = ${sql(r3.id)}`);
+    // (a decline by hand ends the members' access, written as an identity: 058)
+    psql(`select set_config('app.sub', 'definers-test', false), set_config('app.agency', 'partnership', false), set_config('app.request_id', 'definers-test-fixture', false);
+      update safeguard.panel_referrals set status = 'declined', status_reason = 'not for this panel' where id = ${sql(r3.id)}`);
     const ids = kids.map((c) => c.id);
     let version = Number(psql(`select version from safeguard.panels where id = ${sql(panel.id)}`));
     for (const agency of AGENCIES) {
@@ -361,7 +363,8 @@ describe('the facts\' triggers give a caller nothing it may not see, and fail no
   it('a CME panel created, re-chaired and retyped, by the route or directly: no error, and no log row the caller may read about another\'s child', async () => {
     // a child with a live CME case, seen only by CSC and education
     const c = await makeChild('csc');
-    psql(`insert into safeguard.cme_cases (id, child_id, reason, missing_since, what_is_known, notifying_agency, notified_by, updated_by)
+    psql(`select set_config('app.sub', 'definers-test', false), set_config('app.agency', 'partnership', false), set_config('app.request_id', 'definers-test-fixture', false);
+      insert into safeguard.cme_cases (id, child_id, reason, missing_since, what_is_known, notifying_agency, notified_by, updated_by)
       values (gen_random_uuid(), ${sql(c.id)}, 'not_on_roll', current_date - 30, 'left school', 'education', 'definers-test', 'definers-test')`);
     const caller = { agency: 'voluntary', roles: 'admin' };
     const seen = () => `select count(*) from safeguard.sync_changes where record_id = ${sql(c.id)}`;

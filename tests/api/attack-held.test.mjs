@@ -324,7 +324,9 @@ describe('the held patterns', () => {
     assert.equal(digestOf(S.req.id), digest, 'the timeline is still the one held');
     // an open CME case says it instead (its pattern runs to the period's end)
     const cme = randomUUID();
-    psql(`insert into safeguard.cme_cases (id, child_id, reason, missing_since, what_is_known, notifying_agency, notified_by, updated_by)
+    // a live case inserted by hand writes its access row as an identity (058)
+    psql(`select set_config('app.sub', 'held-test', false), set_config('app.agency', 'partnership', false), set_config('app.request_id', 'held-test-fixture', false);
+      insert into safeguard.cme_cases (id, child_id, reason, missing_since, what_is_known, notifying_agency, notified_by, updated_by)
       values (${sql(cme)}, ${sql(child)}, 'not_on_roll', current_date - 60, 'left school', 'education', 'held-test', 'held-test')`);
     assert.deepEqual(codes(await patterns(S)), [`out_of_education:${child}:${today(0)}`], 'the open case');
     // the period ends earlier: the open case runs to the new end

@@ -85,6 +85,9 @@ insert into safeguard.panels (id, type, name, chair_agency, created_by)
 values ('00000000-0000-4000-8000-0000000b0b01', 'joint_police_yj', 'Bench panel', 'police', 'bench');
 insert into safeguard.panel_members (panel_id, agency)
 select '00000000-0000-4000-8000-0000000b0b01', a from unnest(array['police', 'youth_justice', 'csc']) a;
+-- (an open referral writes its panel-access row as the loading identity, 058)
+select set_config('app.sub', 'bench', false), set_config('app.agency', 'partnership', false),
+       set_config('app.request_id', 'bench-seed', false);
 insert into safeguard.panel_referrals (id, panel_id, child_id, referring_agency, referred_by, reason, risk_level,
 	criteria, status, updated_by)
 select ('00000000-0000-4000-8004-' || lpad(to_hex(i), 12, '0'))::uuid, '00000000-0000-4000-8000-0000000b0b01',

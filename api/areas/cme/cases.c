@@ -295,7 +295,10 @@ static int set_child_status(struct sg_req *r, const char *child, const char *cas
 }
 
 /* The case after a write, with its ETag: its audit rows (the case's, and
- * the child's) first. */
+ * the child's) first.  A case opening or closing starts or ends the CME
+ * officer's access to the child, and the database writes that child row
+ * (child.cme_case.notify, child.cme_case.close) whoever moves it (058):
+ * child_action is NULL for those. */
 static int case_written(struct sg_req *r, int status, const char *id, const char *child, const char *action,
 			const char *child_action)
 {
@@ -303,7 +306,7 @@ static int case_written(struct sg_req *r, int status, const char *id, const char
 	int rc;
 
 	if ((rc = kit_audit(r, action, "cme_case", id, NULL)) ||
-	    (rc = kit_audit(r, child_action, "child", child, NULL)) ||
+	    (child_action && (rc = kit_audit(r, child_action, "child", child, NULL))) ||
 	    (rc = kit_fetch_id(r, &sql_case_json, id, "missing-education case", &res)))
 		return rc;
 	return kit_resource(r, status, res, 0);
@@ -377,12 +380,10 @@ static int refer_to_cme_panel(struct sg_req *r, const char *child, const char **
 	*referral = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"referral_id\":\"%s\",\"cme_case_id\":\"%s\"}", p[0],
 			       *referral, r->params[0]);
-	/* as the panels area records a referral: the referral, and the panel's access to the child */
-	if (PQgetvalue(res, 0, 1)[0] == 't')
-		return (rc = kit_audit(r, "panel_referral.create", "panel_referral", *referral, details))
-			       ? rc
-			       : kit_audit(r, "child.panel_access.start", "child", child, details);
-	return kit_audit(r, "panel_referral.link", "panel_referral", *referral, details);
+	/* as the panels area records a referral: the referral (the panel's
+	 * access to the child is written by the database as it opens, 058) */
+	return kit_audit(r, PQgetvalue(res, 0, 1)[0] == 't' ? "panel_referral.create" : "panel_referral.link",
+			 "panel_referral", *referral, details);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -422,7 +423,7 @@ static int cases_create(struct sg_req *r)
 	if ((rc = set_child_status(r, child, id, status, since, NULL)))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/cme-cases/%s", id));
-	return case_written(r, 201, id, child, "cme_case.create", "child.cme_case.notify");
+	return case_written(r, 201, id, child, "cme_case.create", NULL); /* child.cme_case.notify: 058 */
 }
 
 static int cases_show(struct sg_req *r)
@@ -526,7 +527,7 @@ static int cases_close(struct sg_req *r)
 		return wrong_state(r, state, "only a resolved case is closed");
 	if ((rc = kit_exec(r, &sql_case_close, r->params, 1, &res)))
 		return rc;
-	return case_written(r, 200, r->params[0], child, "cme_case.close", "child.cme_case.close");
+	return case_written(r, 200, r->params[0], child, "cme_case.close", NULL); /* child.cme_case.close: 058 */
 }
 
 static const struct route cme_cases_route_list[] = {

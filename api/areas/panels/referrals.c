@@ -204,16 +204,14 @@ static int referral_answer(struct sg_req *r, int status, const char *id)
 	return status == 200 && r->route->method[0] == 'G' ? kit_show(r, res, 0) : kit_resource(r, status, res, 0);
 }
 
-/* The start or end of the panel's access to the child, and the transition. */
-static int referral_audit(struct sg_req *r, const char *action, const char *id, const char *panel, const char *child,
-			  const char *access)
+/* The transition's audit row.  The start or end of the panel's access to
+ * the child (child.panel_access.start/end) is written by the database as
+ * the referral opens or stops being open, whoever moves it (058). */
+static int referral_audit(struct sg_req *r, const char *action, const char *id, const char *panel)
 {
 	const char *details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"referral_id\":\"%s\"}", panel, id);
-	int rc;
 
-	if ((rc = kit_audit(r, action, "panel_referral", id, details)))
-		return rc;
-	return access ? kit_audit(r, access, "child", child, details) : 0;
+	return kit_audit(r, action, "panel_referral", id, details);
 }
 
 /* 422 criteria-not-met naming each criterion the panel type needs and the
@@ -298,8 +296,7 @@ static int referrals_create(struct sg_req *r)
 	 * check under the panel's lock, 017): the answer it gets from now on */
 	if (rc == KIT_CONSTRAINT)
 		return http_problem(r, 403, "forbidden", "your agency is not a member of this panel");
-	if (rc ||
-	    (rc = referral_audit(r, "panel_referral.create", id, r->params[0], child, "child.panel_access.start")))
+	if (rc || (rc = referral_audit(r, "panel_referral.create", id, r->params[0])))
 		return rc;
 	http_header(r, "Location", arena_printf(r->arena, "/v1/panel-referrals/%s", id));
 	return referral_answer(r, 201, id);
@@ -372,9 +369,9 @@ static int referrals_chronology(struct sg_req *r)
 
 /* One transition: chair only, from the states listed, to the new one. */
 struct move {
-	const char *action, *access; /* audit actions: the referral's, the child's (or NULL) */
-	const char *from[3];         /* the states it may start from */
-	const char *rule;            /* the 409's rule when the state is another */
+	const char *action;  /* the referral's audit action (the child's access rows: 058) */
+	const char *from[3]; /* the states it may start from */
+	const char *rule;    /* the 409's rule when the state is another */
 };
 
 static int referral_move(struct sg_req *r, const struct move *m, const char *to, const char *reason,
@@ -383,7 +380,7 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	const char *p[4] = {r->params[0], to, reason, closure};
 	struct panel_standing ps;
 	PGresult *res, *cur;
-	const char *state, *panel, *child;
+	const char *state, *panel;
 	char sqlstate[6];
 	bool allowed = false;
 	int rc;
@@ -392,7 +389,6 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	    (rc = panels_require_chair(r, &ps, "decides, closes and reopens referrals")))
 		return rc;
 	panel = PQgetvalue(cur, 0, RF_PANEL);
-	child = PQgetvalue(cur, 0, RF_CHILD);
 	/* the state as it is once the row is ours: a concurrent move is seen here */
 	if ((rc = kit_fetch_id(r, &sql_referral_lock, r->params[0], "panel referral", &res)))
 		return rc;
@@ -404,7 +400,7 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 	rc = kit_exec_constraint(r, &sql_referral_move, p, 4, &res, sqlstate);
 	if (rc == KIT_CONSTRAINT)
 		return http_problem(r, 409, "conflict", "the child already has another open referral to this panel");
-	if (rc || (rc = referral_audit(r, m->action, r->params[0], panel, child, m->access)))
+	if (rc || (rc = referral_audit(r, m->action, r->params[0], panel)))
 		return rc;
 	return referral_answer(r, 200, r->params[0]);
 }
@@ -412,11 +408,9 @@ static int referral_move(struct sg_req *r, const struct move *m, const char *to,
 static int referrals_decide(struct sg_req *r)
 {
 	static const struct move accept = {
-		"panel_referral.accept", NULL, {"submitted"}, "only a submitted referral is accepted or declined"};
-	static const struct move decline = {"panel_referral.decline",
-					    "child.panel_access.end",
-					    {"submitted"},
-					    "only a submitted referral is accepted or declined"};
+		"panel_referral.accept", {"submitted"}, "only a submitted referral is accepted or declined"};
+	static const struct move decline = {
+		"panel_referral.decline", {"submitted"}, "only a submitted referral is accepted or declined"};
 	bool accepted = strcmp(kit_str(r->body, "outcome"), "accepted") == 0;
 
 	return referral_move(r, accepted ? &accept : &decline, accepted ? "accepted" : "declined",
@@ -425,10 +419,8 @@ static int referrals_decide(struct sg_req *r)
 
 static int referrals_close(struct sg_req *r)
 {
-	static const struct move closure = {"panel_referral.close",
-					    "child.panel_access.end",
-					    {"accepted", "reopened"},
-					    "only an accepted or reopened referral is closed"};
+	static const struct move closure = {
+		"panel_referral.close", {"accepted", "reopened"}, "only an accepted or reopened referral is closed"};
 
 	return referral_move(r, &closure, "closed", kit_str(r->body, "note"), kit_str(r->body, "reason"));
 }
@@ -436,7 +428,7 @@ static int referrals_close(struct sg_req *r)
 static int referrals_reopen(struct sg_req *r)
 {
 	static const struct move reopening = {
-		"panel_referral.reopen", "child.panel_access.start", {"closed"}, "only a closed referral is reopened"};
+		"panel_referral.reopen", {"closed"}, "only a closed referral is reopened"};
 
 	return referral_move(r, &reopening, "reopened", kit_str(r->body, "reason"), NULL);
 }

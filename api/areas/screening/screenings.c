@@ -376,12 +376,10 @@ static int refer_to_panel(struct sg_req *r, const char *child, const char **refe
 	*referral = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	details = arena_printf(r->arena, "{\"panel_id\":\"%s\",\"referral_id\":\"%s\",\"screening_id\":\"%s\"}", p[0],
 			       *referral, r->params[0]);
-	/* as the panels area records a referral: the referral, and the panel's access to the child */
-	if (PQgetvalue(res, 0, 1)[0] == 't')
-		return (rc = kit_audit(r, "panel_referral.create", "panel_referral", *referral, details))
-			       ? rc
-			       : kit_audit(r, "child.panel_access.start", "child", child, details);
-	return kit_audit(r, "panel_referral.link", "panel_referral", *referral, details);
+	/* as the panels area records a referral: the referral (the panel's
+	 * access to the child is written by the database as it opens, 058) */
+	return kit_audit(r, PQgetvalue(res, 0, 1)[0] == 't' ? "panel_referral.create" : "panel_referral.link",
+			 "panel_referral", *referral, details);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
