@@ -370,3 +370,116 @@ describe('the screening report in whole months', () => {
     }
   });
 });
+
+describe('a sync when a share window ends (057): small pages, two devices of one user, changes between pages', () => {
+  const utcDay = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+  const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const windowEnds = (reqId) => psql(`begin; set local session_replication_role = replica;
+    update safeguard.chronology_requests set share_until = now() where id = ${sql(reqId)}; commit;`);
+  // pages from a since (or a cursor) until next_cursor is null: every page's items and the last sync_cursor
+  async function pages(token, { since, cursor }, limit, between = async () => {}) {
+    const out = [];
+    let q = cursor ? { cursor } : { since };
+    for (let n = 0; ; n++) {
+      const res = await ok('GET', `/v1/changes?${new URLSearchParams({ limit: String(limit), ...q })}`, token);
+      assert.ok(res.body.items.length <= limit);
+      out.push(res.body.items);
+      if (!res.body.next_cursor) return { pages: out, cursor: res.body.sync_cursor };
+      await between(n);
+      q = { cursor: res.body.next_cursor };
+      assert.ok(n < 500, 'a sync that does not end');
+    }
+  }
+  // a device's copy after the items in order
+  const apply = (copy, items) => {
+    for (const i of items) {
+      if (i.change === 'upsert') copy.set(i.id, i.record);
+      else copy.delete(i.id);
+    }
+    return copy;
+  };
+
+  // a police family holding a CSC child that police sees only through a request for it
+  async function scene(others = 0) {
+    const lead = fresh('police', 'safeguarding_lead');
+    for (let i = 0; i < others; i++) await makeChild('police');
+    const fam = (await ok('POST', '/v1/families', lead, { name: `Recent sync ${randomUUID().slice(0, 6)}` }, 201)).body;
+    const child = await makeChild('csc', { first_name: 'Synced', last_name: `Window${randomUUID().slice(0, 4)}` });
+    await ok('POST', `/v1/families/${fam.id}/members`, sw(), { child_id: child.id, relationship: 'child' }, 201);
+    const req = (await ok('POST', '/v1/chronology-requests', who('csc', 'safeguarding_lead'), {
+      child_id: child.id, agencies: ['police'], purpose: 'strategy discussion', lawful_basis: 'children_act_1989_s47',
+      period_from: utcDay(-300), period_to: utcDay(0), respond_by: utcDay(7), share_until: inSeconds(3600),
+    }, 201)).body;
+    return { lead, fam, child, req };
+  }
+
+  it('two devices of one user synced in the window: each gets the child\'s tombstone and the family without it, once, at 1, 2 and 3 items a page; a third device starting after never hears of the child', async () => {
+    const sub = `r-police-twin-${randomUUID().slice(0, 8)}`;
+    const devices = [1, 2, 3].map(() => tokenFor('police', 'practitioner', sub));
+    const start = (await syncAll(devices[0])).cursor;
+    const { lead, fam, child, req } = await scene();
+    const copies = [];
+    const cursors = [];
+    for (const d of devices) {
+      const s = await syncAll(d, start);
+      assert.deepEqual(said(s.items, child.id), ['upsert']);
+      assert.deepEqual(s.items.find((i) => i.id === fam.id).record.members.map((m) => m.child_id), [child.id]);
+      copies.push(apply(new Map(), s.items));
+      cursors.push(s.cursor);
+    }
+    windowEnds(req.id);
+    for (let k = 0; k < devices.length; k++) {
+      const after = await pages(devices[k], { since: cursors[k] }, k + 1);
+      const items = after.pages.flat().filter((i) => [child.id, fam.id].includes(i.id));
+      assert.deepEqual(items.map((i) => `${i.id === fam.id ? 'family' : 'child'}:${i.change}`).sort(), ['child:tombstone', 'family:upsert'], `device ${k + 1}`);
+      apply(copies[k], items);
+      assert.equal(copies[k].has(child.id), false);
+      assert.deepEqual(copies[k].get(fam.id), (await ok('GET', `/v1/families/${fam.id}`, lead)).body);
+      // nothing more
+      assert.deepEqual((await syncAll(devices[k], after.cursor)).items.filter((i) => [child.id, fam.id].includes(i.id)), []);
+    }
+    const late = await syncAll(tokenFor('police', 'practitioner', sub), start);
+    assert.deepEqual(late.items.find((i) => i.id === fam.id).record.members, []);
+    assert.ok(!late.items.some((i) => i.id === child.id && i.change === 'upsert'));
+  });
+
+  it('a device whose since is older than the child\'s last change, its user shown the child (another device, a GET): one tombstone, not one from the window\'s end and another from the log', {
+    todo: 'db 057 sync_page: the window\'s end part and the log\'s part each tombstone a child the caller was shown when the cursor is before its last change; sync_tombstoned only knows tombstones audited before the page, so one page carries two tombstones of one record (the README promises one item a record); skip in the log\'s part a record the window\'s part tombstoned on this page, in a new migration',
+  }, async () => {
+    const device = fresh('police', 'practitioner');
+    const start = (await syncAll(device)).cursor;
+    const { child, req } = await scene();
+    await ok('GET', `/v1/children/${child.id}`, device);
+    windowEnds(req.id);
+    const got = [];
+    for (const limit of [200, 1]) got.push(`limit ${limit}: ${said((await syncAll(device, start, limit)).items, child.id)}`);
+    assert.deepEqual(got, ['limit 200: tombstone', 'limit 1: tombstone']);
+  });
+
+  it('the window ends and the family is renamed while a device is between pages: after the sync its copy is the family as it is, without the child, each record once after the end', async () => {
+    for (const limit of [1, 2, 3]) {
+      const device = fresh('police', 'practitioner');
+      const start = (await syncAll(device)).cursor;
+      const { lead, fam, child, req } = await scene(6);
+      const name = `Renamed mid-sync ${randomUUID().slice(0, 6)}`;
+      let ended = -1;
+      const run = await pages(device, { since: start }, limit, async (n) => {
+        if (n !== 0) return;
+        windowEnds(req.id);
+        const tag = (await ok('GET', `/v1/families/${fam.id}`, lead)).headers.get('etag');
+        await ok('PATCH', `/v1/families/${fam.id}`, lead, { name }, 200, { 'If-Match': tag });
+        ended = n;
+      });
+      assert.equal(ended, 0, `limit ${limit}: the sync was one page`);
+      const copy = apply(new Map(), run.pages.flat());
+      const rest = await syncAll(device, run.cursor);
+      apply(copy, rest.items);
+      assert.equal(copy.has(child.id), false, `limit ${limit}: the device keeps the child`);
+      assert.deepEqual(copy.get(fam.id), (await ok('GET', `/v1/families/${fam.id}`, lead)).body, `limit ${limit}`);
+      assert.equal(copy.get(fam.id).name, name);
+      // after the first page: the family at most once, the child at most once
+      const later = run.pages.slice(1).flat();
+      for (const id of [fam.id, child.id]) assert.ok(later.filter((i) => i.id === id).length <= 1, `limit ${limit}: ${id} twice`);
+    }
+  });
+});
