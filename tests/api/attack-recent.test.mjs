@@ -289,7 +289,7 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
   });
 
   it('an encoded or unmerged path (nginx routes the decoded one) gets the Allow of the route it reaches', {
-    todo: 'nginx/nginx.conf.in maps $request_uri (raw) to $sg_allow while the pool routes nginx\'s decoded, merged $uri: TRACE /v1/%63hildren and /v1/./children//… say "GET, HEAD" where PUT says "GET, HEAD, POST"; /v1/children/search says "POST" where the pool says "GET, HEAD, PATCH, POST"; map $uri (and take the router\'s union for a literal segment that a parameter also matches)',
+    todo: 'nginx/nginx.conf.in maps $request_uri (raw) to $sg_allow while the pool routes nginx\'s decoded, merged $uri: TRACE /v1/%63hildren says "GET, HEAD" where PUT says "GET, HEAD, POST", and /v1/children//search "GET, HEAD" where PUT says all four; /v1/children/search says "POST" where the pool says "GET, HEAD, PATCH, POST"; map $uri (and take the router\'s union for a literal segment that a parameter also matches)',
   }, async () => {
     for (const path of ['/v1/%63hildren', '/v1/children//search', '/v1/children/search', `/v1/children/${id}/%6eetwork`]) {
       const t = await raw('TRACE', path);
