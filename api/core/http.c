@@ -300,38 +300,52 @@ int http_list_rows_more(struct sg_req *r, PGresult *res, int col, int n, const c
 
 /* Does an If-Match / If-None-Match list contain etag (or "*")?  If-None-Match
  * compares weakly (W/"v1" matches "v1"), If-Match strongly (RFC 9110 13.1). */
-/* Is etag in the If-(None-)Match list?  weak: W/ tags count (If-None-Match
- * compares weakly, If-Match strongly).  suffixed: etag is "v<version>" and a
- * listed tag "v<version>-<anything>" is it too. */
+/* Is etag in the If-(None-)Match field value?  RFC 9110: "*" alone, or a
+ * list of entity-tags, each [W/] then an opaque part in double quotes that
+ * may hold commas and asterisks, separated by commas and optional spaces or
+ * tabs.  weak: W/ tags count (If-None-Match compares weakly, If-Match
+ * strongly).  suffixed: etag is "v<version>" and a listed tag
+ * "v<version>-<anything>" is it too.  A value that is not well formed
+ * matches nothing: a guard read wrongly must fail closed. */
 static bool etag_listed_as(const char *list, const char *etag, bool weak, bool suffixed)
 {
-	size_t n = strlen(etag) - (suffixed ? 1 : 0); /* without its closing quote */
+	const char *want = etag + 1; /* its opaque part: without the quotes */
+	size_t n = strlen(want) - 1;
+	const char *p = list;
+	bool found = false;
 
-	while (list && *list) {
-		while (*list == ' ' || *list == ',')
-			list++;
-		if (*list == '*')
-			return true;
-		if (strncmp(list, "W/", 2) == 0) {
-			if (!weak) {
-				list = strchr(list, ',');
-				continue;
-			}
-			list += 2;
-		}
-		if (strncmp(list, etag, n) == 0) {
-			const char *end = list + n;
+	if (!p)
+		return false;
+	p += strspn(p, " \t");
+	if (*p == '*')
+		return p[1 + strspn(p + 1, " \t")] == '\0';
+	for (;;) {
+		const char *open;
+		bool is_weak = false;
+		size_t len;
 
-			if (suffixed && *end == '-')
-				end += strcspn(end, "\",");
-			if (suffixed && *end == '"')
-				end++;
-			if (*end == '\0' || *end == ',' || *end == ' ')
-				return true;
+		p += strspn(p, " \t,");
+		if (!*p)
+			return found;
+		if (p[0] == 'W' && p[1] == '/') {
+			is_weak = true;
+			p += 2;
 		}
-		list = strchr(list, ',');
+		if (*p != '"')
+			return false;
+		open = ++p;
+		while (*p && *p != '"' && (unsigned char)*p > ' ' && *p != 0x7f)
+			p++;
+		if (*p != '"')
+			return false;
+		len = (size_t)(p++ - open);
+		if ((weak || !is_weak) && len >= n && memcmp(open, want, n) == 0 &&
+		    (len == n || (suffixed && open[n] == '-')))
+			found = true;
+		p += strspn(p, " \t");
+		if (*p && *p != ',')
+			return false;
 	}
-	return false;
 }
 
 static bool etag_listed(const char *list, const char *etag, bool weak)

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include "validate.h"
@@ -244,21 +245,67 @@ size_t text_blank_len(const unsigned char *s)
 	return 0;
 }
 
+/* Code points that show nothing on their own: format characters (soft
+ * hyphen, the joiners and direction marks, the invisible operators, tags),
+ * the blank fillers (Braille blank, the Hangul fillers) and the combining
+ * marks and variation selectors, which decorate a base and are no name
+ * without one.  Sorted ranges. */
+static const uint32_t invisible[][2] = {
+	{0x00AD, 0x00AD},   {0x0300, 0x036F},   {0x0483, 0x0489},   {0x0591, 0x05BD},   {0x05BF, 0x05BF},
+	{0x05C1, 0x05C2},   {0x05C4, 0x05C5},   {0x05C7, 0x05C7},   {0x0610, 0x061A},   {0x061C, 0x061C},
+	{0x064B, 0x065F},   {0x0670, 0x0670},   {0x115F, 0x1160},   {0x17B4, 0x17B5},   {0x180B, 0x180F},
+	{0x1AB0, 0x1AFF},   {0x1DC0, 0x1DFF},   {0x200B, 0x200F},   {0x202A, 0x202E},   {0x2060, 0x206F},
+	{0x20D0, 0x20FF},   {0x2800, 0x2800},   {0x3164, 0x3164},   {0xFE00, 0xFE0F},   {0xFE20, 0xFE2F},
+	{0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF9, 0xFFFB},   {0x1D173, 0x1D17A}, {0xE0000, 0xE007F},
+	{0xE0100, 0xE01EF},
+};
+
+static bool is_invisible(uint32_t c)
+{
+	size_t lo = 0, hi = sizeof invisible / sizeof invisible[0];
+
+	if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) /* C0, DEL, C1 */
+		return true;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c < invisible[mid][0])
+			hi = mid;
+		else if (c > invisible[mid][1])
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
 bool text_has_visible(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
 		size_t n = text_blank_len(p);
+		uint32_t c;
 
-		if (n)
+		if (n) {
 			p += n;
-		else if (*p < ' ' || *p == 0x7f)
-			p++;
-		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) /* C1 controls */
-			p += 2;
+			continue;
+		}
+		/* well-formed UTF-8 (the body's parser checked it): one code point */
+		if (*p < 0x80)
+			c = *p, n = 1;
+		else if (*p < 0xE0)
+			c = (uint32_t)(*p & 0x1F) << 6 | (p[1] & 0x3F), n = 2;
+		else if (*p < 0xF0)
+			c = (uint32_t)(*p & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F), n = 3;
 		else
+			c = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
+			    (p[3] & 0x3F),
+			n = 4;
+		if (!is_invisible(c))
 			return true;
+		for (size_t i = 0; i < n && *p; i++) /* never past the end of a cut string */
+			p++;
 	}
 	return false;
 }

@@ -108,7 +108,8 @@ size_t utf8_chars(const char *s, size_t n);
  * U+205F, the word joiner, ideographic space, the BOM). */
 size_t text_blank_len(const unsigned char *s);
 /* Whether well-formed UTF-8 s has a character to show: one that is neither
- * blank (text_blank_len) nor a control (C0, DEL, C1). */
+ * blank (text_blank_len), a control (C0, DEL, C1), a format character, a
+ * blank filler nor a combining mark (which shows only on a base). */
 bool text_has_visible(const char *s);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);

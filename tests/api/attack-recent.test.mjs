@@ -55,9 +55,7 @@ describe('If-Match: the version part, and nothing else, makes a change', () => {
     await ok('PATCH', `/v1/children/${child.id}`, sw(), { first_name: 'Taken' }, 200, { 'If-Match': '"v4"' });
   });
 
-  it('a comma inside a quoted tag makes no "*": If-Match "v1-x,*" or W/"x,*" on a stale child is 412, and If-None-Match "x,*" is no 304', {
-    todo: 'api/core/http.c etag_listed_as splits the list at every comma, also inside a quoted tag (RFC 9110 etagc allows , and *), and skips a W/ tag to the next comma: a stale If-Match passes as "*" (the change is made over another one) and If-None-Match answers 304 to tags never issued; parse quoted-strings whole',
-  }, async () => {
+  it('a comma inside a quoted tag makes no "*": If-Match "v1-x,*" or W/"x,*" on a stale child is 412, and If-None-Match "x,*" is no 304', async () => {
     const child = await makeChild('csc');
     await ok('PATCH', `/v1/children/${child.id}`, sw(), { first_name: 'Second' }, 200, { 'If-Match': '"v1"' });
     for (const stale of ['"v1-x,*"', 'W/"x,*"', '"v1-0000000000000000, *"']) {
@@ -71,9 +69,7 @@ describe('If-Match: the version part, and nothing else, makes a change', () => {
     }
   });
 
-  it('a list whose separator is a tab (RFC 9110 OWS) still finds the current tag', {
-    todo: 'api/core/http.c etag_listed_as skips only spaces and commas between tags: "v0",<TAB>"v1" answers 412 for an unchanged record; skip HTAB too',
-  }, async () => {
+  it('a list whose separator is a tab (RFC 9110 OWS) still finds the current tag', async () => {
     const child = await makeChild('csc');
     const res = await rename(child, '"v0",\t"v1"');
     assert.equal(res.status, 200, `${res.status} ${res.text.slice(0, 200)}`);
@@ -162,9 +158,7 @@ describe('a family seen by two agencies', () => {
     assert.equal(psql(`select name from safeguard.families where id = ${sql(fam.id)}`), 'Renamed by police');
   });
 
-  it('a member\'s change in a field the family does not show (its gender) is no 304 breaker and no 412 for the family\'s own name', {
-    todo: 'api/areas/children/families.c FAMILY_TAG digests each member\'s version, so a member\'s school or address changing (nothing the family shows) moves the family\'s version part: a PATCH of the family\'s name with the tag just read answers 412 for an unchanged family; the body digest already covers what is shown, so the version part needs only the members\' ids (or the fields shown)',
-  }, async () => {
+  it('a member\'s change in a field the family does not show (its gender) is no 304 breaker and no 412 for the family\'s own name', async () => {
     const got = await ok('GET', `/v1/families/${fam.id}`, sw());
     await ok('PATCH', `/v1/children/${a.id}`, sw(), { gender: 'female' }, 200, { 'If-Match': `"v${stored(a.id, 'version')}"` });
     const again = await ok('GET', `/v1/families/${fam.id}`, sw());
@@ -200,9 +194,7 @@ describe('blanks alone in a text that must be given', () => {
     }
   });
 
-  it('invisible format characters alone (joiners, direction marks and isolates, a soft hyphen, fillers, a lone combining mark) are no name either: 400 required', {
-    todo: 'api/input/validate.c text_has_visible counts U+200C/U+200D, U+200E/U+200F, U+202A-U+202E, U+2066-U+2069, U+061C, U+00AD, U+034F, U+180E, U+2800, U+3164, U+FE0F and a combining mark alone as visible: a child named only by them is taken (201); treat format (Cf), fillers and marks without a base as blank',
-  }, async () => {
+  it('invisible format characters alone (joiners, direction marks and isolates, a soft hyphen, fillers, a lone combining mark) are no name either: 400 required', async () => {
     const before = count();
     const taken = [];
     for (const blank of ['\u200d', '\u200c', '\u200e\u200f', '\u202e', '\u2066\u2069', '\u061c', '\u00ad', '\u034f', '\u180e', '\u2800', '\u3164', '\ufe0f', '\u0301', '\u200b\u200d']) {

@@ -200,6 +200,12 @@ static const struct etag_row etag_rows[] = {
 	{"v1", 0},
 	{"\"V1\"", 0},
 	{"\"v1\"x", 0},
+	/* a comma or an asterisk inside a tag is the tag's, never a "*" of its own */
+	{"\"x,*\"", 0},
+	{"W/\"x,*\"", 0},
+	{"\"x,\"v1\"\"", 0},
+	{"\"v0\",\t\"v1\"", 304},
+	{"\"v1-0123456789abcdef\"", 0},
 };
 
 START_TEST(etag_table)
@@ -250,6 +256,21 @@ static const struct match_row match_rows[] = {
 	{"\"v1x\"", 412},
 	{"\"v1.5\"", 412},
 	{"W/\"v1-0123456789abcdef\"", 412},
+	/* a comma or an asterisk inside a tag is the tag's; tabs separate as spaces do */
+	{"\"v1-x,*\"", 0},
+	{"\"v0-x,*\"", 412},
+	{"W/\"x,*\"", 412},
+	{"\"x,\"v1\"\"", 412},
+	{"\"v0\",\t\"v1\"", 0},
+	{"\t\"v1\"\t", 0},
+	/* not well formed: nothing matches */
+	{"\"v1", 412},
+	{"v1", 412},
+	{"\"v1\" junk", 412},
+	{"*, \"v1\"", 412},
+	{"\"v1\", junk", 412},
+	{"\"v1\"\"v1\"", 412},
+	{" * ", 0},
 };
 
 START_TEST(require_match_table)

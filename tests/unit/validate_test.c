@@ -93,6 +93,13 @@ static const struct body_row body_rows[] = {
 	{"{'code': '   '}", {NULL}, {"code required"}},
 	{"{'name': ' a '}", {NULL}, {NULL}},
 	{"{'name': '\\u00a0\\u00e9'}", {NULL}, {NULL}},
+	{"{'name': '\\u200d\\u200e'}", {NULL}, {"name required"}},
+	{"{'name': '\\u0301\\u00ad'}", {NULL}, {"name required"}},
+	{"{'name': '\\u2800\\u3164\\ufe0f'}", {NULL}, {"name required"}},
+	{"{'name': '\\udb40\\udc01'}", {NULL}, {"name required"}},
+	{"{'name': 'e\\u0301'}", {NULL}, {NULL}},
+	{"{'name': '\\u200d\\u4e00'}", {NULL}, {NULL}},
+	{"{'name': '\\ud83d\\ude00'}", {NULL}, {NULL}},
 	{"{'note': ' '}", {NULL}, {NULL}},
 	/* null against nullable */
 	{"{'name': null}", {NULL}, {"name required"}},

@@ -82,17 +82,13 @@ static const struct body_spec family_body = {
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* A family's representation embeds its members' names and dates of birth,
- * so its ETag is "<family version>.<digest of the members shown, each id and
- * version>": a change to a member changes the tag, and so does a member
- * coming into or leaving the caller's view, which changes no version (the
- * members are read under row-level security).  A sum of the versions shown
- * did not: one child leaving the view as another of the same version came
- * into it kept the tag, and If-None-Match answered 304 for a family that
- * now lists someone else. */
-#define FAMILY_TAG(f)                                                                                                  \
-	"(" f ".version || '.' || (select left(md5(coalesce(string_agg(m.id::text || ':' || m.version, ','"            \
-	" order by m.id), '')), 16) from safeguard.children m where m.family_id = " f ".id))"
+/* A family's answer lists the members its caller may see, with their names
+ * and dates of birth: its ETag's digest of the answer (kit_show) changes
+ * with any of them and with who the caller may see, while its version part,
+ * the family's own version, is what If-Match guards: a member's own change
+ * is no lost update of the family's name or carers, and adding or removing
+ * a member bumps the family's version. */
+#define FAMILY_TAG(f) f ".version"
 
 DB_SQL(sql_family_insert, 3,
        "insert into safeguard.families (id, name, carers, created_by_agency)"
