@@ -444,19 +444,34 @@ render() { # render SRC DST: fill the placeholders of an nginx file
 }
 
 # allow_map FILE: the map entries of $sg_allow, from the pool's route table:
-# "~^<path as a regex>(\?|$)" "<methods>";  with HEAD after GET, as the
-# router's own Allow has them, and the routes with a literal segment where
-# another has a parameter first (the map takes the first regex that matches).
+# "~^<path as a regex>$" "<methods>";  Each path answers what the router
+# would: the methods of every route whose pattern matches it, in the
+# table's order, with HEAD after GET.  The routes with a literal segment
+# where another has a parameter come first (the map takes the first regex
+# that matches).
 allow_map() {
 	"$(bin)" --routes | awk '
-		{ if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
-		  m[$2] = (m[$2] == "" ? "" : m[$2] ", ") $1 ($1 == "GET" ? ", HEAD" : "") }
+		function param(x) { return x ~ /^\{/ }
+		# does pattern q match every path pattern p matches?
+		function covers(q, p,    qs, ps, k, j) {
+			k = split(q, qs, "/")
+			if (k != split(p, ps, "/")) return 0
+			for (j = 2; j <= k; j++)
+				if (!param(qs[j]) && (param(ps[j]) || qs[j] != ps[j])) return 0
+			return 1
+		}
+		{ method[NR] = $1; path[NR] = $2
+		  if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
 		END {
 			for (i = 1; i <= n; i++) {
-				p = order[i]; key = ""; k = split(p, seg, "/")
-				for (j = 2; j <= k; j++) key = key (seg[j] ~ /^\{/ ? "1" : "0")
-				re = p; gsub(/\./, "\\.", re); gsub(/\{[a-z_]+\}/, "[^/?]+", re)
-				printf "%s\t%05d\t\"~^%s(\\?|$)\" \"%s\";\n", key, i, re, m[p]
+				p = order[i]; m = ""
+				for (r = 1; r <= NR; r++)
+					if (covers(path[r], p) && index(", " m ",", ", " method[r] ",") == 0)
+						m = (m == "" ? "" : m ", ") method[r] (method[r] == "GET" ? ", HEAD" : "")
+				key = ""; k = split(p, seg, "/")
+				for (j = 2; j <= k; j++) key = key (param(seg[j]) ? "1" : "0")
+				re = p; gsub(/\./, "\\.", re); gsub(/\{[a-z_]+\}/, "[^/]+", re)
+				printf "%s\t%05d\t\"~^%s$\" \"%s\";\n", key, i, re, m
 			}
 		}' | sort -s -k1,1 -k2,2n | cut -f3- >"$1"
 }
