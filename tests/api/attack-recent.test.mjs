@@ -11,7 +11,7 @@
 // naming what is wrong and where the fix belongs.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { request, psql, BASE } from './lib/client.mjs';
 import { who, admin, ok, call, problem, makeChild, sql } from './lib/panels.mjs';
@@ -139,10 +139,10 @@ describe('a family seen by two agencies', () => {
     const tp = byPolice.headers.get('etag');
     const tc = byCsc.headers.get('etag');
     assert.notEqual(tp, tc);
-    // police's version part is the family's version and a digest of what police is shown
+    // the version part is the family's own version, the same for both; the answer's digest differs
     const version = psql(`select version from safeguard.families where id = ${sql(fam.id)}`);
-    const shown = `${a.id}:${stored(a.id, 'version')}`;
-    assert.equal(versionOf(tp), `${version}.${createHash('md5').update(shown).digest('hex').slice(0, 16)}`);
+    assert.equal(versionOf(tp), version);
+    assert.equal(versionOf(tc), version);
     assert.equal((await call('GET', `/v1/families/${fam.id}`, police, undefined, { 'If-None-Match': tc })).status, 200);
     assert.equal((await call('GET', `/v1/families/${fam.id}`, sw(), undefined, { 'If-None-Match': tp })).status, 200);
     // a change to the child police does not see changes nothing police is shown: 304 still
@@ -274,9 +274,7 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
     }
   });
 
-  it('an encoded or unmerged path (nginx routes the decoded one) gets the Allow of the route it reaches', {
-    todo: 'nginx/nginx.conf.in maps $request_uri (raw) to $sg_allow while the pool routes nginx\'s decoded, merged $uri: TRACE /v1/%63hildren says "GET, HEAD" where PUT says "GET, HEAD, POST", and /v1/children//search "GET, HEAD" where PUT says all four; /v1/children/search says "POST" where the pool says "GET, HEAD, PATCH, POST"; map $uri (and take the router\'s union for a literal segment that a parameter also matches)',
-  }, async () => {
+  it('an encoded or unmerged path (nginx routes the decoded one) gets the Allow of the route it reaches', async () => {
     for (const path of ['/v1/%63hildren', '/v1/children//search', '/v1/children/search', `/v1/children/${id}/%6eetwork`]) {
       const t = await raw('TRACE', path);
       const p = await raw('PUT', path);
