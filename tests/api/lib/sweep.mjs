@@ -154,7 +154,21 @@ export function variants(flat, good, { patch = false, needs = {}, depth = 0 } = 
       add(`maxLength:${k}`, withv('x'.repeat(s.maxLength)), true);
       add(`maxLength+1:${k}`, withv('x'.repeat(s.maxLength + 1)));
     }
+    if ([].concat(s.type)[0] === 'string' && !s.enum && s.const === undefined) {
+      // characters, not bytes: a schema's maxLength counts code points
+      if (isText(s) && s.maxLength) {
+        add(`maxLength-multibyte:${k}`, withv('\u00e9'.repeat(s.maxLength)), true);
+        add(`maxLength-astral:${k}`, withv('\u{1F600}'.repeat(s.maxLength)), true);
+        add(`maxLength+1-multibyte:${k}`, withv('\u00e9'.repeat(s.maxLength + 1)));
+      }
+      add(`nul:${k}`, withv('a\u0000b'));
+      add(`control:${k}`, withv('a\u0001\u001fb'));
+      add(`lone-surrogate:${k}`, withv('a\ud800b'));
+    }
     if ([].concat(s.type)[0] === 'integer') {
+      add(`huge:${k}`, withv(2 ** 53));
+      add(`int64-overflow:${k}`, withv(18446744073709551616));
+      add(`negative:${k}`, withv(-2147483649));
       if (s.minimum !== undefined) {
         add(`minimum:${k}`, withv(s.minimum), true);
         add(`minimum-1:${k}`, withv(s.minimum - 1));
@@ -164,6 +178,11 @@ export function variants(flat, good, { patch = false, needs = {}, depth = 0 } = 
         add(`maximum+1:${k}`, withv(s.maximum + 1));
       }
       add(`fraction:${k}`, withv(1.5));
+    }
+    const item = [].concat(s.type)[0] === 'array' && s.items ? prop(s.items)?.schema : null;
+    if (item && isText(item) && item.maxLength) {
+      add(`items-maxLength-multibyte:${k}`, withv(['\u00e9'.repeat(item.maxLength)]), true);
+      add(`items-maxLength+1:${k}`, withv(['x'.repeat(item.maxLength + 1)]));
     }
     if ([].concat(s.type)[0] === 'array' && s.maxItems && s.items) {
       const one = valueOf(k)?.[0] ?? sample('', prop(s.items));
