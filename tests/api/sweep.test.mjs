@@ -312,10 +312,12 @@ async function sweepOne(c) {
       const g = await request('GET', t.path, { token: caller });
       if (g.headers.get('etag')) headers['If-Match'] = g.headers.get('etag');
     }
-    const shown = `${method} ${t.path} ${JSON.stringify(v.body)?.slice(0, 300)}${headers['If-Match'] ? ' (If-Match: the GET\'s ETag)' : ''}`;
+    const shown = `${method} ${t.path} ${v.raw !== undefined ? `raw ${JSON.stringify(String(v.raw).slice(0, 120))}` : JSON.stringify(v.body)?.slice(0, 300)}${headers['If-Match'] ? ' (If-Match: the GET\'s ETag)' : ''}`;
     let res;
     try {
-      res = await request(method, t.path, { token: caller, body: v.body, headers });
+      res = await request(method, t.path, v.raw !== undefined
+        ? { token: caller, rawBody: v.raw, headers: { ...headers, 'Content-Type': 'application/json' } }
+        : { token: caller, body: v.body, headers });
     } catch (e) {
       findings.push(`${name}: answer not in the contract: ${e.message.slice(0, 400)}\n    ${shown}`);
       continue;

@@ -211,5 +211,19 @@ export function variants(flat, good, { patch = false, needs = {}, depth = 0 } = 
   add('array', []);
   add('bare-string', 'sweep');
   add('bare-null', null);
+  // bodies that are not JSON a schema can judge, sent as raw text
+  if (depth === 0) {
+    const m = JSON.stringify(base());
+    const first = Object.keys(flat.props)[0];
+    const raw = (name, text) => out.push({ name, raw: text, valid: false });
+    raw('raw:truncated', m.slice(0, Math.max(1, m.length - 2)));
+    raw('raw:trailing-garbage', `${m} x`);
+    raw('raw:duplicate-key', `{"${first}":1,${m.slice(1)}`.replace(/,}$/, '}'));
+    raw('raw:deep-nesting', `{"${first}":${'['.repeat(3000)}${']'.repeat(3000)}}`);
+    raw('raw:invalid-utf8', Buffer.concat([Buffer.from(`{"${first}":"`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]));
+    raw('raw:bom', `\ufeff${m}`);
+    raw('raw:empty', '');
+    raw('raw:escaped-nul-key', `{"${first}\\u0000x":1}`);
+  }
   return out;
 }
