@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import { request, psql } from './lib/client.mjs';
 import { tokenFor, nhsNumber, upn } from './lib/people.mjs';
 import { makePanel, refer, accept, makeMeeting, today } from './lib/panels.mjs';
@@ -263,10 +263,10 @@ const CASES = [
   } },
 ];
 
-let dayCounter = 0;
+// Days from 1900 (the first the contract takes) to 1949, for calendar entries:
+// far from any school day a case counts and from the years other suites use.
 function randomPastDay() {
-  // distinct days far in the past, so calendar entries never overlap each other or the suites'
-  const d = new Date(Date.UTC(1900, 0, 1) + (Math.floor(Math.random() * 20000) * 3 + (dayCounter++ % 3)) * 86400000);
+  const d = new Date(Date.UTC(1900, 0, 1) + Math.floor(Math.random() * 18000) * 86400000);
   return d.toISOString().slice(0, 10);
 }
 
@@ -326,7 +326,7 @@ async function sweepOne(c) {
     else if (res.status >= 400 && (typeof res.body !== 'object' || !res.body?.type)) findings.push(`${name}: ${res.status} without a problem type\n    ${shown}`);
     else if (res.status < 300) {
       accepted.push(name);
-      if (!v.valid && !/(^|\.)(blanks|empty|null|control|nul|lone-surrogate):/.test(name)) findings.push(`${name}: accepted (${res.status}) a body the schema forbids\n    ${shown}`);
+      if (!v.valid && !/(^|\.)(blanks|control|nul|lone-surrogate):/.test(name)) findings.push(`${name}: accepted (${res.status}) a body the schema forbids\n    ${shown}`);
     } else if (/maxLength-(multibyte|astral)/.test(name) && res.status === 400
       && (res.body.errors ?? []).some((e) => e.code !== 'not_allowed' && e.code !== 'required' && e.field.replace(/\[\d+\]/g, '').split('.').pop() === name.split(':').pop())) {
       // a schema's maxLength counts characters: the same field at its maxLength in ASCII is taken
@@ -340,12 +340,10 @@ async function sweepOne(c) {
   return { findings, accepted, refused, count: names.length };
 }
 
-const results = new Map();
 describe('the contract-driven sweep of every JSON body', { concurrency: 6 }, () => {
   for (const c of CASES) {
     it(`${c.op}: no 5xx, problems with a type, only documented answers; the minimal body accepted`, async () => {
       const { findings, accepted, refused, count } = await sweepOne(c);
-      results.set(c.op, { accepted, count });
       if (process.env.SWEEP_REPORT) appendFileSync(process.env.SWEEP_REPORT, `${JSON.stringify({ op: c.op, count, accepted, refused })}\n`);
       assert.deepEqual(findings, [], `${c.op}:\n  ${findings.join('\n  ')}`);
       if (c.op.startsWith('PATCH')) assert.ok(accepted.some((n) => n.startsWith('alone:')), `${c.op}: no field alone was accepted`);
