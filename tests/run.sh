@@ -35,10 +35,15 @@ trap teardown EXIT
 
 if [ -n "${SANITIZE:-}" ]; then
 	make -s build SANITIZE="$SANITIZE" >/dev/null || exit 1
-	mkdir -p "$VAR/log"
-	rm -f "$VAR"/log/sanitizer.*
-	export ASAN_OPTIONS="log_path=$VAR/log/sanitizer:detect_leaks=0:abort_on_error=1"
-	export UBSAN_OPTIONS="log_path=$VAR/log/sanitizer:print_stacktrace=1:halt_on_error=1"
+	# the workers run as the service user when the suites run as root (as
+	# CI does): their reports go where that user may write, or ASan drops
+	# them ("can't open file") and this check would see nothing
+	SAN="$VAR/log/sanitizer"
+	mkdir -p "$SAN"
+	chmod 1777 "$SAN"
+	rm -f "$SAN"/report.*
+	export ASAN_OPTIONS="log_path=$SAN/report:detect_leaks=0:abort_on_error=1"
+	export UBSAN_OPTIONS="log_path=$SAN/report:print_stacktrace=1:halt_on_error=1"
 fi
 
 step "unit tests" make -s unit SANITIZE="${SANITIZE:-}"
@@ -113,9 +118,9 @@ api_tests() {
 }
 step "API tests" api_tests
 
-if [ -n "${SANITIZE:-}" ] && ls "$VAR"/log/sanitizer.* >/dev/null 2>&1; then
+if [ -n "${SANITIZE:-}" ] && ls "$SAN"/report.* >/dev/null 2>&1; then
 	printf '\n== sanitizer reports\n'
-	cat "$VAR"/log/sanitizer.*
+	cat "$SAN"/report.*
 	failed+=("sanitizer reports")
 fi
 

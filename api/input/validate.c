@@ -310,6 +310,16 @@ bool text_has_visible(const char *s)
 	return false;
 }
 
+bool validate_text(json_t *v, size_t max)
+{
+	size_t n;
+
+	if (!json_is_string(v))
+		return false;
+	n = utf8_chars(json_string_value(v), json_string_length(v));
+	return n >= 1 && n <= max && text_has_visible(json_string_value(v));
+}
+
 /* Length in characters, not bytes: the body is already known to be UTF-8,
  * so every byte that does not continue a character starts one. */
 size_t utf8_chars(const char *s, size_t n)

@@ -111,6 +111,11 @@ size_t text_blank_len(const unsigned char *s);
  * blank (text_blank_len), a control (C0, DEL, C1), a format character, a
  * blank filler nor a combining mark (which shows only on a base). */
 bool text_has_visible(const char *s);
+/* Whether v is a text that must be given, as a field spec with min 1 and
+ * this max checks it: a JSON string of 1 to max characters (code points),
+ * not blanks alone.  For the members of nested objects, which the rules
+ * across fields check themselves. */
+bool validate_text(json_t *v, size_t max);
 /* PostgreSQL's text form of a UTC timestamptz: "2026-01-02 03:04:05.123456+00" */
 bool validate_pg_timestamp(const char *s);
 /* Seconds since the epoch of a valid RFC 3339 instant. */

@@ -127,13 +127,13 @@ static void check_address(json_t *addr, struct verrs *errs, struct arena *a)
 		verrs_add(errs, "address.lines", "invalid_type", "must be an array of 1 to 4 lines");
 	} else {
 		json_array_foreach(lines, i, v) {
-			if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > 100)
+			if (!validate_text(v, 100))
 				verrs_add(errs, arena_printf(a, "address.lines[%zu]", i), "invalid_value",
 					  "must be a string of 1 to 100 characters");
 		}
 	}
-	v = json_object_get(addr, "town");
-	if (v && (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > 100))
+	v = json_object_get(addr, "town"); /* optional: absent or null is no town */
+	if (v && !json_is_null(v) && !validate_text(v, 100))
 		verrs_add(errs, "address.town", "invalid_value", "must be a string of 1 to 100 characters");
 }
 

@@ -147,7 +147,8 @@ DB_SQL(sql_referral_insert, 3,
        "insert into safeguard.panel_referrals (id, panel_id, child_id, family_id, referring_agency, referred_by,"
        " reason, risk_level, criteria, chronology_request_id, screening_id, updated_by)"
        " select $1::uuid, $2::uuid, (b->>'child_id')::uuid, (b->>'family_id')::uuid, safeguard.app_agency(),"
-       " safeguard.app_sub(), b->>'reason', b->>'risk_level', coalesce(b->'criteria', '{}'::jsonb),"
+       " safeguard.app_sub(), b->>'reason', b->>'risk_level', coalesce(nullif(b->'criteria', 'null'::jsonb), "
+       "'{}'::jsonb),"
        " (b->>'chronology_request_id')::uuid, (b->>'screening_id')::uuid, safeguard.app_sub()"
        " from (select $3::jsonb as b) s");
 

@@ -72,7 +72,7 @@ static const char *text_of(json_t *o, const char *name, size_t max, const char *
 {
 	json_t *v = json_object_get(o, name);
 
-	if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > max) {
+	if (!validate_text(v, max)) {
 		verrs_add(errs, arena_printf(a, "%s.%s", where, name), "invalid_value",
 			  arena_printf(a, "must be a string of 1 to %zu characters", max));
 		return NULL;
