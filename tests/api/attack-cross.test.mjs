@@ -15,8 +15,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { request, psql, BASE } from './lib/client.mjs';
+import { request, psql, rawRequest } from './lib/client.mjs';
 import { who, admin, ok, call, problem, makePanel, makeChild, refer, accept, today, sql } from './lib/panels.mjs';
 import { tokenFor, nhsNumber } from './lib/people.mjs';
 import { person, course, session, book } from './lib/training.mjs';
@@ -338,15 +337,7 @@ describe('names a search cannot find', () => {
 
 describe('405 answers name the methods allowed', () => {
   // fetch() refuses TRACE, so this one goes through node:http.
-  const raw = (method, path) => new Promise((resolve, reject) => {
-    const req = http.request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${sw()}` } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const raw = (method, path) => rawRequest(method, path, sw());
 
   it('PROPFIND, OPTIONS and PUT on a route: 405 with its Allow (the regression to keep)', async () => {
     for (const method of ['PROPFIND', 'OPTIONS', 'PUT']) {

@@ -12,8 +12,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { request, psql, BASE } from './lib/client.mjs';
+import { request, psql, rawRequest } from './lib/client.mjs';
 import { who, admin, ok, call, problem, makeChild, sql } from './lib/panels.mjs';
 import { tokenFor } from './lib/people.mjs';
 import { syncAll, said } from './lib/sync.mjs';
@@ -250,15 +249,7 @@ describe('search by names: what else is the same name', () => {
 
 describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
   // fetch() refuses TRACE, so this goes through node:http.
-  const raw = (method, path) => new Promise((resolve, reject) => {
-    const req = http.request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${sw()}` } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const raw = (method, path) => rawRequest(method, path, sw());
   const allow = (res) => (res.headers.allow ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort();
   const id = '11111111-1111-4111-8111-111111111111';
 
