@@ -474,6 +474,8 @@ allow_map() {
 				printf "%s\t%05d\t\"~^%s$\" \"%s\";\n", key, i, re, m
 			}
 		}' | sort -s -k1,1 -k2,2n | cut -f3- >"$1"
+	# any other path under /v1 is the pool's 404, whatever the method
+	printf '"~^/v1(/|$)" "";\n' >>"$1"
 }
 
 nginx_start() {

@@ -273,6 +273,21 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
       if (p.status === 405) assert.deepEqual(allow(t), allow(p), path);
     }
   });
+
+  it('a path under /v1 that no route matches is 404 for TRACE as for every other method', async () => {
+    for (const path of ['/v1', '/v1/', '/v1/nothing', `/v1/children/${id}/nothing`, '/v1/%6eothing', '/v1//children/x/y']) {
+      const t = await raw('TRACE', path);
+      const p = await raw('PUT', path);
+      assert.equal(p.status, 404, path);
+      assert.equal(t.status, 404, path);
+      assert.equal(JSON.parse(t.text).type, '/problems/not-found', path);
+      assert.equal(t.headers.allow, undefined, path);
+    }
+    // nginx's own paths still answer GET only
+    const d = await raw('TRACE', '/docs/nothing');
+    assert.equal(d.status, 405);
+    assert.deepEqual(allow(d), ['GET', 'HEAD']);
+  });
 });
 
 describe('the screening report in whole months', () => {
