@@ -14,9 +14,12 @@
 //     malformed and out of range, booleans spelled otherwise, NUL, bad escapes
 //     and bad UTF-8, over-long and multibyte values; repeated and unknown
 //     parameters; cursors issued, edited, truncated and from another route;
-//   - headers: If-Match / If-None-Match, Idempotency-Key at and past its
-//     limits and reused with another body, Content-Type, Accept and
-//     Authorization spelled wrong.
+//   - headers: If-Match / If-None-Match malformed and well formed where
+//     they are declared (a fresh record for each If-Match) and where they are
+//     not; Idempotency-Key at and past its limits, replayed, reused with
+//     another body and at another record; Content-Type wrong, missing and with
+//     parameters, and a body sent where none is taken; Accept not JSON;
+//     Authorization malformed (blanks, two tokens, the scheme's case).
 //
 // For every request: no 5xx, a 4xx is a problem with a type, the answer is
 // one the contract documents (the request helper checks); where the contract
@@ -265,6 +268,9 @@ async function sweepPath(op) {
   const c = READS[op] ?? WRITES[op];
   const findings = [];
   const write = !READS[op];
+  // the query parameters the contract requires, valid, on every request
+  const rq = parameters(method, template).filter((p) => p.in === 'query' && p.required)
+    .map((p, i) => `${i ? '&' : '?'}${p.name}=${encodeURIComponent(validQueryValue(p))}`).join('');
   const fresh = async () => {
     const token = c.token();
     const t = write ? await c.target(token) : { path: c.path() };
@@ -280,7 +286,7 @@ async function sweepPath(op) {
     const t = await fresh();
     const s = slots(template, t.path).find((x) => x.name === slotName);
     const p = s ? withSegment(t.path, s.i, name === 'percent-encoded' ? pctAll(s.value) : s.value.toUpperCase()) : t.path;
-    const res = await send(method, p, t.token, { headers: t.headers });
+    const res = await send(method, p + rq, t.token, { headers: t.headers });
     const f = rules(res, `${method} ${short(p)}`);
     const label = s ? `${name}:${s.name}` : name;
     if (f) findings.push(`${label}: ${f}`);
@@ -295,7 +301,7 @@ async function sweepPath(op) {
       const p = withSegment(t.path, s.i, seg);
       const headers = { ...t.headers };
       const off = OFF_CONTRACT.has(name);
-      const res = await send(method, p, t.token, { headers, validate: !off });
+      const res = await send(method, p + rq, t.token, { headers, validate: !off });
       const shown = `${method} ${short(p)}`;
       let f = rules(res, shown);
       if (!f && off && !(res.status >= 400 && res.status < 500 && /^application\/problem\+json/.test(res.headers.get('content-type')))) {
@@ -402,6 +408,286 @@ describe('the contract-driven sweep of paths, query strings and headers', { conc
     it(`${op}: every query parameter`, async () => {
       const findings = unknown(op, await sweepQuery(op));
       assert.deepEqual(findings, [], `${op}:\n  ${findings.join('\n  ')}`);
+    });
+  }
+});
+
+// --- headers -------------------------------------------------------------------
+const declares = (op, name) => parameters(...op.split(' ')).some((p) => p.in === 'header' && p.name === name);
+const INM = (etag) => [
+  ['the ETag', etag, [304]],
+  ['stale, well-formed', '"v999-0000000000000000"', [200]],
+  ['garbage', 'garbage', [200]],
+  ['empty quotes', '""', [200]],
+  ['one quote', '"', [200]],
+  ['weak form of the ETag', `W/${etag}`, [200, 304]], // If-None-Match compares weakly: 304 is right
+  ['star', '*', [200, 304]],
+  ['a list holding the ETag', `"x", ${etag}`, [200, 304]],
+  ['over-long', `"${'v'.repeat(6000)}"`, [200]],
+];
+// The answers If-Match may have: [name, value, statuses, problem type when refused]
+const IM = (etag) => [
+  ['absent', undefined, [428], '/problems/precondition-required'],
+  ['garbage', 'garbage', [412], '/problems/precondition-failed'],
+  ['empty', '', [428, 412], null],
+  ['empty quotes', '""', [412], '/problems/precondition-failed'],
+  ['stale, well-formed', '"v999-0000000000000000"', [412], '/problems/precondition-failed'],
+  ['version only, stale', '"v999"', [412], '/problems/precondition-failed'],
+  ['huge version', '"v99999999999999999999999-0"', [412], '/problems/precondition-failed'],
+  ['negative version', '"v-1-0"', [412], '/problems/precondition-failed'],
+  // nginx marks the ETag of a compressed answer weak, and takes the W/ off
+  // If-Match again (nginx.conf.in): the weak form of the ETag is the ETag
+  ['weak form of the ETag', `W/${etag}`, [200, 204], null],
+  ['weak and stale', 'W/"v999-0000000000000000"', [412], '/problems/precondition-failed'],
+  ['star', '*', [200, 204, 412], '/problems/precondition-failed'],
+  ['a list holding the ETag', `"x", ${etag}`, [200, 204, 412], '/problems/precondition-failed'],
+  ['the ETag without quotes', etag.replace(/"/g, ''), [412], '/problems/precondition-failed'],
+  ['over-long and stale', `"v999-${'0'.repeat(6000)}"`, [412], '/problems/precondition-failed'],
+  ['the ETag\'s version, another digest', etag.replace(/-[0-9a-f]+"$/, '-0"'), [200, 204], null], // only the version is compared (README)
+  ['the ETag', etag, [200, 204], null],
+];
+// The operations that declare If-Match, each with a fresh record and a body
+// a correct server takes: the bodiless ones of WRITES and two PATCHes.
+const IF_MATCH = {
+  ...Object.fromEntries(Object.entries(WRITES).filter(([op]) => declares(op, 'If-Match')).map(([op, c]) => [op, async () => {
+    const token = c.token();
+    const t = await c.target(token);
+    return { method: op.split(' ')[0], path: t.path, token: t.token ?? token, etag: t.headers['If-Match'] };
+  }])),
+  'PATCH /v1/families/{id}': async () => {
+    const f = await family();
+    return { method: 'PATCH', path: `/v1/families/${f.id}`, token: sw(), body: { name: `Sweep family ${randomUUID().slice(0, 6)}` }, etag: await etagOf(`/v1/families/${f.id}`, sw()) };
+  },
+  'PATCH /v1/children/{id}': async () => {
+    const c = await child();
+    return { method: 'PATCH', path: `/v1/children/${c.id}`, token: sw(), body: { first_name: 'Swept' }, etag: await etagOf(`/v1/children/${c.id}`, sw()) };
+  },
+};
+
+async function sweepHeaders() {
+  const findings = [];
+  const check = (name, res, shown, want, type) => {
+    const f = rules(res, shown);
+    if (f) findings.push(`${name}: ${f}`);
+    else if (want && !want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''}, expected ${want.join(' or ')}\n    ${shown}`);
+    else if (type && res.status >= 400 && res.body.type !== type) findings.push(`${name}: ${res.status} ${res.body.type}, expected ${type}\n    ${shown}`);
+  };
+  // If-None-Match on every read that declares it; ignored by those that do not
+  for (const [op, c] of Object.entries(READS)) {
+    const token = c.token();
+    const path = c.path();
+    const first = await request('GET', path, { token });
+    // the delta sync tags only an answer with nothing new ("changes-none")
+    const etag = op === 'GET /v1/changes' ? '"changes-none"' : first.headers.get('etag');
+    if (declares(op, 'If-None-Match') && !etag) {
+      findings.push(`${op}: declares If-None-Match, but its answer (${first.status}) has no ETag\n    GET ${path}`);
+    } else if (declares(op, 'If-None-Match')) {
+      for (const [name, value, w] of INM(etag)) {
+        const want = op === 'GET /v1/changes' ? [200, 304] : w;
+        check(`${op} If-None-Match ${name}`, await send('GET', path, token, { headers: { 'If-None-Match': value }, validate: name !== 'over-long' }), `GET ${path} If-None-Match: ${short(value)}`, want);
+      }
+    } else if (op.startsWith('GET /v1/') && !op.includes('/changes')) {
+      for (const value of ['*', 'garbage', '"v1-0000000000000000"']) {
+        check(`${op} If-None-Match ${value} (not declared)`, await send('GET', path, token, { headers: { 'If-None-Match': value } }), `GET ${path} If-None-Match: ${value}`, [first.status]);
+      }
+    }
+    // If-Match on a read, and Idempotency-Key on a read: ignored
+    check(`${op} If-Match on a read`, await send('GET', path, token, { headers: { 'If-Match': 'garbage' } }), `GET ${path} If-Match: garbage`, [first.status]);
+  }
+  // If-Match where it is declared: a fresh record for each
+  for (const [op, make] of Object.entries(IF_MATCH)) {
+    const probe = await make();
+    for (const [name, value, want, type] of IM(probe.etag)) {
+      const t = await make();
+      // the values made from the ETag, made again from this record's
+      const v = name === 'the ETag' ? t.etag : name === 'weak form of the ETag' ? `W/${t.etag}` : name === 'a list holding the ETag' ? `"x", ${t.etag}`
+        : name === 'the ETag without quotes' ? t.etag.replace(/"/g, '') : name === 'the ETag\'s version, another digest' ? t.etag.replace(/-[0-9a-f]+"$/, '-0"') : value;
+      const headers = v === undefined ? {} : { 'If-Match': v };
+      check(`${op} If-Match ${name}`, await send(t.method, t.path, t.token, { headers, body: t.body, validate: !name.startsWith('over-long') }), `${t.method} ${t.path} If-Match: ${short(String(v))}`, want, type);
+    }
+  }
+  // If-Match on a write that does not declare it: ignored
+  for (const op of ['POST /v1/chronology-requests/{id}/closure', 'POST /v1/screenings/{id}/submission']) {
+    const c = WRITES[op];
+    const token = c.token();
+    const t = await c.target(token);
+    check(`${op} If-Match (not declared)`, await send('POST', t.path, t.token ?? token, { headers: { 'If-Match': '"v999-0"' } }), `POST ${t.path} If-Match: "v999-0"`, [200]);
+  }
+  return findings;
+}
+
+async function sweepIdempotency() {
+  const findings = [];
+  const check = (name, res, shown, want, type) => {
+    const f = rules(res, shown);
+    if (f) findings.push(`${name}: ${f}`);
+    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
+    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
+  };
+  const body = () => ({ name: `Sweep family ${randomUUID().slice(0, 6)}` });
+  const VF = '/problems/validation-failed';
+  for (const [name, key, want, type] of [
+    ['at its limit', `k${'x'.repeat(199)}`, [201], null],
+    ['one past its limit', `k${'x'.repeat(200)}`, [400], VF],
+    ['far past its limit', `k${'x'.repeat(5000)}`, [400], VF],
+    ['every allowed character', `AZaz09_.:-${randomUUID()}`, [201], null],
+    ['empty', '', [201, 400], VF],
+    ['blank', ' ', [201, 400], VF],
+    ['a space inside', 'a b', [400], VF],
+    ['a slash', 'a/b', [400], VF],
+    ['a quote', 'a"b', [400], VF],
+    ['latin-1', 'caf\u00e9', [400], VF],
+    ['a comma (two keys?)', 'a,b', [400], VF],
+  ]) {
+    const token = sw();
+    const k = name.startsWith('at') || name.startsWith('every') ? key.slice(0, -8) + randomUUID().slice(0, 8) : key;
+    check(`POST /v1/families Idempotency-Key ${name}`, await send('POST', '/v1/families', token, { body: body(), headers: { 'Idempotency-Key': k } }), `POST /v1/families Idempotency-Key: ${short(k)}`, want, type);
+  }
+  // a retry replays; the same key with another body, or at another record, is 422
+  const token = sw();
+  const key = `sweep-${randomUUID()}`;
+  const b = body();
+  const first = await send('POST', '/v1/families', token, { body: b, headers: { 'Idempotency-Key': key } });
+  check('Idempotency-Key first', first, 'POST /v1/families', [201]);
+  const again = await send('POST', '/v1/families', token, { body: b, headers: { 'Idempotency-Key': key } });
+  check('Idempotency-Key retried', again, 'POST /v1/families (retried)', [201]);
+  if (again.status === 201 && (again.body.id !== first.body.id || again.headers.get('idempotent-replayed') !== 'true')) findings.push('Idempotency-Key retried: not a replay of the first answer');
+  check('Idempotency-Key with another body', await send('POST', '/v1/families', token, { body: body(), headers: { 'Idempotency-Key': key } }),
+    'POST /v1/families (the same key, another body)', [422], '/problems/idempotency-key-reuse');
+  check('Idempotency-Key with the body reordered', await send('POST', '/v1/families', token, { rawBody: JSON.stringify(b).replace(/^\{/, '{ '), headers: { 'Idempotency-Key': key, 'Content-Type': 'application/json' } }),
+    'POST /v1/families (the same key, the same body spaced otherwise)', [201, 422], '/problems/idempotency-key-reuse');
+  check('Idempotency-Key on another route', await send('POST', '/v1/chronology-requests', token, { body: {}, headers: { 'Idempotency-Key': key } }),
+    'POST /v1/chronology-requests (the same key)', [400, 422]);
+  // a bodiless POST: the same key at another record is 422
+  const w = WRITES['POST /v1/screenings/{id}/submission'];
+  const st = w.token();
+  const t1 = await w.target(st);
+  const t2 = await w.target(st);
+  const k2 = `sweep-${randomUUID()}`;
+  check('Idempotency-Key bodiless', await send('POST', t1.path, st, { headers: { 'Idempotency-Key': k2 } }), `POST ${t1.path}`, [200]);
+  const replay = await send('POST', t1.path, st, { headers: { 'Idempotency-Key': k2 } });
+  check('Idempotency-Key bodiless retried', replay, `POST ${t1.path} (retried)`, [200]);
+  if (replay.headers?.get('idempotent-replayed') !== 'true') findings.push(`Idempotency-Key bodiless retried: not replayed\n    POST ${t1.path}`);
+  check('Idempotency-Key bodiless at another record', await send('POST', t2.path, st, { headers: { 'Idempotency-Key': k2 } }), `POST ${t2.path} (the same key)`, [422], '/problems/idempotency-key-reuse');
+  // a GET and a PUT do not take one: ignored
+  check('Idempotency-Key on a GET', await send('GET', `/v1/children/${W.child.id}`, sw(), { headers: { 'Idempotency-Key': 'a b' } }), 'GET /v1/children/{id} Idempotency-Key: a b', [200]);
+  return findings;
+}
+
+async function sweepContentType() {
+  const findings = [];
+  const check = (name, res, shown, want, type) => {
+    const f = rules(res, shown);
+    if (f) findings.push(`${name}: ${f}`);
+    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
+    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
+  };
+  const UM = '/problems/unsupported-media-type';
+  const CT = [
+    ['missing', undefined, [415], UM],
+    ['text/plain', 'text/plain', [415], UM],
+    ['with charset=utf-8', 'application/json; charset=utf-8', [201], null],
+    ['with charset=UTF-8, no space', 'application/json;charset=UTF-8', [201], null],
+    ['with a quoted charset', 'application/json; charset="utf-8"', [201, 415], UM],
+    ['upper case', 'Application/JSON', [201], null],
+    ['with charset=latin1', 'application/json; charset=latin1', [201, 415], UM],
+    ['with another parameter', 'application/json; profile=x', [201, 415], UM],
+    ['a trailing semicolon', 'application/json;', [201, 415], UM],
+    ['a longer name', 'application/jsonx', [415], UM],
+    ['json-seq', 'application/json-seq', [415], UM],
+    ['a +json type', 'application/merge-patch+json', [201, 415], UM],
+    ['form', 'application/x-www-form-urlencoded', [415], UM],
+    ['multipart', 'multipart/form-data; boundary=x', [415], UM],
+    ['two types', 'application/json, text/plain', [201, 415], UM],
+    ['empty', '', [415], UM],
+    ['over-long', `application/json; x=${'y'.repeat(3000)}`, [201, 400, 415], null],
+  ];
+  for (const [name, ctype, want, type] of CT) {
+    const headers = ctype === undefined ? {} : { 'Content-Type': ctype };
+    const res = await send('POST', '/v1/families', sw(), { rawBody: JSON.stringify({ name: `Sweep family ${randomUUID().slice(0, 6)}` }), headers });
+    check(`POST /v1/families Content-Type ${name}`, res, `POST /v1/families Content-Type: ${short(String(ctype))}`, want, type);
+  }
+  // a PATCH and a PUT too
+  for (const [name, ctype, want, type] of [['text/plain', 'text/plain', [415], UM], ['with charset=utf-8', 'application/json; charset=utf-8', [200], null], ['missing', undefined, [415], UM]]) {
+    const f = await family();
+    const token = sw();
+    const etag = await etagOf(`/v1/families/${f.id}`, token);
+    const headers = { 'If-Match': etag, ...(ctype === undefined ? {} : { 'Content-Type': ctype }) };
+    check(`PATCH /v1/families/{id} Content-Type ${name}`, await send('PATCH', `/v1/families/${f.id}`, token, { rawBody: JSON.stringify({ name: 'Swept' }), headers }),
+      `PATCH /v1/families/${f.id} Content-Type: ${ctype}`, want, type);
+  }
+  // a body where none is taken: bodiless POSTs with a JSON body, a text body, a Content-Type alone
+  for (const [name, opts] of [
+    ['a JSON body', { rawBody: '{"x":1}', headers: { 'Content-Type': 'application/json' } }],
+    ['an empty JSON object', { rawBody: '{}', headers: { 'Content-Type': 'application/json' } }],
+    ['a text body', { rawBody: 'hello', headers: { 'Content-Type': 'text/plain' } }],
+    ['a Content-Type alone', { headers: { 'Content-Type': 'text/plain' } }],
+  ]) {
+    for (const op of ['POST /v1/screenings/{id}/submission', 'POST /v1/chronology-requests/{id}/closure']) {
+      const c = WRITES[op];
+      const token = c.token();
+      const t = await c.target(token);
+      check(`${op} with ${name}`, await send('POST', t.path, t.token ?? token, opts), `POST ${t.path} with ${name}`, [200, 400, 413, 415]);
+    }
+  }
+  return findings;
+}
+
+async function sweepAcceptAndAuthorization() {
+  const findings = [];
+  const check = (name, res, shown, want, type) => {
+    const f = rules(res, shown);
+    if (f) findings.push(`${name}: ${f}`);
+    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
+    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
+  };
+  for (const accept of ['text/html', 'application/xml', '*/*', 'application/problem+json', 'text/csv', 'application/json;q=0', 'application/pdf', '', 'x'.repeat(3000)]) {
+    for (const op of ['GET /v1/children/{id}', 'GET /v1/children', 'GET /v1/training-charges.csv', 'GET /v1/bookings/{id}/certificate', 'GET /v1/me/bookings.ics']) {
+      const c = READS[op];
+      const path = c.path();
+      check(`${op} Accept: ${short(accept)}`, await send('GET', path, c.token(), { headers: { Accept: accept } }), `GET ${path} Accept: ${short(accept)}`, [200]);
+    }
+    check(`POST /v1/families Accept: ${short(accept)}`, await send('POST', '/v1/families', sw(), { body: { name: 'Sweep family' }, headers: { Accept: accept } }), `POST /v1/families Accept: ${short(accept)}`, [201]);
+  }
+  const UN = '/problems/unauthorized';
+  const tok = sw();
+  for (const [name, value, want] of [
+    ['two blanks', `Bearer  ${tok}`, [200, 401]],
+    ['a tab', `Bearer\t${tok}`, [200, 401]],
+    ['a trailing blank', `Bearer ${tok} `, [200, 401]],
+    ['lower-case scheme', `bearer ${tok}`, [200]],
+    ['upper-case scheme', `BEARER ${tok}`, [200]],
+    ['two tokens', `Bearer ${tok} ${tok}`, [401]],
+    ['two headers', `Bearer ${tok}, Bearer ${tok}`, [401]],
+    ['quoted', `Bearer "${tok}"`, [401]],
+    ['no scheme', tok, [401]],
+    ['scheme alone', 'Bearer', [401]],
+    ['scheme and a blank', 'Bearer ', [401]],
+    ['Basic', 'Basic dXNlcjpwYXNz', [401]],
+    ['a dot appended', `Bearer ${tok}.`, [401]],
+    ['a segment dropped', `Bearer ${tok.split('.').slice(0, 2).join('.')}`, [401]],
+    ['latin-1 inside', `Bearer ${tok.slice(0, 20)}\u00e9${tok.slice(21)}`, [401]],
+    ['over-long', `Bearer ${tok}${'A'.repeat(7000)}`, [400, 401]],
+    ['empty', '', [401]],
+  ]) {
+    for (const path of ['/v1/me', `/v1/children/${W.child.id}`]) {
+      const res = await send('GET', path, undefined, { headers: { Authorization: value }, validate: name !== 'over-long' });
+      check(`GET ${path} Authorization ${name}`, res, `GET ${path} Authorization: ${short(value)}`, want, name === 'over-long' ? null : UN);
+      if (res.status === 401 && !/^Bearer/.test(res.headers.get('www-authenticate') ?? '')) findings.push(`Authorization ${name}: 401 without WWW-Authenticate: Bearer`);
+    }
+  }
+  return findings;
+}
+
+describe('the contract-driven sweep of headers', { concurrency: 4 }, () => {
+  before(async () => {
+    if (!W.child) await world();
+  });
+  for (const [name, fn] of [['If-Match and If-None-Match, declared or not', sweepHeaders], ['Idempotency-Key at and past its limits, and reused', sweepIdempotency],
+    ['Content-Type wrong, missing and with parameters; a body where none is taken', sweepContentType], ['Accept not JSON; Authorization malformed', sweepAcceptAndAuthorization]]) {
+    it(`${name}: no 5xx, only documented answers, the refusals' types`, async () => {
+      const findings = unknown('headers', await fn());
+      assert.deepEqual(findings, [], findings.join('\n  '));
     });
   }
 });
