@@ -292,6 +292,27 @@ async function sweepPath(op) {
     if (f) findings.push(`${label}: ${f}`);
     else if (res.status >= 300 && res.status !== 304) findings.push(`${label}: ${res.status} ${res.body?.type} ${res.text.slice(0, 200)}\n    ${method} ${short(p)}`);
   }
+  // an unknown query parameter: refused before anything is read or changed;
+  // a read answers HEAD as GET, without the body
+  {
+    const t = await fresh();
+    const p = `${t.path}${rq || '?'}${rq ? '&' : ''}sweep_unknown=1`;
+    const res = await send(method, p, t.token, { headers: t.headers });
+    const f = rules(res, `${method} ${short(p)}`);
+    if (f) findings.push(`unknown-parameter: ${f}`);
+    else if (res.status !== 400 || res.body.type !== '/problems/invalid-query') findings.push(`unknown-parameter: ${res.status} ${res.body?.type ?? ''}, expected 400 /problems/invalid-query\n    ${method} ${short(p)}`);
+    else if (write) {
+      const again = await send(method, t.path + rq, t.token, { headers: t.headers });
+      if (again.error || again.status >= 300) findings.push(`unknown-parameter: the refused request changed the record (then ${again.status ?? again.error})\n    ${method} ${short(p)}`);
+    }
+    if (method === 'GET') {
+      const g = await send('GET', t.path + rq, t.token);
+      const h = await send('HEAD', t.path + rq, t.token);
+      const fh = rules(h, `HEAD ${short(t.path)}`);
+      if (fh && !/without a problem type/.test(fh)) findings.push(`HEAD: ${fh}`);
+      else if (h.status !== g.status || h.text !== '') findings.push(`HEAD: ${h.status} with ${h.text.length} bytes, GET ${g.status}\n    HEAD ${short(t.path)}`);
+    }
+  }
   // each parameter edited, the others real
   const t = await fresh();
   for (const s of slots(template, t.path)) {
@@ -370,6 +391,8 @@ async function sweepQuery(op) {
       cases.push({ name: 'cursor:doubled', qs: `cursor=${e(cur + cur)}`, expect: 'refuse', types: CUR });
       cases.push({ name: 'cursor:repeated', qs: `cursor=${e(cur)}&cursor=${e(cur)}`, expect: 'refuse', types: ['/problems/invalid-query'] });
     }
+    // a plain cursor is a position the caller could choose (README: keyset
+    // pages), so another list's may be taken where its keys have the same kinds
     if (foreign) cases.push({ name: `cursor:from ${otherOp}`, qs: `cursor=${encodeURIComponent(foreign)}`, expect: 'any', types: CUR });
   }
   for (const v of cases) {
