@@ -395,6 +395,23 @@ async function sweepQuery(op) {
     // pages), so another list's may be taken where its keys have the same kinds
     if (foreign) cases.push({ name: `cursor:from ${otherOp}`, qs: `cursor=${encodeURIComponent(foreign)}`, expect: 'any', types: CUR });
   }
+  if (op === 'GET /v1/changes') {
+    // since: the sync_cursor a page hands out (sealed), edited, and a plain cursor
+    const page = await request('GET', `${base}?limit=1`, { token });
+    const since = page.body?.sync_cursor;
+    const plain = await cursorOf('GET /v1/children');
+    const e = encodeURIComponent;
+    const CUR = ['/problems/invalid-cursor'];
+    if (since) {
+      cases.push({ name: 'since:issued', qs: `since=${e(since)}`, expect: 'ok' });
+      cases.push({ name: 'since:truncated', qs: `since=${e(since.slice(0, Math.floor(since.length / 2)))}`, expect: 'refuse', types: CUR });
+      const mid = Math.floor(since.length / 2);
+      cases.push({ name: 'since:one-char-changed', qs: `since=${e(since.slice(0, mid) + (since[mid] === 'A' ? 'B' : 'A') + since.slice(mid + 1))}`, expect: 'refuse', types: CUR });
+      cases.push({ name: 'since:appended', qs: `since=${e(`${since}AAAA`)}`, expect: 'refuse', types: CUR });
+      cases.push({ name: 'since:as cursor', qs: `cursor=${e(since)}`, expect: 'any', types: CUR });
+    } else findings.push(`GET /v1/changes?limit=1 gave no sync_cursor: ${page.status}`);
+    if (plain) cases.push({ name: 'since:a plain cursor of GET /v1/children', qs: `since=${e(plain)}`, expect: 'refuse', types: CUR });
+  }
   for (const v of cases) {
     const qs = withRequired(v.qs, v.param);
     const path = qs === '' ? base : `${base}?${qs}`;
@@ -592,7 +609,7 @@ async function sweepIdempotency() {
   check('Idempotency-Key bodiless retried', replay, `POST ${t1.path} (retried)`, [200]);
   if (replay.headers?.get('idempotent-replayed') !== 'true') findings.push(`Idempotency-Key bodiless retried: not replayed\n    POST ${t1.path}`);
   check('Idempotency-Key bodiless at another record', await send('POST', t2.path, st, { headers: { 'Idempotency-Key': k2 } }), `POST ${t2.path} (the same key)`, [422], '/problems/idempotency-key-reuse');
-  // a GET and a PUT do not take one: ignored
+  // a GET does not take one: ignored
   check('Idempotency-Key on a GET', await send('GET', `/v1/children/${W.child.id}`, sw(), { headers: { 'Idempotency-Key': 'a b' } }), 'GET /v1/children/{id} Idempotency-Key: a b', [200]);
   return findings;
 }
