@@ -89,12 +89,17 @@ static void check_value(const struct query_param *p, const char *v, struct verrs
 				return;
 		verrs_add(errs, p->name, "invalid_value", "is not one of the allowed values");
 		return;
-	default:
-		if (strlen(v) < (size_t)(p->min ? p->min : 1))
+	default: {
+		/* in characters, as the contract's minLength and maxLength count
+		 * (the value is valid UTF-8 by now) */
+		size_t chars = utf8_chars(v, strlen(v));
+
+		if (chars < (size_t)(p->min ? p->min : 1))
 			verrs_add(errs, p->name, "required", "must not be empty");
-		else if (p->max && strlen(v) > (size_t)p->max)
+		else if (p->max && chars > (size_t)p->max)
 			verrs_add(errs, p->name, "too_long", arena_printf(a, "must be at most %ld characters", p->max));
 		return;
+	}
 	}
 }
 

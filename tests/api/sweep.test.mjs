@@ -12,98 +12,19 @@
 // the request that shows it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { request, psql } from './lib/client.mjs';
-import { tokenFor, nhsNumber, upn } from './lib/people.mjs';
-import { makePanel, refer, accept, makeMeeting, today } from './lib/panels.mjs';
-import { person, course, session, book, manager, startedAgo, iso, inDays } from './lib/training.mjs';
+import { nhsNumber, upn } from './lib/people.mjs';
+import { accept, makeMeeting, today } from './lib/panels.mjs';
+import { person, course, session, startedAgo, iso, inDays } from './lib/training.mjs';
 import { bodySchema, variants } from './lib/sweep.mjs';
+import {
+  instant, as, ok, post, sw, cscLead, policeP, chair, admin, TA, officer, child, family, policeEntry, riskPanel,
+  referral, unheldMeeting, action, SECTIONS, THRESHOLDS, tool, publishedTool, screening, cmeCase, booking, attend, watch,
+} from './lib/sweep-fixtures.mjs';
 
-const instant = (days) => new Date(Date.now() + days * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
-// A fresh token for every use: the sweep spreads its requests across callers
-// (the per-token rate limit) and a token names its caller in the audit trail.
-const as = (agency, role) => tokenFor(agency, role, `sweep-${agency}-${role}-${randomUUID().slice(0, 6)}`);
-
-async function ok(method, path, token, body, status) {
-  const res = await request(method, path, { token, body });
-  assert.ok(status ? res.status === status : res.status < 300, `${method} ${path}: ${res.status} ${res.text.slice(0, 400)}`);
-  return res.body;
-}
-const post = (path, token, body, status) => ok('POST', path, token, body, status);
-
-// --- the records the sweep aims at -----------------------------------------
-const sw = () => as('csc', 'social_worker');
-const cscLead = () => as('csc', 'safeguarding_lead');
-const policeP = () => as('police', 'practitioner');
-const chair = () => as('police', 'panel_chair');
-const admin = () => as('partnership', 'admin');
-const TA = () => as('csc', 'training_admin');
-const officer = () => as('education', 'safeguarding_lead');
-
-async function child(token = sw(), fields = {}) {
-  return post('/v1/children', token, { first_name: 'Sweep', last_name: `Child${randomUUID().slice(0, 4)}`, date_of_birth: '2011-03-04', ...fields }, 201);
-}
-async function family() {
-  return post('/v1/families', sw(), { name: `Sweep family ${randomUUID().slice(0, 6)}` }, 201);
-}
-async function policeEntry(token) {
-  const c = await child(token);
-  const e = await post('/v1/chronology-entries', token, {
-    child_ids: [c.id], event_date: today(-5), date_precision: 'day', category: 'home_visit', summary: 'visited',
-    impact: 'neutral', significance: 'low', action_taken: 'recorded',
-  }, 201);
-  return { c, e };
-}
-// A risk meeting chaired by police with CSC and education as members.
-const riskPanel = () => makePanel({ type: 'risk_meeting', chair: 'police', members: ['police', 'csc', 'education'] });
-async function referral(panel) {
-  return refer(panel, await child(), as('csc', 'social_worker'), { criteria: {} });
-}
-async function unheldMeeting(panel, agenda = []) {
-  return post(`/v1/panels/${panel.id}/meetings`, chair(), { kind: 'formal', scheduled_at: instant(2), agenda }, 201);
-}
-async function action(panel, extra = {}) {
-  return post('/v1/panel-actions', chair(), { panel_id: panel.id, description: 'Arrange a return interview', owner_agency: 'csc', due_date: today(7), ...extra }, 201);
-}
-const SECTIONS = [{ id: 'missing', title: 'Going missing', indicators: [
-  { id: 'missing_24h', text: 'Missing for more than 24 hours', weight: 3, counts: ['yes'] },
-  { id: 'new_phone', text: 'Unexplained new phone', weight: 1, counts: ['yes'], required: false }] }];
-const THRESHOLDS = [{ min: 0, max: 1, level: 'low', next_step: 'no_further_action' }, { min: 2, max: null, level: 'high', next_step: 'panel_referral' }];
-async function tool() {
-  return post('/v1/screening-tools', admin(), { name: `Sweep tool ${randomUUID().slice(0, 8)}` }, 201);
-}
-let published; // one published tool version, for the screenings
-async function publishedTool() {
-  if (!published) {
-    published = (async () => {
-      const t = await tool();
-      const v = await post(`/v1/screening-tools/${t.id}/versions`, admin(), { sections: SECTIONS, thresholds: THRESHOLDS }, 201);
-      await post(`/v1/screening-tools/${t.id}/versions/${v.version}/publication`, admin(), undefined, 200);
-      return { tool: t, version: v.version };
-    })();
-  }
-  return published;
-}
-async function screening(token) {
-  const { tool: t, version } = await publishedTool();
-  const c = await child(token);
-  return { c, s: await post(`/v1/children/${c.id}/screenings`, token, { tool_id: t.id, tool_version: version, answers: { missing_24h: 'yes' } }, 201) };
-}
-async function cmeCase() {
-  const c = await child(as('education', 'practitioner'));
-  return post('/v1/cme-cases', as('education', 'practitioner'), { child_id: c.id, reason: 'not_attending', since: today(-3), what_is_known: 'Not seen in school.' }, 201);
-}
-async function booking(opts = {}) {
-  const c = await course(TA(), opts.course ?? {});
-  const s = await session(TA(), c.id, { capacity: 20, ...(opts.session ?? {}) });
-  const who = person('police', 'practitioner');
-  const res = await book(who, s.id, { body: manager });
-  assert.equal(res.status, 201, res.text);
-  return { s, b: res.body, who };
-}
-const attend = (b, status = 'attended') => ok('PUT', `/v1/bookings/${b.id}/attendance`, TA(), { status }, 200);
+// The records the sweep aims at, and its callers: lib/sweep-fixtures.mjs.
 
 // Each case: the operation, the caller, and target() giving the path (and
 // optionally the caller and field values that fit the record).  fresh: the
@@ -358,39 +279,16 @@ describe('the sweep covers the contract', () => {
   });
 });
 
-// The sanitizers' reports (a build with SANITIZE=... writes them to
-// SG_VAR/log/sanitizer/report.*, a folder the service user may write to,
-// since under root the workers run as that user): none may appear while the
-// sweep runs.  A worker's death (SIGABRT from abort_on_error, or any other
-// crash) and the sanitizer's own complaint are in the pool's log, which is
-// checked too.
-const LOG = () => join(process.env.SG_VAR, 'log');
-const REPORTS = () => join(LOG(), 'sanitizer');
-const sanitizerReports = () => {
-  try {
-    return readdirSync(REPORTS()).filter((f) => f.startsWith('report.'));
-  } catch {
-    return [];
-  }
-};
-const apiLogSize = () => {
-  try {
-    return statSync(join(LOG(), 'api.log')).size;
-  } catch {
-    return 0;
-  }
-};
-const reportsBefore = new Set(sanitizerReports());
-const apiLogFrom = apiLogSize();
+// No sanitizer report and no worker death while the sweep ran
+// (lib/sweep-fixtures.mjs).
+const watched = watch();
 describe('the sweep under the sanitizers', () => {
   it('left no sanitizer report', async () => {
-    const fresh = sanitizerReports().filter((f) => !reportsBefore.has(f));
-    assert.deepEqual(fresh, [], fresh.map((f) => readFileSync(join(REPORTS(), f), 'utf8').slice(0, 2000)).join('\n'));
+    const { fresh, text } = watched.freshReports();
+    assert.deepEqual(fresh, [], text);
   });
   it('no worker died and no sanitizer spoke in the pool\'s log while the sweep ran', async () => {
-    const log = readFileSync(join(LOG(), 'api.log')).subarray(apiLogFrom).toString('utf8');
-    const bad = log.split('\n').filter((l) => /"msg":"worker died"|AddressSanitizer|LeakSanitizer|runtime error:|sanitizer\/report\.\d+/.test(l));
-    assert.deepEqual(bad, []);
+    assert.deepEqual(watched.badLogLines(), []);
   });
 });
 

@@ -86,6 +86,12 @@ static const struct query_row rows[] = {
 	{&spec, "q", {NULL}, {"q required"}},
 	{&spec, "q=1234567890", {[Q_Q] = "1234567890"}, {NULL}},
 	{&spec, "q=12345678901", {NULL}, {"q too_long"}},
+	/* lengths in characters, as the contract counts them: ten of "é" (twenty bytes) fit */
+	{&spec,
+	 "q=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9",
+	 {[Q_Q] = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"},
+	 {NULL}},
+	{&spec, "q=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9", {NULL}, {"q too_long"}},
 	/* integers */
 	{&spec, "limit=1", {[Q_LIMIT] = "1"}, {NULL}},
 	{&spec, "limit=100", {[Q_LIMIT] = "100"}, {NULL}},

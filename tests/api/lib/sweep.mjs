@@ -227,3 +227,125 @@ export function variants(flat, good, { patch = false, needs = {}, depth = 0 } = 
   }
   return out;
 }
+
+// --- paths, query strings and headers (sweep-params.test.mjs) ---------------
+
+const derefAny = (o) => {
+  let x = o;
+  for (let i = 0; x && x.$ref && i < 20; i++) x = x.$ref.slice(2).split('/').reduce((a, k) => a?.[k], doc);
+  return x;
+};
+
+/** The parameters an operation declares: [{in, name, required, schema}]. */
+export function parameters(method, template) {
+  const item = doc.paths[template];
+  const op = item?.[method.toLowerCase()];
+  if (!op) return [];
+  return [...(item.parameters ?? []), ...(op.parameters ?? [])].map(derefAny)
+    .map((p) => ({ in: p.in, name: p.name, required: !!p.required, schema: resolve(p.schema) ?? {} }));
+}
+
+/** Whether an operation takes a JSON request body. */
+export const hasJsonBody = (method, template) => !!doc.paths[template]?.[method.toLowerCase()]?.requestBody;
+
+/** Every operation as [method, template]. */
+export const allOperations = () => Object.entries(doc.paths).flatMap(([t, item]) => (
+  ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).map((m) => [m.toUpperCase(), t])));
+
+const enc = encodeURIComponent;
+
+/** A value the contract allows for a query parameter (a period's `to` is today, its `from` a month before). */
+export function validQueryValue(p) {
+  const s = p.schema;
+  if (s.enum) return s.enum[0];
+  if (s.format === 'date') return day(p.name === 'to' || p.name === 'due_before' ? 0 : -30);
+  if (s.format === 'date-time') return inDays(p.name === 'to' ? 0 : -30).toISOString().replace(/\.\d+Z$/, 'Z');
+  if (s.format === 'uuid') return randomUUID();
+  if (s.type === 'integer') return String(s.minimum ?? 1);
+  return 'sweep';
+}
+
+/**
+ * The query strings for one query parameter, from its schema: [{name, qs,
+ * expect}] where expect is 'ok' (a correct server answers 2xx), 'refuse' (a
+ * 400 whose type is one of `types`) or 'any' (no 5xx, documented).  qs is
+ * already encoded (it may hold escapes on purpose).
+ */
+export function queryVariants(p) {
+  const s = p.schema;
+  const out = [];
+  const n = p.name;
+  const add = (name, value, expect, types = ['/problems/invalid-query']) => out.push({ name: `${n}:${name}`, param: n, qs: `${enc(n)}=${value}`, expect, types });
+  const cursor = n === 'cursor';
+  add('empty', '', cursor ? 'refuse' : 'refuse', ['/problems/invalid-query', '/problems/invalid-cursor']);
+  add('nul', 'a%00b', 'refuse');
+  add('bad-escape', '%zz', 'refuse');
+  add('truncated-utf8', '%C3', 'refuse');
+  add('overlong-utf8', '%C0%AF', 'refuse');
+  add('lone-surrogate', '%ED%A0%80', 'refuse');
+  add('over-long', 'x'.repeat(4000), 'refuse', ['/problems/invalid-query', '/problems/invalid-cursor']);
+  add('control', 'a%01b', cursor || s.enum || s.format || s.type === 'integer' ? 'refuse' : 'any', ['/problems/invalid-query', '/problems/invalid-cursor']);
+  add('plus-space', 'a+b', 'any', ['/problems/invalid-query', '/problems/invalid-cursor']);
+  if (s.enum) {
+    for (const v of s.enum) add(`enum=${v}`, enc(v), 'ok');
+    add('unknown-enum', 'no_such_value', 'refuse');
+    add('enum-upper-case', enc(String(s.enum[0]).toUpperCase()), String(s.enum[0]).toUpperCase() === s.enum[0] ? 'ok' : 'refuse');
+    add('enum-padded', `%20${enc(s.enum[0])}`, 'refuse');
+    add('multibyte', enc('\u00e9t\u00e9'), 'refuse');
+    if (s.enum.includes('true')) for (const b of ['yes', '1', 'TRUE', 'on']) add(`boolean-${b}`, b, 'refuse');
+  } else if (s.type === 'integer') {
+    if (s.minimum !== undefined) { add('minimum', String(s.minimum), 'ok'); add('minimum-1', String(s.minimum - 1), 'refuse'); }
+    if (s.maximum !== undefined) { add('maximum', String(s.maximum), 'ok'); add('maximum+1', String(s.maximum + 1), 'refuse'); }
+    for (const [k, v] of [['fraction', '1.5'], ['exponent', '1e2'], ['hex', '0x10'], ['plus', '%2B5'], ['space', '%205'], ['word', 'five'],
+      ['huge', '99999999999999999999'], ['int64-min', '-9223372036854775808'], ['negative', '-1'], ['leading-zeros', '007'], ['trailing-junk', '5x']]) {
+      add(k, v, k === 'leading-zeros' ? 'any' : 'refuse');
+    }
+  } else if (s.format === 'date') {
+    add('valid', validQueryValue(p), 'ok');
+    add('zeros', '0000-00-00', 'refuse');
+    add('year-zero', '0000-01-01', 'any');
+    add('feb-30', '2026-02-30', 'refuse');
+    add('month-13', '2026-13-01', 'refuse');
+    add('max', '9999-12-31', 'any');
+    add('far-past', '0001-01-01', 'any');
+    add('year-5-digits', '10000-01-01', 'refuse');
+    add('short', '2026-1-1', 'refuse');
+    add('compact', '20260101', 'refuse');
+    add('instant', '2026-01-01T00:00:00Z', 'refuse');
+    add('multibyte', enc('2026-01-0\u0661'), 'refuse');
+  } else if (s.format === 'date-time') {
+    add('valid', validQueryValue(p), 'ok');
+    add('microseconds', '2025-06-01T10:00:00.123456Z', 'ok');
+    add('feb-30', '2026-02-30T10:00:00Z', 'refuse');
+    add('hour-24', '2026-01-01T24:00:00Z', 'refuse');
+    add('max', '9999-12-31T23:59:59Z', 'any');
+    add('far-past', '0001-01-01T00:00:00Z', 'any');
+    add('year-zero', '0000-01-01T00:00:00Z', 'any');
+    add('date-only', '2026-01-01', 'any');
+    add('word', 'yesterday', 'refuse');
+    add('offset', enc('2026-01-01T10:00:00+01:00'), 'any');
+  } else if (s.format === 'uuid') {
+    add('unknown', randomUUID(), 'ok');
+    add('nil', '00000000-0000-0000-0000-000000000000', 'ok');
+    add('malformed', 'not-a-uuid', 'refuse');
+    add('no-hyphens', randomUUID().replace(/-/g, ''), 'refuse');
+    add('braces', enc(`{${randomUUID()}}`), 'refuse');
+    add('upper-case', randomUUID().toUpperCase(), 'ok');
+  } else if (!cursor && n !== 'since') {
+    // a free text filter: counted in characters, as the contract counts
+    if (s.maxLength) {
+      add('maxLength', 'x'.repeat(s.maxLength), 'ok');
+      add('maxLength+1', 'x'.repeat(s.maxLength + 1), 'refuse');
+      add('maxLength-multibyte', enc('\u00e9'.repeat(s.maxLength)), 'ok');
+      add('maxLength+1-multibyte', enc('\u00e9'.repeat(s.maxLength + 1)), 'refuse');
+    }
+    add('multibyte', enc('\u00e9\u{1F600}'), 'ok');
+    add('quote', enc("a'b\"c\\d%_"), 'ok');
+  } else {
+    // an opaque position: refused unless the server issued it
+    add('junk', 'AAAA', 'refuse', ['/problems/invalid-cursor', '/problems/invalid-query']);
+    add('json', enc('{"a":1}'), 'refuse', ['/problems/invalid-cursor', '/problems/invalid-query']);
+    if (s.maxLength) add('maxLength+1', 'A'.repeat(s.maxLength + 1), 'refuse', ['/problems/invalid-cursor', '/problems/invalid-query']);
+  }
+  return out;
+}
