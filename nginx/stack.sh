@@ -176,6 +176,19 @@ admin_url() {
 }
 
 pg_init() {
+	# A cluster whose admin password is gone is one that outlived its
+	# var/<instance> (`rm -rf var` starts over): under root its data is
+	# kept outside var/ (state_dir), where the removal did not reach, and
+	# nobody can log in to it any more.  It is forgotten, as var/ was.  The
+	# cluster keeps the digest of the password it was made with, which a
+	# password made after the removal does not match.
+	if [ -s "$PGDATA/PG_VERSION" ] && { [ ! -s "$VAR/secrets/admin.pw" ] ||
+		{ [ -s "$PGDATA/safeguard-admin.sha256" ] &&
+			[ "$(sha256sum <"$VAR/secrets/admin.pw")" != "$(cat "$PGDATA/safeguard-admin.sha256")" ]; }; }; then
+		say "forgetting the PostgreSQL cluster in $PGDATA: its password went with $VAR/secrets"
+		as_service "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+		rm -rf "$PGDATA"
+	fi
 	[ -s "$PGDATA/PG_VERSION" ] && return 0
 	say "creating a PostgreSQL cluster in $PGDATA"
 	mkdir -p "$PGDATA"
@@ -188,6 +201,7 @@ pg_init() {
 	as_service "$PGBIN/initdb" -D "$PGDATA" -U sgadmin --pwfile="$pwfile" --auth=scram-sha-256 \
 		--encoding=UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 || { rm -f "$pwfile"; die "initdb failed: see $VAR/log/initdb.log"; }
 	rm -f "$pwfile"
+	sha256sum <"$VAR/secrets/admin.pw" >"$PGDATA/safeguard-admin.sha256"
 	cat >>"$PGDATA/postgresql.conf" <<-EOF
 		listen_addresses = '127.0.0.1'
 		port = $PGPORT
