@@ -536,18 +536,7 @@ nginx_start() {
 	nginx -t -q -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf" ||
 		die "nginx configuration is invalid"
 	if nginx_pid >/dev/null; then
-		# A reload only signals the master; until the workers that run the
-		# old configuration are gone, a request (the readiness check, the
-		# caller's first one) may still meet it, e.g. without the CORS
-		# origins just set.  So `up` returns once they are gone.
-		local old i pid
-		old=$(pgrep -P "$(nginx_pid)" | tr '\n' ' ')
 		nginx -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf" -s reload
-		for i in $(seq 1 100); do
-			for pid in $old; do kill -0 "$pid" 2>/dev/null && break; pid=; done
-			[ -z "${pid:-}" ] && break
-			sleep 0.1
-		done
 	else
 		nginx -p "$STATE/nginx" -e "$VAR/log/nginx-error.log" -c "$VAR/conf/nginx.conf"
 	fi
