@@ -3,6 +3,9 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
+# nginx (and runuser, useradd) live in /usr/sbin, which is not on an ordinary
+# Debian user's PATH: `make run` as a user with sudo found no nginx.
+export PATH := $(PATH):/usr/sbin:/sbin
 
 CC ?= cc
 SANITIZE ?=

@@ -176,6 +176,19 @@ admin_url() {
 }
 
 pg_init() {
+	# A cluster whose admin password is gone is one that outlived its
+	# var/<instance> (`rm -rf var` starts over): under root its data is
+	# kept outside var/ (state_dir), where the removal did not reach, and
+	# nobody can log in to it any more.  It is forgotten, as var/ was.  The
+	# cluster keeps the digest of the password it was made with, which a
+	# password made after the removal does not match.
+	if [ -s "$PGDATA/PG_VERSION" ] && { [ ! -s "$VAR/secrets/admin.pw" ] ||
+		{ [ -s "$PGDATA/safeguard-admin.sha256" ] &&
+			[ "$(sha256sum <"$VAR/secrets/admin.pw")" != "$(cat "$PGDATA/safeguard-admin.sha256")" ]; }; }; then
+		say "forgetting the PostgreSQL cluster in $PGDATA: its password went with $VAR/secrets"
+		as_service "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+		rm -rf "$PGDATA"
+	fi
 	[ -s "$PGDATA/PG_VERSION" ] && return 0
 	say "creating a PostgreSQL cluster in $PGDATA"
 	mkdir -p "$PGDATA"
@@ -188,6 +201,7 @@ pg_init() {
 	as_service "$PGBIN/initdb" -D "$PGDATA" -U sgadmin --pwfile="$pwfile" --auth=scram-sha-256 \
 		--encoding=UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 || { rm -f "$pwfile"; die "initdb failed: see $VAR/log/initdb.log"; }
 	rm -f "$pwfile"
+	sha256sum <"$VAR/secrets/admin.pw" >"$PGDATA/safeguard-admin.sha256"
 	cat >>"$PGDATA/postgresql.conf" <<-EOF
 		listen_addresses = '127.0.0.1'
 		port = $PGPORT
@@ -337,13 +351,42 @@ migrate() {
 	done
 }
 
-# Demo data, once per database (`make run` only).
+# Demo data, each file once per database (`make run` only), so that running
+# `make run` again is harmless: a demo row the API has moved on since (a CME
+# case resolved, a referral closed) is never inserted again over it, which
+# the data's own triggers refuse (an enquiry on a resolved case) or which
+# would bring back what was changed.  safeguard.demo_data_loaded names the
+# files loaded, beside schema_migrations.  A database whose demo data was
+# loaded before the table was kept (every file at every start) has the demo
+# Carter family: its files count as loaded.
 seed() {
-	local url f
+	local url f name files=()
 	url=$(admin_url)
 	for f in "$ROOT"/db/demo/*.sql; do
 		[ -e "$f" ] || continue
-		psql "$url" -Xq -1 -v ON_ERROR_STOP=1 -c 'set role safeguard_owner' -f "$f" >/dev/null
+		name=$(basename "$f")
+		[[ "$name" =~ ^[0-9]+_[a-z0-9_]+\.sql$ ]] || die "demo data file name $name is not NNN_name.sql"
+		files+=("$name")
+	done
+	psql "$url" -Xq -v ON_ERROR_STOP=1 >/dev/null <<-'EOF'
+		set client_min_messages = warning;
+		set role safeguard_owner;
+		create table if not exists safeguard.demo_data_loaded (
+			name text primary key,
+			loaded_at timestamptz not null default now()
+		);
+	EOF
+	if [ "$(psql "$url" -XAtq -v ON_ERROR_STOP=1 -c "select count(*) from safeguard.demo_data_loaded")" = 0 ] &&
+		[ "$(psql "$url" -XAtq -v ON_ERROR_STOP=1 -c "select count(*) from safeguard.families where id = '00000000-0000-4000-8000-00000000f001'")" = 1 ]; then
+		for name in "${files[@]}"; do
+			psql "$url" -Xq -v ON_ERROR_STOP=1 -c 'set role safeguard_owner' \
+				-c "insert into safeguard.demo_data_loaded (name) values ('$name') on conflict do nothing" >/dev/null
+		done
+	fi
+	for name in "${files[@]}"; do
+		[ "$(psql "$url" -XAtq -v ON_ERROR_STOP=1 -c "select count(*) from safeguard.demo_data_loaded where name = '$name'")" = 0 ] || continue
+		psql "$url" -Xq -1 -v ON_ERROR_STOP=1 -c 'set role safeguard_owner' -f "$ROOT/db/demo/$name" \
+			-c 'set role safeguard_owner' -c "insert into safeguard.demo_data_loaded (name) values ('$name')" >/dev/null
 	done
 }
 
