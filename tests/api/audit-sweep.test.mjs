@@ -126,6 +126,7 @@ async function world() {
   await must('POST /v1/children/{id}/involvements', POL, `${cpath}/involvements`, { body: { reason: 'arrested with older peers' } });
   await must('POST /v1/children/{id}/involvements', caller('district', 'practitioner'), `/v1/children/${W.B.id}/involvements`, { body: { reason: 'housing officer' } });
   await must('GET /v1/involvements', CSCL, '/v1/involvements');
+  await must('GET /v1/involvements', CSCL, '/v1/involvements?limit=1'); // the look-ahead row is not audited
   await must('POST /v1/children/{id}/involvements/{agency}/review', CSCL, `/v1/children/${W.B.id}/involvements/district/review`);
   await must('POST /v1/children/{id}/involvements/{agency}/ending', CSCL, `/v1/children/${W.B.id}/involvements/district/ending`, { body: { reason: 'no longer involved' } });
   await must('GET /v1/children/{id}/network', SW, `${cpath}/network`);
@@ -489,7 +490,6 @@ const NO_2XX = {};
 // the fix belongs].  A finding that matches is left out of its operation's
 // case and shown by a todo case of its own below, which passes once fixed.
 const KNOWN = [
-  [/^GET \/v1\/involvements .*no audit row/, 'GET /v1/involvements lists declared involvements (child id, agency, the reason, which is about the child) with one declared_involvement.list row and no child row: api/areas/children/involvements.c'],
   [/^POST \/v1\/chronology-requests\/[^/ ]+\/contributions .*no audit row/, 'POST /v1/chronology-requests/{id}/contributions answers the request (its child_ids, purpose) with no child row: api/areas/chronology/requests.c'],
   [/^POST \/v1\/chronology-requests\/[^/ ]+\/closure .*no audit row/, 'POST /v1/chronology-requests/{id}/closure answers the request (its child_ids, purpose) with no child row: api/areas/chronology/requests.c'],
   [/\[not-modified\].* -> 304: answer carries no child, yet audit row/, 'a 304 (If-None-Match on GET a child, a family, a referral, a decision, an action, a screening) commits the read\'s child audit rows although it carried nothing: the handler audits before http_etag decides 304, and a 3xx commits; the fix belongs in api/core (worker.c settle(): roll back a 304, or kit_show/http_etag flag it)'],
