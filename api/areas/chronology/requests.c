@@ -463,7 +463,9 @@ static int requests_close(struct sg_req *r)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 409, "conflict", "the request is already closed");
-	if ((rc = kit_audit(r, "chronology_request.close", "chronology_request", r->params[0], NULL)))
+	/* the answer is the request, which names its children: audited as its GET */
+	if ((rc = kit_audit(r, "chronology_request.close", "chronology_request", r->params[0], NULL)) ||
+	    (rc = kit_audit_children(r, "child.chronology_request.read", rq.children)))
 		return rc;
 	return request_answer(r, r->params[0], 200);
 }
