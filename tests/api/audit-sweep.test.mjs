@@ -58,11 +58,11 @@ const LEADP = caller('police', 'safeguarding_lead', '-training');
 // --- every request the sweep makes, kept for the checks ---------------------
 const calls = [];
 let serial = 0;
-async function hit(op, who, path, { body, headers = {}, label = '', rawBody } = {}) {
-  const method = op.split(' ')[0];
+async function hit(op, who, path, { body, headers = {}, label = '', rawBody, head = false } = {}) {
+  const method = head ? 'HEAD' : op.split(' ')[0];
   const rid = `asw-${RUN}-${++serial}`;
   const token = person(who.agency, who.role, who.sub); // a name and an email: a booking records both
-  const res = await request(method === 'HEAD' ? 'HEAD' : method, path, {
+  const res = await request(method, path, {
     token, body, rawBody, headers: { 'X-Request-Id': rid, ...headers },
   });
   calls.push({
@@ -322,8 +322,18 @@ async function world() {
   await must('GET /v1/audit-events', AUD, `/v1/audit-events?resource_type=child&resource_id=${W.A.id}`);
   await must('GET /v1/audit-events', AUD_CSC, `/v1/audit-events?limit=20`);
 
+  // a keyed read-and-write by health while invited: its referral-free way to B
+  const HL = caller('health', 'safeguarding_lead', '-keyed');
+  const hkey = `asw-${RUN}-health`;
+  const hbody = { ...ebody, child_ids: [W.B.id], category: 'hospital_attendance', summary: 'Seen again' };
+  await must('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey } }, 201);
+  await must('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey }, label: 'replay' }, 201);
+
   // the request closed: health no longer sees the family (404, no read claimed)
   await must('POST /v1/chronology-requests/{id}/closure', CSCL, `${rpath}/closure`);
+  // the keyed retry after the window: answered as the request would be now
+  // (a replay only to a caller who still sees every child; else no read)
+  await hit('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey }, label: 'after-window' });
   await must('GET /v1/children/{id}', HEALTH, `/v1/children/${W.B.id}`, { label: 'window-closed' }, 404);
 
   // system and training: no child data, called so that the coverage is whole
@@ -382,12 +392,21 @@ async function world() {
 
 // Every single resource read with an ETag, read again with If-None-Match by
 // the same caller: a 304 carries no child and must claim no read.
+// And every GET route once with HEAD (the GET's handler runs, the answer
+// has no body): it carries no child either.
 async function conditionalReads() {
   const seen = new Set();
+  const heads = new Set();
   for (const c of [...calls]) {
-    if (c.method !== 'GET' || c.status !== 200 || !c.etag || seen.has(`${c.op} ${c.who.sub}`)) continue;
-    seen.add(`${c.op} ${c.who.sub}`);
-    await hit(c.op, c.who, c.path, { headers: { 'If-None-Match': c.etag }, label: 'not-modified' });
+    if (c.method !== 'GET' || c.status !== 200) continue;
+    if (c.etag && !seen.has(`${c.op} ${c.who.sub}`)) {
+      seen.add(`${c.op} ${c.who.sub}`);
+      await hit(c.op, c.who, c.path, { headers: { 'If-None-Match': c.etag }, label: 'not-modified' });
+    }
+    if (!heads.has(c.op) && carried(c, false, true).size) {
+      heads.add(c.op);
+      await hit(c.op, c.who, c.path, { head: true, label: 'head' });
+    }
   }
 }
 
@@ -430,7 +449,8 @@ const show = (c) => `${c.method} ${c.path}${c.label ? ` [${c.label}]` : ''} as $
 // the children an answer carries (their ids, anywhere in the body); with
 // named, also the children of the entries, families and referrals it
 // carries, which an audit row may name (the reverse check)
-const carried = (c, named = false) => {
+const carried = (c, named = false, raw = false) => {
+  if (raw) return new Set(c.text.match(UUID) ?? []); // before the checks: any id at all
   const out = new Set();
   // an answer under a child's own path is about that child (its network,
   // chronology, screenings, referrals, access log)
@@ -449,7 +469,7 @@ function findings(c) {
   const out = [];
   if (c.rid !== c.sent) out.push(`${show(c)}: X-Request-Id ${c.rid} is not the one sent (${c.sent})`);
   const rows = childRows(c);
-  if (c.status >= 200 && c.status < 300) {
+  if (c.status >= 200 && c.status < 300 && c.method !== 'HEAD') {
     for (const id of carried(c)) {
       const mine = [...rows.filter((r) => r.id === id), ...(checked.rows.get(c.rid) ?? []).filter((r) => r.outcome === 'success' && DOCUMENTED[c.op]?.(r, id))];
       if (!mine.some((r) => r.sub === c.who.sub && r.agency === c.who.agency)) {
@@ -490,6 +510,7 @@ const NO_2XX = {};
 // the fix belongs].  A finding that matches is left out of its operation's
 // case and shown by a todo case of its own below, which passes once fixed.
 const KNOWN = [
+  [/\[head\].* -> 200: answer carries no child, yet audit row/, 'a HEAD runs the GET\'s handler, which audits the children of a body that is never sent, and commits the rows: the fix belongs in api/core (worker.c settle(): roll back a HEAD, whose handler may only read)'],
   [/\[not-modified\].* -> 304: answer carries no child, yet audit row/, 'a 304 (If-None-Match on GET a child, a family, a referral, a decision, an action, a screening) commits the read\'s child audit rows although it carried nothing: the handler audits before http_etag decides 304, and a 3xx commits; the fix belongs in api/core (worker.c settle(): roll back a 304, or kit_show/http_etag flag it)'],
 ];
 const known = (line) => KNOWN.find(([re]) => re.test(line));
