@@ -22,6 +22,7 @@
 // fails the coverage test.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { request, psql } from './lib/client.mjs';
 import { nhsNumber } from './lib/people.mjs';
@@ -129,6 +130,9 @@ async function world() {
   await must('GET /v1/involvements', CSCL, '/v1/involvements?limit=1'); // the look-ahead row is not audited
   await must('POST /v1/children/{id}/involvements/{agency}/review', CSCL, `/v1/children/${W.B.id}/involvements/district/review`);
   await must('POST /v1/children/{id}/involvements/{agency}/ending', CSCL, `/v1/children/${W.B.id}/involvements/district/ending`, { body: { reason: 'no longer involved' } });
+  // a search that finds a child the caller sees answers the record itself
+  await must('POST /v1/children/search', POL, '/v1/children/search', { body: { nhs_number: W.A.nhs_number }, label: 'in-network' });
+  await must('POST /v1/children/search', SW, '/v1/children/search', { body: { first_name: W.B.first_name, last_name: W.B.last_name, date_of_birth: W.B.date_of_birth } });
   await must('GET /v1/children/{id}/network', SW, `${cpath}/network`);
   await must('GET /v1/children/{id}/network', POL, `${cpath}/network`);
   await must('GET /v1/children/{id}', POL, cpath);
@@ -243,7 +247,7 @@ async function world() {
   await must('POST /v1/panel-actions/{id}/escalation', CSCL, `${apath}/escalation`, { body: { reason: 'This is for education.' } }, 201);
   await must('POST /v1/panel-actions/{id}/escalation/resolution', CHAIR, `${apath}/escalation/resolution`, { body: { resolution: 'CSC keeps it.' } });
   // the panel's readers: the chair, a member, CSC's lead, and education's member (through the open referral)
-  for (const who of [CHAIR, PM, EDU_PM, CSCL]) {
+  for (const who of [CHAIR, PM, EDU_PM, CSCL, OFFICER, caller('csc', 'panel_member')]) {
     await must('GET /v1/panels/{id}', who, ppath);
     await must('GET /v1/panels/{id}/referrals', who, `${ppath}/referrals`);
     await must('GET /v1/panel-referrals/{id}', who, refpath);
@@ -262,6 +266,7 @@ async function world() {
     await must('GET /v1/panels/{id}/case-list', who, `${ppath}/case-list`);
     await must('GET /v1/children/{id}/panel-referrals', who, `${cpath}/panel-referrals`);
   }
+  await must('GET /v1/panel-referrals/{id}', SW, refpath); // its referrer
   await must('GET /v1/panel-referrals/{id}/chronology', CHAIR, `${refpath}/chronology`);
   await must('GET /v1/panel-referrals/{id}/chronology', EDU_PM, `${refpath}/chronology`);
   await must('GET /v1/children/{id}', EDU_PM, cpath);
@@ -316,7 +321,7 @@ async function world() {
   // the delta sync, the audit trail, the access log
   await must('GET /v1/changes', SW, '/v1/changes?limit=200');
   await must('GET /v1/changes', HEALTH, '/v1/changes?limit=200');
-  await must('GET /v1/changes', EDU_PM, '/v1/changes?limit=200');
+  for (const who of [EDU_PM, OFFICER, CME_CHAIR, POL, CHAIR]) await must('GET /v1/changes', who, '/v1/changes?limit=200');
   await must('GET /v1/children/{id}/access-log', CSCL, `${cpath}/access-log`);
   await must('GET /v1/children/{id}/access-log', AUD_CSC, `${cpath}/access-log`);
   await must('GET /v1/audit-events', AUD, `/v1/audit-events?resource_type=child&resource_id=${W.A.id}`);
@@ -397,17 +402,36 @@ async function world() {
 async function conditionalReads() {
   const seen = new Set();
   const heads = new Set();
+  const pages = new Set();
   for (const c of [...calls]) {
     if (c.method !== 'GET' || c.status !== 200) continue;
     if (c.etag && !seen.has(`${c.op} ${c.who.sub}`)) {
       seen.add(`${c.op} ${c.who.sub}`);
       await hit(c.op, c.who, c.path, { headers: { 'If-None-Match': c.etag }, label: 'not-modified' });
     }
+    // a list read one item a page, two pages: the look-ahead row is not the page's
+    if (!pages.has(c.op) && /"next_cursor"/.test(c.text) && carried(c, false, true).size) {
+      pages.add(c.op);
+      const base = c.path.replace(/([?&])limit=\d+&?/, '$1').replace(/[?&]$/, '');
+      const one = `${base}${base.includes('?') ? '&' : '?'}limit=1`;
+      const first = await hit(c.op, c.who, one, { label: 'limit-1' });
+      if (first.status === 200 && first.body.next_cursor) {
+        await hit(c.op, c.who, `${one}&cursor=${encodeURIComponent(first.body.next_cursor)}`, { label: 'limit-1 page 2' });
+      }
+    }
     if (!heads.has(c.op) && carried(c, false, true).size) {
       heads.add(c.op);
       await hit(c.op, c.who, c.path, { head: true, label: 'head' });
     }
   }
+}
+
+// psql with the statement on stdin: the sweep's ids are too many for a
+// command line
+function psqlIn(sql) {
+  return execFileSync('psql', [process.env.DATABASE_URL_ADMIN, '-XAtq', '-v', 'ON_ERROR_STOP=1'], {
+    input: sql, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'],
+  }).trim();
 }
 
 // --- the checks ----------------------------------------------------------------
@@ -423,11 +447,11 @@ before(async () => {
   const ids = new Set();
   for (const c of calls) for (const m of c.text.match(UUID) ?? []) ids.add(m.toLowerCase());
   const arr = `'{${[...ids].join(',')}}'::uuid[]`;
-  const children = new Set(ids.size ? psql(`select id from safeguard.children where id = any(${arr})`).split('\n').filter(Boolean) : []);
+  const children = new Set(ids.size ? psqlIn(`select id from safeguard.children where id = any(${arr})`).split('\n').filter(Boolean) : []);
   // the children an entry, a family or a referral the answer carries names
   const names = new Map();
   if (ids.size) {
-    for (const line of psql(`select entry_id, child_id from safeguard.chronology_entry_children where entry_id = any(${arr})
+    for (const line of psqlIn(`select entry_id, child_id from safeguard.chronology_entry_children where entry_id = any(${arr})
         union all select family_id, id from safeguard.children where family_id = any(${arr})
         union all select id, child_id from safeguard.panel_referrals where id = any(${arr})`).split('\n').filter(Boolean)) {
       const [rec, child] = line.split('|');
@@ -436,7 +460,7 @@ before(async () => {
     }
   }
   const rows = new Map();
-  const out = psql(`select coalesce(json_agg(json_build_object('rid', request_id, 'sub', actor_sub, 'agency', actor_agency, 'action', action,
+  const out = psqlIn(`select coalesce(json_agg(json_build_object('rid', request_id, 'sub', actor_sub, 'agency', actor_agency, 'action', action,
     'type', resource_type, 'id', resource_id, 'outcome', outcome, 'details', details)), '[]') from safeguard.audit_events where request_id like 'asw-${RUN}-%'`);
   for (const r of JSON.parse(out)) {
     if (!rows.has(r.rid)) rows.set(r.rid, []);
@@ -541,6 +565,9 @@ describe('every answer carrying a child wrote that child\'s audit row', () => {
       const mine = calls.filter((c) => c.op === op && c.status < 300);
       const n = mine.filter((c) => carried(c).size > 0).length;
       console.log(`${n ? 'CHILD ' : 'none  '} ${op} (${n}/${mine.length})`);
+      for (const c of calls.filter((x) => x.op === op && x.label && x.label !== 'replay')) {
+        console.log(`    ${show(c)} rows ${(checked.rows.get(c.rid) ?? []).map((r) => `${r.action}/${r.outcome}`).join(' ')}`);
+      }
     }
   });
   it('every call the sweep made is an operation of the contract', () => {
