@@ -296,6 +296,10 @@ async function world() {
   await must('POST /v1/cme-cases/{id}/enquiries', OFFICER, `${kpath}/enquiries`, { body: { enquiry_date: today(0), method: 'home_visit', outcome: 'no_contact' } }, 201);
   await must('POST /v1/cme-cases/{id}/resolution', OFFICER, `${kpath}/resolution`, { body: { resolution: 'back_on_roll', school_urn: '123456' } });
   await must('POST /v1/cme-cases/{id}/closure', OFFICER, `${kpath}/closure`);
+  // the closed case: whoever still reads it reads its child's id
+  await hit('GET /v1/cme-cases/{id}', OFFICER, kpath, { label: 'closed' });
+  await hit('GET /v1/cme-cases/{id}', CME_CHAIR, kpath, { label: 'closed' });
+  await hit('GET /v1/children/{id}', OFFICER, `/v1/children/${W.D.id}`, { label: 'case-closed' });
 
   // every case role of CSC and police on the child's own reads
   for (const who of [SW, CSCL, CSCP, POL, POLL, CHAIR, PM]) {
@@ -339,6 +343,19 @@ async function world() {
   // the keyed retry after the window: answered as the request would be now
   // (a replay only to a caller who still sees every child; else no read)
   await hit('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey }, label: 'after-window' });
+  // health's device syncs after the window: tombstones for what it was shown
+  await must('GET /v1/changes', HEALTH, '/v1/changes?limit=200', { label: 'after-window' });
+  await hit('GET /v1/chronology-requests/{id}/chronology', HEALTH, `${rpath}/chronology`, { label: 'after-window' });
+
+  // B's referral closed: education's member keeps the panel's records, not the child
+  await must('POST /v1/panel-referrals/{id}/closure', CHAIR, `${ref2}/closure`, { body: { reason: 'risk_reduced' } });
+  await hit('GET /v1/panel-referrals/{id}', EDU_PM, ref2, { label: 'closed' });
+  await hit('GET /v1/panels/{id}/case-list', EDU_PM, `${ppath}/case-list`, { label: 'closed' });
+  await hit('GET /v1/panels/{id}/referrals', EDU_PM, `${ppath}/referrals?status=closed`, { label: 'closed' });
+  await hit('GET /v1/children/{id}', EDU_PM, `/v1/children/${W.B.id}`, { label: 'closed' });
+
+  // a duplicate identifier: the 409 names the child that holds it (audited, 039)
+  await must('POST /v1/children', VOL, '/v1/children', { body: { first_name: 'Dup', last_name: 'Licate', date_of_birth: '2011-03-04', nhs_number: W.A.nhs_number }, label: 'duplicate' }, 409);
   await must('GET /v1/children/{id}', HEALTH, `/v1/children/${W.B.id}`, { label: 'window-closed' }, 404);
 
   // system and training: no child data, called so that the coverage is whole
@@ -479,7 +496,7 @@ const carried = (c, named = false, raw = false) => {
   // an answer under a child's own path is about that child (its network,
   // chronology, screenings, referrals, access log)
   const own = /^\/v1\/children\/([0-9a-f-]{36})(\/|\?|$)/.exec(c.path)?.[1];
-  if (own && checked.children.has(own)) out.add(own);
+  if (own && c.status < 300 && checked.children.has(own)) out.add(own);
   for (const x of (c.text.match(UUID) ?? []).map((u) => u.toLowerCase())) {
     if (checked.children.has(x)) out.add(x);
     if (named) for (const k of checked.names.get(x) ?? []) out.add(k);
@@ -493,7 +510,9 @@ function findings(c) {
   const out = [];
   if (c.rid !== c.sent) out.push(`${show(c)}: X-Request-Id ${c.rid} is not the one sent (${c.sent})`);
   const rows = childRows(c);
-  if (c.status >= 200 && c.status < 300 && c.method !== 'HEAD') {
+  // a child an answer carries, whatever its status (a 409 possible-duplicate
+  // names one), has its row
+  if ((c.status < 300 || carried(c).size) && c.method !== 'HEAD') {
     for (const id of carried(c)) {
       const mine = [...rows.filter((r) => r.id === id), ...(checked.rows.get(c.rid) ?? []).filter((r) => r.outcome === 'success' && DOCUMENTED[c.op]?.(r, id))];
       if (!mine.some((r) => r.sub === c.who.sub && r.agency === c.who.agency)) {
