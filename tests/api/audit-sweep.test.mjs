@@ -202,6 +202,12 @@ async function world() {
   await must('PATCH /v1/screenings/{id}', POLL, spath, { body: { notes: 'seen at school' }, headers: { 'If-Match': tag } });
   await must('POST /v1/screenings/{id}/submission', POLL, `${spath}/submission`, { headers: { 'If-Match': await etagOf('GET /v1/screenings/{id}', POLL, spath) } });
   await must('POST /v1/screenings/{id}/outcome', POLL, `${spath}/outcome`, { body: { decision: 'front_door_referral' } });
+  // a screening whose outcome refers the child to a missing and exploited panel
+  const ME = (await must('POST /v1/panels', ADMIN, '/v1/panels', { body: { type: 'missing_exploited', name: `Audit ME panel ${RUN}`, area: 'North', chair_agency: 'police', member_agencies: ['police', 'csc'] } }, 201)).body;
+  const S2 = (await must('POST /v1/children/{id}/screenings', POLL, `${cpath}/screenings`, { body: { tool_id: W.T.id, tool_version: v.version, answers: { missing_24h: 'yes' } } }, 201)).body;
+  await must('POST /v1/screenings/{id}/submission', POLL, `/v1/screenings/${S2.id}/submission`, { headers: { 'If-Match': await etagOf('GET /v1/screenings/{id}', POLL, `/v1/screenings/${S2.id}`) } });
+  await must('POST /v1/screenings/{id}/outcome', POLL, `/v1/screenings/${S2.id}/outcome`, { body: { decision: 'panel_referral', panel_id: ME.id } });
+  await must('GET /v1/panels/{id}/referrals', CHAIR, `/v1/panels/${ME.id}/referrals`);
   await must('GET /v1/children/{id}/screenings', SW, `${cpath}/screenings`);
   await must('GET /v1/screenings/{id}', SW, spath);
   await must('GET /v1/screening-report', ADMIN, `/v1/screening-report?from=${today(-30)}&to=${today(1)}`);
@@ -289,13 +295,22 @@ async function world() {
   await must('GET /v1/children/{id}', OFFICER, `/v1/children/${W.D.id}`);
   await must('GET /v1/children', OFFICER, '/v1/children?limit=200');
   // a CME panel's chair (district) is a CME officer too
-  await must('POST /v1/panels', ADMIN, '/v1/panels', { body: { type: 'cme', name: `Audit CME panel ${RUN}`, chair_agency: 'district', member_agencies: ['district', 'education', 'csc'] } }, 201);
+  W.CMEP = (await must('POST /v1/panels', ADMIN, '/v1/panels', { body: { type: 'cme', name: `Audit CME panel ${RUN}`, chair_agency: 'district', member_agencies: ['district', 'education', 'csc'] } }, 201)).body;
   await must('GET /v1/cme-cases/{id}', CME_CHAIR, kpath);
   await must('GET /v1/children/{id}', CME_CHAIR, `/v1/children/${W.D.id}`);
   await must('GET /v1/cme-cases', CME_CHAIR, '/v1/cme-cases');
   await must('POST /v1/cme-cases/{id}/enquiries', OFFICER, `${kpath}/enquiries`, { body: { enquiry_date: today(0), method: 'home_visit', outcome: 'no_contact' } }, 201);
   await must('POST /v1/cme-cases/{id}/resolution', OFFICER, `${kpath}/resolution`, { body: { resolution: 'back_on_roll', school_urn: '123456' } });
   await must('POST /v1/cme-cases/{id}/closure', OFFICER, `${kpath}/closure`);
+  // a second case, resolved by a referral to the CME panel (the answer names the referral and the child)
+  // (education's own child: a child is referred from its network)
+  const D2 = await child(EDU_P, { looked_after: true });
+  const K2 = (await must('POST /v1/cme-cases', EDU_P, '/v1/cme-cases', { body: { ...kbodyC, child_id: D2.id } }, 201)).body;
+  await must('POST /v1/cme-cases/{id}/enquiries', OFFICER, `/v1/cme-cases/${K2.id}/enquiries`, { body: { enquiry_date: today(0), method: 'phone', outcome: 'no_contact' } }, 201);
+  await must('POST /v1/cme-cases/{id}/resolution', OFFICER, `/v1/cme-cases/${K2.id}/resolution`, { body: { resolution: 'referred_to_cme_panel', panel_id: W.CMEP.id, risk_level: 'high' } });
+  await must('GET /v1/panels/{id}/referrals', CME_CHAIR, `/v1/panels/${W.CMEP.id}/referrals`);
+  await must('GET /v1/panels/{id}/case-list', CME_CHAIR, `/v1/panels/${W.CMEP.id}/case-list`);
+
   // the closed case: whoever still reads it reads its child's id
   await hit('GET /v1/cme-cases/{id}', OFFICER, kpath, { label: 'closed' });
   await hit('GET /v1/cme-cases/{id}', CME_CHAIR, kpath, { label: 'closed' });
