@@ -12,14 +12,19 @@
 // the CME officer while the child's case is open.  Keyed retries (the same
 // Idempotency-Key twice) replay answers and are checked the same way.
 //
-// For every 2xx answer each uuid the body carries (anywhere: JSON, CSV,
-// iCalendar) that is a row of safeguard.children must have an audit row with
-// the answer's X-Request-Id, resource_type 'child', the caller's sub and
-// agency and outcome 'success'.  A 304, 412 or 4xx answer carries no child
-// and must not leave a successful child row.  For the GET routes the reverse
-// holds too: no child audit row of the request names a child the answer did
-// not carry.  A new operation in the contract that the sweep does not call
-// fails the coverage test.
+// For every answer, each uuid the body carries (anywhere: JSON, CSV,
+// iCalendar) that is a row of safeguard.children, and for a 2xx under
+// /v1/children/{id} the child the path names, must have an audit row with the
+// answer's X-Request-Id, resource_type 'child' (or the route's documented
+// row: DOCUMENTED), the caller's sub and agency and outcome 'success'; that
+// holds for a 4xx that names a child too (the 409 possible-duplicate).  A
+// 304, a HEAD, a 412 or a 4xx that carries no child must leave no successful
+// child row.  For the GET routes the reverse holds too: no child row of the
+// request names a child the answer did not carry, directly or through an
+// entry, family or referral it carries (every list is also read a row a
+// page, so a look-ahead row shows).  An operation of the contract the sweep
+// never had a 2xx from fails its case, so a new route must be added here.
+// Known defects are todo cases (KNOWN), each saying where the fix belongs.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -47,7 +52,7 @@ const EDU_P = caller('education', 'practitioner');
 const OFFICER = caller('education', 'safeguarding_lead'); // the CME officer: the case's child through the open case
 const CHAIR = caller('police', 'panel_chair');
 const PM = caller('police', 'panel_member');
-const CME_CHAIR = caller('district', 'panel_chair'); // chairs a CME panel: a CME officer
+const CME_CHAIR = caller('education', 'panel_chair'); // chairs a CME panel: a CME officer
 const VOL = caller('voluntary', 'practitioner'); // outside every network
 const AUD = caller('partnership', 'auditor');
 const AUD_CSC = caller('csc', 'auditor');
@@ -294,8 +299,10 @@ async function world() {
   await must('GET /v1/cme-cases/{id}', SW, kpath);
   await must('GET /v1/children/{id}', OFFICER, `/v1/children/${W.D.id}`);
   await must('GET /v1/children', OFFICER, '/v1/children?limit=200');
-  // a CME panel's chair (district) is a CME officer too
-  W.CMEP = (await must('POST /v1/panels', ADMIN, '/v1/panels', { body: { type: 'cme', name: `Audit CME panel ${RUN}`, chair_agency: 'district', member_agencies: ['district', 'education', 'csc'] } }, 201)).body;
+  // a CME panel's chair is a CME officer too (education chairs it, as in
+  // the CME suites: an agency that chairs one sees every open case's child,
+  // which would change what other suites' agencies see)
+  W.CMEP = (await must('POST /v1/panels', ADMIN, '/v1/panels', { body: { type: 'cme', name: `Audit CME panel ${RUN}`, chair_agency: 'education', member_agencies: ['education', 'csc'] } }, 201)).body;
   await must('GET /v1/cme-cases/{id}', CME_CHAIR, kpath);
   await must('GET /v1/children/{id}', CME_CHAIR, `/v1/children/${W.D.id}`);
   await must('GET /v1/cme-cases', CME_CHAIR, '/v1/cme-cases');
