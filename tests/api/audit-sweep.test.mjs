@@ -174,7 +174,9 @@ async function world() {
   await must('GET /v1/chronology-requests/{id}', HEALTH, rpath);
   await must('GET /v1/chronology-requests/{id}/draft', POL, `${rpath}/draft`);
   await must('GET /v1/chronology-requests/{id}/draft', HEALTH, `${rpath}/draft`);
-  await must('POST /v1/chronology-requests/{id}/contributions', POL, `${rpath}/contributions`, { body: { entry_ids: [W.EP.id] } });
+  const cokey = `asw-${RUN}-contribution`;
+  await must('POST /v1/chronology-requests/{id}/contributions', POL, `${rpath}/contributions`, { body: { entry_ids: [W.EP.id] }, headers: { 'Idempotency-Key': cokey } });
+  await must('POST /v1/chronology-requests/{id}/contributions', POL, `${rpath}/contributions`, { body: { entry_ids: [W.EP.id] }, headers: { 'Idempotency-Key': cokey }, label: 'replay' });
   await must('POST /v1/chronology-requests/{id}/contributions', caller('health', 'safeguarding_lead'), `${rpath}/contributions`, { body: { entry_ids: [W.EH.id] } });
   for (const who of [CSCL, HEALTH, POL]) {
     await must('GET /v1/chronology-requests/{id}/chronology', who, `${rpath}/chronology`);
@@ -361,7 +363,9 @@ async function world() {
   await must('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey }, label: 'replay' }, 201);
 
   // the request closed: health no longer sees the family (404, no read claimed)
-  await must('POST /v1/chronology-requests/{id}/closure', CSCL, `${rpath}/closure`);
+  const clkey = `asw-${RUN}-closure`;
+  await must('POST /v1/chronology-requests/{id}/closure', CSCL, `${rpath}/closure`, { headers: { 'Idempotency-Key': clkey } });
+  await must('POST /v1/chronology-requests/{id}/closure', CSCL, `${rpath}/closure`, { headers: { 'Idempotency-Key': clkey }, label: 'replay' });
   // the keyed retry after the window: answered as the request would be now
   // (a replay only to a caller who still sees every child; else no read)
   await hit('POST /v1/chronology-entries', HL, '/v1/chronology-entries', { body: hbody, headers: { 'Idempotency-Key': hkey }, label: 'after-window' });
