@@ -32,9 +32,9 @@ static const struct body_spec ending_body = {.fields = ending_fields, .n = 1};
 
 /* ---- statements (prepared on first use on each connection) ---------------- */
 
-/* Oldest first: a review queue. */
+/* Oldest first: a review queue.  The child's id last, for the page's audit rows. */
 DB_SQL(sql_declared_list, 5,
-       "select safeguard.declared_involvement_json(d)::text, d.declared_at::text, d.id"
+       "select safeguard.declared_involvement_json(d)::text, d.declared_at::text, d.id, d.child_id::text"
        " from safeguard.declared_involvements d where ($1::text is null or d.status = $1)"
        " and ($2::uuid is null or d.child_id = $2::uuid)"
        " and ($3::timestamptz is null or (d.declared_at, d.id) > ($3::timestamptz, $4::uuid))"
@@ -83,6 +83,19 @@ static int declared_audit(struct sg_req *r, const char *action)
 			 arena_printf(r->arena, "{\"agency\": \"%s\"}", r->params[1]));
 }
 
+/* The children of the first n rows of res, column col, as a uuid[] literal. */
+static const char *child_ids(struct sg_req *r, PGresult *res, int col, int n)
+{
+	size_t o = 1, cap = (size_t)n * 39 + 3;
+	char *out = arena_alloc(r->arena, cap);
+
+	out[0] = '{';
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", o > 1 ? "," : "", PQgetvalue(res, i, col));
+	snprintf(out + o, cap - o, "}");
+	return out;
+}
+
 /* ---- handlers ------------------------------------------------------------ */
 
 static int involvements_list(struct sg_req *r)
@@ -94,9 +107,14 @@ static int involvements_list(struct sg_req *r)
 	PGresult *res;
 	int rc;
 
-	/* ids, agencies and reasons only: no child's personal data, so one audit row */
+	/* each row names a child and says why an agency is involved with it (the
+	 * reason is about the child, as in the child's network): the queue's read,
+	 * and a child audit row for each child of the page (not the look-ahead
+	 * row), the action of GET /v1/children/{id}/network */
 	if ((rc = kit_list_fetch(r, &list, &pg, &res)) ||
-	    (rc = kit_audit(r, "declared_involvement.list", "declared_involvement", NULL, NULL)))
+	    (rc = kit_audit(r, "declared_involvement.list", "declared_involvement", NULL, NULL)) ||
+	    (rc = kit_audit_children(r, "child.network.read",
+				     child_ids(r, res, 3, PQntuples(res) > pg.limit ? (int)pg.limit : PQntuples(res)))))
 		return rc;
 	return kit_page_answer(r, &pg, res, 0, 1);
 }

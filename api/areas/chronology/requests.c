@@ -440,8 +440,11 @@ static int requests_contribute(struct sg_req *r)
 		return rc;
 	if (!rq.open)
 		return http_problem(r, 409, "conflict", "the request is closed to contributions");
+	/* the answer is the request, which names its children and why they are
+	 * discussed: a child audit row for each, as its GET writes */
 	if ((rc = contribution_eligible(r, ids, p)) || (rc = kit_exec(r, &sql_contrib_replace, p, 3, &res)) ||
-	    (rc = kit_audit(r, "chronology_request.contribute", "chronology_request", p[0], NULL)))
+	    (rc = kit_audit(r, "chronology_request.contribute", "chronology_request", p[0], NULL)) ||
+	    (rc = kit_audit_children(r, "child.chronology_request.read", rq.children)))
 		return rc;
 	return request_answer(r, p[0], 200);
 }
@@ -460,7 +463,9 @@ static int requests_close(struct sg_req *r)
 		return rc;
 	if (PQntuples(res) == 0)
 		return http_problem(r, 409, "conflict", "the request is already closed");
-	if ((rc = kit_audit(r, "chronology_request.close", "chronology_request", r->params[0], NULL)))
+	/* the answer is the request, which names its children: audited as its GET */
+	if ((rc = kit_audit(r, "chronology_request.close", "chronology_request", r->params[0], NULL)) ||
+	    (rc = kit_audit_children(r, "child.chronology_request.read", rq.children)))
 		return rc;
 	return request_answer(r, r->params[0], 200);
 }
