@@ -79,7 +79,6 @@ stack "$inside" pg-stop
 # Under root, a checkout the service user cannot reach keeps its cluster in
 # /var/tmp: rm -rf var does not reach it, and up forgets it.
 if [ "$(id -u)" = 0 ] && id "${SG_SERVICE_USER:-safeguard}" >/dev/null 2>&1; then
-	note "rm -rf var with the cluster outside var/: up forgets it"
 	outside="$WORK/outside"
 	copy "$outside"
 	chmod 700 "$outside"
@@ -88,8 +87,21 @@ if [ "$(id -u)" = 0 ] && id "${SG_SERVICE_USER:-safeguard}" >/dev/null 2>&1; the
 	case "$state" in
 	"$outside"/*) fail "the cluster is inside the unreachable checkout ($state)" ;;
 	esac
-	psql "$(stack "$outside" admin-url)" -Xq -v ON_ERROR_STOP=1 -c 'create table kept (x text)'
+	psql "$(stack "$outside" admin-url)" -Xq -v ON_ERROR_STOP=1 -c 'create table kept (x text)' \
+		-c "insert into kept values ('a record')"
 	stack "$outside" pg-stop
+	note "secrets alone removed with the cluster outside var/: up refuses, the cluster stays"
+	cp "$outside/var/image/secrets/admin.pw" "$WORK/outside.pw"
+	rm -rf "$outside/var/image/secrets"
+	if out=$(stack "$outside" pg-start 2>&1); then
+		fail "pg-start succeeded without the admin password (cluster outside var/): $out"
+	fi
+	[ -s "$state/pg/PG_VERSION" ] || fail "the cluster outside var/ was removed with only its secrets gone: $out"
+	mkdir -p "$outside/var/image/secrets" && cp "$WORK/outside.pw" "$outside/var/image/secrets/admin.pw"
+	stack "$outside" pg-start 2>/dev/null
+	[ "$(stored "$outside")" = 'a record' ] || fail "the data outside var/ is gone after the password was restored"
+	stack "$outside" pg-stop
+	note "rm -rf var with the cluster outside var/: up forgets it"
 	rm -rf "$outside/var"
 	stack "$outside" pg-start 2>/dev/null || fail "pg-start after rm -rf var failed"
 	[ -z "$(stored "$outside")" ] || fail "the cluster outside var/ was kept after rm -rf var"
