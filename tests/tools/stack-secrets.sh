@@ -102,7 +102,7 @@ if [ "$(id -u)" = 0 ] && id "${SG_SERVICE_USER:-safeguard}" >/dev/null 2>&1; the
 	[ "$(stored "$outside")" = 'a record' ] || fail "the data outside var/ is gone after the password was restored"
 	stack "$outside" pg-stop
 	note "rm -rf var with the cluster outside var/: up forgets it"
-	rm -rf "$outside/var"
+	rm -rf "${outside:?}/var"
 	stack "$outside" pg-start 2>/dev/null || fail "pg-start after rm -rf var failed"
 	[ -z "$(stored "$outside")" ] || fail "the cluster outside var/ was kept after rm -rf var"
 	stack "$outside" pg-stop
