@@ -182,9 +182,18 @@ pg_init() {
 	# nobody can log in to it any more.  It is forgotten, as var/ was.  The
 	# cluster keeps the digest of the password it was made with, which a
 	# password made after the removal does not match.
+	# Only then: a cluster inside var/<instance>, or one outside whose
+	# var/<instance> is still the one that made it (its initdb.log is
+	# there), lost only its password (secrets deleted or regenerated); the
+	# data is whole and reachable again with the password restored, so it
+	# is never removed here (`reset` is how to start over).
 	if [ -s "$PGDATA/PG_VERSION" ] && { [ ! -s "$VAR/secrets/admin.pw" ] ||
 		{ [ -s "$PGDATA/safeguard-admin.sha256" ] &&
 			[ "$(sha256sum <"$VAR/secrets/admin.pw")" != "$(cat "$PGDATA/safeguard-admin.sha256")" ]; }; }; then
+		case "$PGDATA" in
+		"$VAR"/*) false ;;
+		*) [ ! -e "$VAR/log/initdb.log" ] ;;
+		esac || die "the PostgreSQL cluster in $PGDATA was made with another admin password than $VAR/secrets/admin.pw (missing or changed): restore that file, or start over with bash nginx/stack.sh reset $INST (which removes the cluster)"
 		say "forgetting the PostgreSQL cluster in $PGDATA: its password went with $VAR/secrets"
 		as_service "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
 		rm -rf "$PGDATA"

@@ -74,6 +74,7 @@ migrations_guard() {
 	fi
 }
 step "migrations are forward-only" migrations_guard
+step "stack.sh keeps a cluster inside var/ whose admin password went" bash tests/tools/stack-secrets.sh
 
 # A fresh instance for every run: the suites assert exact database state.
 bash nginx/stack.sh reset test
