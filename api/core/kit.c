@@ -265,6 +265,20 @@ int kit_page_answer(struct sg_req *r, const struct kit_page *pg, PGresult *res, 
 	return http_list_rows(r, res, json_col, n, next);
 }
 
+/* The lowest value of a key's kind, for KIT_ARG_FROM's first page. */
+static const char *kit_key_lowest(enum kit_key key)
+{
+	switch (key) {
+	case KIT_KEY_TIMESTAMP:
+	case KIT_KEY_DATE:
+		return "-infinity";
+	case KIT_KEY_UUID:
+		return "00000000-0000-0000-0000-000000000000";
+	default:
+		abort(); /* a list's keys are fixed in code: a programmer error */
+	}
+}
+
 int kit_list_fetch(struct sg_req *r, const struct kit_list *l, struct kit_page *pg, PGresult **res)
 {
 	const char *const *q = r->query.values;
@@ -280,6 +294,10 @@ int kit_list_fetch(struct sg_req *r, const struct kit_list *l, struct kit_page *
 		case KIT_ARG_AFTER:
 			for (size_t k = 0; k < l->nkeys; k++)
 				p[n++] = pg->after[k];
+			break;
+		case KIT_ARG_FROM:
+			for (size_t k = 0; k < l->nkeys; k++)
+				p[n++] = pg->after[k] ? pg->after[k] : kit_key_lowest(l->keys[k]);
 			break;
 		case KIT_ARG_FETCH:
 			p[n++] = pg->fetch;

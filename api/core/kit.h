@@ -102,6 +102,13 @@ enum kit_arg {
 	KIT_ARG_AFTER = -1, /* the cursor's parts, nkeys of them (NULL on the first page) */
 	KIT_ARG_FETCH = -2, /* limit + 1: the row past the page says there is a next one */
 	KIT_ARG_ID = -3,    /* the path's {id} */
+	/* the cursor's parts, or on the first page the lowest of each key's kind
+	 * (-infinity, the nil uuid): the statement compares rows with no "is null
+	 * or", which a plan kept for every call cannot use as an index condition,
+	 * so PostgreSQL planned such a list again at each call.  For keys of
+	 * timestamps, dates and uuids only; the last key must be one no row holds
+	 * at its lowest (an id). */
+	KIT_ARG_FROM = -4,
 };
 struct kit_list {
 	struct db_statement *stmt;

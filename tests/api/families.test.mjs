@@ -50,6 +50,36 @@ describe('families', () => {
     assert.equal((await request('GET', `/v1/children?family_id=${fam.id}`, { token: as.cscSocialWorker })).body.items.length, 2);
   });
 
+  it('the children list filtered by family pages through its members alone, for every caller, before and after unfiltered lists', async () => {
+    // the filtered list has a statement of its own: a plan kept for the
+    // unfiltered list (read many times first) must never serve it
+    const kids = [];
+    for (const name of ['Ona', 'Pia', 'Rae']) kids.push(await child(as.police, name));
+    const fam = (await family(as.policeLead)).body;
+    for (const c of kids) {
+      const res = await request('POST', `/v1/families/${fam.id}/members`, { token: as.policeLead, body: { child_id: c.id, relationship: 'sibling' } });
+      assert.equal(res.status, 201);
+    }
+    for (let i = 0; i < 8; i++) assert.equal((await request('GET', '/v1/children?limit=2', { token: as.police })).status, 200);
+    const walk = async (token) => {
+      const seen = [];
+      let url = `/v1/children?family_id=${fam.id}&limit=1`;
+      for (let n = 0; url && n < 10; n++) {
+        const res = await request('GET', url, { token });
+        assert.equal(res.status, 200);
+        seen.push(...res.body.items.map((c) => c.id));
+        url = res.body.next_cursor ? `/v1/children?family_id=${fam.id}&limit=1&cursor=${res.body.next_cursor}` : null;
+      }
+      return seen;
+    };
+    assert.deepEqual(await walk(as.police), kids.map((c) => c.id));
+    assert.deepEqual(await walk(as.cscSocialWorker), kids.map((c) => c.id));
+    assert.deepEqual(await walk(as.health), []);
+    // and the unfiltered list after them is still the register's first page
+    const first = await request('GET', '/v1/children?limit=1', { token: as.cscSocialWorker });
+    assert.equal(first.body.items[0].id, psql(`select id from safeguard.children order by created_at, id limit 1`));
+  });
+
   it('refuses a child outside the network (422), a child already in a family (409) and a practitioner (403)', async () => {
     const hidden = await child(as.health, 'Hid');
     const fam = (await family(as.policeLead)).body;
