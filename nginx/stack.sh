@@ -160,8 +160,16 @@ tls() {
 # ---- PostgreSQL ---------------------------------------------------------------
 
 secret() { # secret NAME: a random password kept under var/<instance>/secrets
-	local f="$VAR/secrets/$1"
-	[ -s "$f" ] || (umask 077 && openssl rand -hex 24 >"$f")
+	local f="$VAR/secrets/$1" t
+	# made whole under another name, then linked into place, which fails if
+	# another call got there first: two calls at once read one password,
+	# never a half-written file
+	if [ ! -s "$f" ]; then
+		t=$(umask 077 && mktemp "$f.XXXXXX")
+		openssl rand -hex 24 >"$t"
+		ln "$t" "$f" 2>/dev/null || { [ -s "$f" ] || mv -f "$t" "$f"; }
+		rm -f "$t"
+	fi
 	cat "$f"
 }
 

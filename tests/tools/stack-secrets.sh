@@ -108,4 +108,15 @@ if [ "$(id -u)" = 0 ] && id "${SG_SERVICE_USER:-safeguard}" >/dev/null 2>&1; the
 	stack "$outside" pg-stop
 	rm -rf "$state"
 fi
+
+note "secrets made by many calls at once: one password, never an empty one"
+racing="$WORK/racing"
+copy "$racing"
+mkdir -p "$racing/var/image/secrets"
+for i in $(seq 1 20); do
+	(cd "$racing" && IMAGE_PGPORT=$PORT DATABASE_URL='' bash nginx/stack.sh admin-url image >"$WORK/race.$i" 2>/dev/null) &
+done
+wait
+[ "$(cat "$WORK"/race.* | sort -u | wc -l)" = 1 ] || fail "calls at once made different passwords: $(cat "$WORK"/race.* | sort -u)"
+grep -q 'sgadmin:[0-9a-f]\{48\}@' "$WORK/race.1" || fail "a call read an empty password: $(cat "$WORK/race.1")"
 note "passed"
