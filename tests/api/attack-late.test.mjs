@@ -11,7 +11,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import { request, psql } from './lib/client.mjs';
+import { DOCUMENT } from './lib/openapi.mjs';
 import { sql, who, today } from './lib/panels.mjs';
 
 const AGENCIES = ['csc', 'police', 'health', 'mental_health', 'education', 'youth_justice', 'district', 'voluntary', 'partnership'];
@@ -235,4 +238,15 @@ describe('the child audit rows of the involvements list, a contribution and a cl
       assert.deepEqual(childRows(rid(res)), []);
     }
   });
+});
+
+describe('the contract says which child audit rows these routes write', () => {
+  const doc = YAML.parse(readFileSync(DOCUMENT, 'utf8'));
+  for (const [path, method, action] of [['/v1/involvements', 'get', 'child.network.read'],
+    ['/v1/chronology-requests/{id}/contributions', 'post', 'child.chronology_request.read'],
+    ['/v1/chronology-requests/{id}/closure', 'post', 'child.chronology_request.read']]) {
+    it(`${method.toUpperCase()} ${path} names ${action}`, () => {
+      assert.match(doc.paths[path][method].description, new RegExp(`\`${action.replace(/\./g, '\\.')}\``));
+    });
+  }
 });
