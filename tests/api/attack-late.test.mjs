@@ -167,6 +167,9 @@ describe('the children list, every caller, every filter, every page', () => {
     for (let i = 0; i < 8; i++) {
       const got = await walk(token, 1, `&family_id=${fam}`);
       assert.deepEqual(got.ids, truth('police', 'practitioner', `family_id = ${sql(fam)}`));
+      const csc = await walk(who('csc', 'social_worker'), 1, `&family_id=${fam}`);
+      assert.equal(csc.ids.length, 4);
+      assert.deepEqual(csc.ids, truth('csc', 'social_worker', `family_id = ${sql(fam)}`));
       const none = await walk(token, 200, `&family_id=${randomUUID()}`);
       assert.deepEqual(none.ids, []);
     }
