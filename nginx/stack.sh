@@ -160,15 +160,21 @@ tls() {
 # ---- PostgreSQL ---------------------------------------------------------------
 
 secret() { # secret NAME: a random password kept under var/<instance>/secrets
-	local f="$VAR/secrets/$1" t
-	# made whole under another name, then linked into place, which fails if
-	# another call got there first: two calls at once read one password,
-	# never a half-written file
+	local f="$VAR/secrets/$1"
+	# made under a lock on the secrets folder, whole under another name, then
+	# moved into place: calls at once read one password, never a half-written
+	# or empty file, and a call killed half-way leaves no copy behind
 	if [ ! -s "$f" ]; then
-		t=$(umask 077 && mktemp "$f.XXXXXX")
-		openssl rand -hex 24 >"$t"
-		ln "$t" "$f" 2>/dev/null || { [ -s "$f" ] || mv -f "$t" "$f"; }
-		rm -f "$t"
+		(
+			umask 077
+			exec 9<"$VAR/secrets"
+			flock 9
+			[ -s "$f" ] && exit 0
+			t="$f.new.$$"
+			trap 'rm -f "$t"' EXIT
+			openssl rand -hex 24 >"$t"
+			mv -f "$t" "$f"
+		)
 	fi
 	cat "$f"
 }

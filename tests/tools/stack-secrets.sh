@@ -119,4 +119,17 @@ done
 wait
 [ "$(cat "$WORK"/race.* | sort -u | wc -l)" = 1 ] || fail "calls at once made different passwords: $(cat "$WORK"/race.* | sort -u)"
 grep -q 'sgadmin:[0-9a-f]\{48\}@' "$WORK/race.1" || fail "a call read an empty password: $(cat "$WORK/race.1")"
+note "the same from an empty file (an interrupted older write), and no copy left behind"
+for round in $(seq 1 20); do
+	rm -f "$racing/var/image/secrets/"*
+	: >"$racing/var/image/secrets/admin.pw"
+	rm -f "$WORK"/race.*
+	for i in $(seq 1 10); do
+		(cd "$racing" && IMAGE_PGPORT=$PORT DATABASE_URL='' bash nginx/stack.sh admin-url image >"$WORK/race.$i" 2>/dev/null) &
+	done
+	wait
+	[ "$(cat "$WORK"/race.* | sort -u | wc -l)" = 1 ] || fail "calls at once on an empty file made different passwords (round $round)"
+	grep -q 'sgadmin:[0-9a-f]\{48\}@' "$WORK/race.1" || fail "a call read an empty password (round $round)"
+	[ "$(ls -A "$racing/var/image/secrets")" = admin.pw ] || fail "copies left behind: $(ls -A "$racing/var/image/secrets")"
+done
 note "passed"
