@@ -34,7 +34,7 @@ import { course, session, startedAgo } from './lib/training.mjs';
 import { bodySchema, variants, parameters, queryVariants, validQueryValue, hasJsonBody, allOperations } from './lib/sweep.mjs';
 import {
   instant, as, ok, post, sw, cscLead, policeP, chair, admin, TA, officer, child, family, policeEntry, riskPanel,
-  referral, action, SECTIONS, THRESHOLDS, tool, publishedTool, screening, cmeCase, booking, attend, watch,
+  referral, action, SECTIONS, THRESHOLDS, tool, publishedTool, screening, cmeCase, booking, attend, watch, sanitizerCases,
 } from './lib/sweep-fixtures.mjs';
 
 const watched = watch();
@@ -741,15 +741,7 @@ describe('the sweep covers the contract', () => {
   });
 });
 
-describe('the sweep under the sanitizers', () => {
-  it('left no sanitizer report', async () => {
-    const { fresh, text } = watched.freshReports();
-    assert.deepEqual(fresh, [], text);
-  });
-  it('no worker died and no sanitizer spoke in the pool\'s log while the sweep ran', async () => {
-    assert.deepEqual(watched.badLogLines(), []);
-  });
-});
+sanitizerCases(watched);
 
 describe('the defects the sweep found', () => {
   for (const [, what] of KNOWN) it(what, { todo: true }, () => assert.fail(what));

@@ -21,7 +21,7 @@ import { person, course, session, startedAgo, iso, inDays } from './lib/training
 import { bodySchema, variants } from './lib/sweep.mjs';
 import {
   instant, as, ok, post, sw, cscLead, policeP, chair, admin, TA, officer, child, family, policeEntry, riskPanel,
-  referral, unheldMeeting, action, SECTIONS, THRESHOLDS, tool, publishedTool, screening, cmeCase, booking, attend, watch,
+  referral, unheldMeeting, action, SECTIONS, THRESHOLDS, tool, publishedTool, screening, cmeCase, booking, attend, watch, sanitizerCases,
 } from './lib/sweep-fixtures.mjs';
 
 // The records the sweep aims at, and its callers: lib/sweep-fixtures.mjs.
@@ -282,15 +282,7 @@ describe('the sweep covers the contract', () => {
 // No sanitizer report and no worker death while the sweep ran
 // (lib/sweep-fixtures.mjs).
 const watched = watch();
-describe('the sweep under the sanitizers', () => {
-  it('left no sanitizer report', async () => {
-    const { fresh, text } = watched.freshReports();
-    assert.deepEqual(fresh, [], text);
-  });
-  it('no worker died and no sanitizer spoke in the pool\'s log while the sweep ran', async () => {
-    assert.deepEqual(watched.badLogLines(), []);
-  });
-});
+sanitizerCases(watched);
 
 // --- the defects the sweep found, each with the request that shows it ------
 describe('the defects the sweep found, fixed', () => {

@@ -3,6 +3,7 @@
 // callers by role, the records they aim at, made through the API, and the
 // checks that no worker died and no sanitizer spoke while a sweep ran.
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,4 +131,18 @@ export function watch() {
       return log.split('\n').filter((l) => /"msg":"worker died"|AddressSanitizer|LeakSanitizer|runtime error:|sanitizer\/report\.\d+/.test(l));
     },
   };
+}
+
+// The two cases every sweep ends with: no sanitizer report and no worker
+// death (nor a sanitizer's line) in the pool's log while it ran.
+export function sanitizerCases(watched) {
+  describe('the sweep under the sanitizers', () => {
+    it('left no sanitizer report', async () => {
+      const { fresh, text } = watched.freshReports();
+      assert.deepEqual(fresh, [], text);
+    });
+    it('no worker died and no sanitizer spoke in the pool\'s log while the sweep ran', async () => {
+      assert.deepEqual(watched.badLogLines(), []);
+    });
+  });
 }
