@@ -556,14 +556,18 @@ async function sweepHeaders() {
   return findings;
 }
 
+// A check of one answer, noted in findings: the contract's rules, then the
+// statuses wanted and, for a refusal, its problem type.
+const checker = (findings) => (name, res, shown, want, type) => {
+  const f = rules(res, shown);
+  if (f) findings.push(`${name}: ${f}`);
+  else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
+  else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
+};
+
 async function sweepIdempotency() {
   const findings = [];
-  const check = (name, res, shown, want, type) => {
-    const f = rules(res, shown);
-    if (f) findings.push(`${name}: ${f}`);
-    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
-    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
-  };
+  const check = checker(findings);
   const body = () => ({ name: `Sweep family ${randomUUID().slice(0, 6)}` });
   const VF = '/problems/validation-failed';
   for (const [name, key, want, type] of [
@@ -616,12 +620,7 @@ async function sweepIdempotency() {
 
 async function sweepContentType() {
   const findings = [];
-  const check = (name, res, shown, want, type) => {
-    const f = rules(res, shown);
-    if (f) findings.push(`${name}: ${f}`);
-    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
-    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
-  };
+  const check = checker(findings);
   const UM = '/problems/unsupported-media-type';
   const CT = [
     ['missing', undefined, [415], UM],
@@ -675,12 +674,7 @@ async function sweepContentType() {
 
 async function sweepAcceptAndAuthorization() {
   const findings = [];
-  const check = (name, res, shown, want, type) => {
-    const f = rules(res, shown);
-    if (f) findings.push(`${name}: ${f}`);
-    else if (!want.includes(res.status)) findings.push(`${name}: ${res.status} ${res.body?.type ?? ''} ${res.text.slice(0, 200)}, expected ${want.join(' or ')}\n    ${shown}`);
-    else if (type && res.status >= 400 && res.body?.type !== type) findings.push(`${name}: ${res.status} ${res.body?.type}, expected ${type}\n    ${shown}`);
-  };
+  const check = checker(findings);
   for (const accept of ['text/html', 'application/xml', '*/*', 'application/problem+json', 'text/csv', 'application/json;q=0', 'application/pdf', '', 'x'.repeat(3000)]) {
     for (const op of ['GET /v1/children/{id}', 'GET /v1/children', 'GET /v1/training-charges.csv', 'GET /v1/bookings/{id}/certificate', 'GET /v1/me/bookings.ics']) {
       const c = READS[op];
