@@ -284,9 +284,24 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
       assert.equal(t.headers.allow, undefined, path);
     }
     // nginx's own paths still answer GET only
-    const d = await raw('TRACE', '/docs/nothing');
-    assert.equal(d.status, 405);
-    assert.deepEqual(allow(d), ['GET', 'HEAD']);
+    for (const path of ['/docs/nothing', '/docs', '/openapi.yaml', '/problems/not-found']) {
+      const d = await raw('TRACE', path);
+      assert.equal(d.status, 405, path);
+      assert.deepEqual(allow(d), ['GET', 'HEAD'], path);
+    }
+    // the pool's own paths outside /v1 keep their route's Allow
+    assert.deepEqual(allow(await raw('TRACE', '/readyz')), ['GET', 'HEAD']);
+  });
+
+  it('a path outside /v1 that nginx does not serve is 404 for TRACE, as for GET', async () => {
+    for (const path of ['/', '/nothing', '/v2/children', '/problems/Not_A_Slug', '/openapi.yaml/x', '/docsx']) {
+      const g = await raw('GET', path);
+      const t = await raw('TRACE', path);
+      assert.equal(g.status, 404, path);
+      assert.equal(t.status, 404, path);
+      assert.equal(JSON.parse(t.text).type, '/problems/not-found', path);
+      assert.equal(t.headers.allow, undefined, path);
+    }
   });
 });
 
