@@ -18,15 +18,21 @@
 // "commit_delay=200,commit_siblings=4", applied with ALTER SYSTEM and a
 // reload, recorded in the report).
 //
+// Then the database's ceiling (flights.mjs): PostgreSQL alone doing what one
+// request of GET child, POST child and POST entry asks of it, with pgbench at
+// 16 and 64 clients, as a ratio to the hello pool too: the most each route
+// could reach here whatever nginx and the pool do.
+//
 // Each target's row also says where its CPU went: the milliseconds of CPU
 // per request used by the pool (master and workers), nginx (master and
 // workers) and PostgreSQL (the postmaster and its backends), read from
 // /proc before and after the run (not for a DATABASE_URL elsewhere).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runFlights } from './flights.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VAR = join(ROOT, 'var', 'bench');
@@ -148,6 +154,43 @@ function pgbench(adminUrl) {
   return results;
 }
 
+// The database's ceiling for the three routes the goals name (flights.mjs),
+// the way the pool reaches PostgreSQL, as the API's role; none for a
+// DATABASE_URL.
+function databaseCeiling(stateDir, adminUrl, child, bodyOf) {
+  if (process.env.DATABASE_URL) return [];
+  // the unix socket, or TCP where its path would be too long (stack.sh)
+  const sockDir = existsSync(join(stateDir, 'pgsock')) ? join(stateDir, 'pgsock') : '127.0.0.1';
+  const jti = '0123456789abcdef0123456789abcdef';
+  try {
+    return ceilingFlights(sockDir, adminUrl, child, bodyOf, jti);
+  } catch (e) {
+    process.stderr.write(`  warning: the database's ceiling was not measured: ${e.message.split('\n')[0]}\n`);
+    return [];
+  }
+}
+
+function ceilingFlights(sockDir, adminUrl, child, bodyOf, jti) {
+  return runFlights(ROOT, {
+    flights: [
+      { target: 'GET /v1/children/{id}', name: 'sql_child_get', file: 'api/areas/children/children.c', params: [child] },
+      { target: 'POST /v1/children', name: 'sql_child_create', file: 'api/areas/children/children.c',
+        params: [null, JSON.stringify(bodyOf('POST /v1/children'))], fresh: [1] },
+      { target: 'POST /v1/chronology-entries', name: 'sql_entry_create', file: 'api/areas/chronology/entries.c',
+        params: [null, JSON.stringify(bodyOf('POST /v1/chronology-entries')),
+          JSON.stringify(bodyOf('POST /v1/chronology-entries').child_ids)], fresh: [1] },
+    ],
+    identity: ['bench-police', 'police', 'practitioner', 'bench-flight', jti, ''],
+    // the pool's size (its connections to PostgreSQL), and more clients
+    clients: [...new Set([WORKERS, 16, 64])],
+    seconds: SECONDS,
+    sockDir,
+    port: new URL(adminUrl).port,
+    password: readFileSync(join(VAR, 'secrets', 'api.pw'), 'utf8').trim(),
+    scriptDir: VAR,
+  });
+}
+
 async function main() {
   mkdirSync(VAR, { recursive: true });
   sh('make', ['-s', 'build']);
@@ -213,6 +256,8 @@ async function main() {
     { name: 'PATCH /v1/panel-actions/{id}', url: `${API}/v1/panel-actions/${action}`, token: panelMember, method: 'PATCH',
       write: true, ifMatch: '*', body: { status: 'in_progress', progress_note: 'benchmark progress' } },
   ];
+  const bodies = Object.fromEntries(targets.map((t) => [t.name, t.body]));
+  const bodyOf = (name) => bodies[name];
   if (LARGE) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || !t.write));
   if (ONLY.length) targets.splice(0, targets.length, ...targets.filter((t) => t.baseline || ONLY.includes(t.name)));
 
@@ -259,6 +304,7 @@ async function main() {
   if (race) process.stderr.write(`  200 concurrent bookings (20 places): settled in ${race.settle_ms} ms, ${race.places_given} places given\n`);
 
   const pg = ONLY.length ? {} : pgbench(adminUrl);
+  const ceiling = ONLY.length ? [] : databaseCeiling(stateDir, adminUrl, child, bodyOf);
   if (PG_SETTINGS.length) {
     for (const [k] of PG_SETTINGS) sh('psql', [adminUrl, '-Xqc', `alter system reset ${k}`]);
     sh('psql', [adminUrl, '-Xqc', 'select pg_reload_conf()']);
@@ -282,6 +328,8 @@ async function main() {
     postgres_settings: Object.fromEntries(PG_SETTINGS),
     targets: ONLY.length ? ONLY : 'all',
     pgbench_select_tps: pg,
+    // as a ratio to the hello pool at 64 connections, the goals' column
+    database_ceiling: ceiling.map((f) => ({ ...f, ratio_to_hello_64: Number((f.tps / hello64(64)).toFixed(3)) })),
     training_booking_race: race,
     results: rows,
   };
@@ -301,6 +349,14 @@ async function main() {
       `${pad(num(r.p99_ms, 2), 6)} | ${pad(r.non2xx + r.errors, 7)} | ${pad(num(r.ratio_to_hello, 2), 7)} | ${pad(cpu, 34)} |`);
   }
   console.log(`\npgbench -S -M prepared (tps by clients): ${Object.entries(pg).map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')}`);
+  if (report.database_ceiling.length) {
+    console.log('\nThe database\'s ceiling: PostgreSQL alone doing one request\'s flight (BEGIN, identity, statement, COMMIT), pgbench:');
+    console.log(`| ${pad('flight of', 44)} | clients | tps      | × hello @64 |`);
+    console.log(`|${'-'.repeat(46)}|---------|----------|-------------|`);
+    for (const f of report.database_ceiling) {
+      console.log(`| ${pad(f.flight, 44)} | ${pad(f.clients, 7)} | ${pad(num(f.tps, 0), 8)} | ${pad(num(f.ratio_to_hello_64, 2), 11)} |`);
+    }
+  }
   if (race) {
     console.log(`200 concurrent bookings of a 20-place session: settled in ${race.settle_ms} ms, ${race.places_given} places given, ` +
       `${race.waitlisted} waitlisted (positions ${race.positions_dense ? 'dense' : 'NOT dense'}), non-201: ${race.non_201}`);
