@@ -6,6 +6,8 @@
 // answer without overdue, and the same audit rows as before; and row-level
 // security on every panel table (now a set of the caller's panels found
 // once per statement) showing and changing exactly what panel_reader let it.
+// Migration 066 builds a referral's document another way: the list and the
+// GET must answer 031's document byte for byte.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from './lib/client.mjs';
@@ -22,6 +24,33 @@ const auditOf = (requestId) => {
 };
 const instant = (expr) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const row = (q) => JSON.parse(psql(q));
+
+// 031's panel_referral_doc, word for word, as an expression on a referral
+// row r: the document as it was before 066 built it another way.
+const DOC_031 = `select jsonb_build_object(
+    'id', r.id, 'panel_id', r.panel_id, 'child_id', r.child_id,
+    'child', (select jsonb_build_object('first_name', c.first_name, 'last_name', c.last_name,
+                                        'date_of_birth', c.date_of_birth)
+              from safeguard.children c where c.id = r.child_id),
+    'family_id', r.family_id, 'referring_agency', r.referring_agency, 'referred_by', r.referred_by,
+    'reason', r.reason, 'risk_level', r.risk_level,
+    'current_risk_level', coalesce(d.risk_level, r.risk_level), 'next_review_date', d.next_review_date,
+    'criteria', r.criteria, 'chronology_request_id', r.chronology_request_id, 'screening_id', r.screening_id,
+    'cme_case_id', r.cme_case_id,
+    'status', r.status, 'open', r.status in ('submitted', 'accepted', 'reopened'),
+    'decline_reason', case when r.status = 'declined' then r.status_reason end,
+    'closure_reason', r.closure_reason,
+    'history', coalesce((select jsonb_agg(jsonb_build_object(
+      'status', e.status, 'reason', e.reason, 'closure_reason', e.closure_reason, 'by', e.actor_sub,
+      'agency', e.actor_agency, 'at', safeguard.panel_instant(e.occurred_at)) order by e.version)
+      from safeguard.panel_referral_events e where e.referral_id = r.id), '[]'::jsonb),
+    'version', r.version, 'created_at', safeguard.panel_instant(r.created_at),
+    'updated_at', safeguard.panel_instant(r.updated_at))
+  from (values (1)) one
+  left join lateral (select d.risk_level, d.next_review_date
+                     from safeguard.panel_discussions d join safeguard.panel_meetings m on m.id = d.meeting_id
+                     where d.referral_id = r.id
+                     order by m.held_at desc, d.created_at desc limit 1) d on true`;
 
 const REFERRAL_KEYS = ['chronology_request_id', 'child', 'child_id', 'closure_reason', 'cme_case_id', 'created_at', 'criteria',
   'current_risk_level', 'decline_reason', 'family_id', 'history', 'id', 'next_review_date', 'open', 'panel_id', 'reason',
@@ -93,6 +122,19 @@ describe('rendering: a panel\'s case list', () => {
     // CSC, in every child's network, sees every name
     const csc = await ok('GET', `/v1/panels/${panel.id}/referrals`, who('csc', 'panel_member'));
     assert.deepEqual(csc.body.items.map((x) => x.child?.first_name), children.map((c) => c.first_name));
+  });
+
+  it('answers the list and each GET, as text, with 031\'s document as the caller reads it', async () => {
+    // 066 builds the document another way; it must be the same bytes.
+    const page = (caller) => asApi(caller, `select '{"items":[' || string_agg((${DOC_031})::text, ',' order by r.created_at, r.id)
+      || '],"next_cursor":null}' from safeguard.panel_referrals r where r.panel_id = ${sql(panel.id)}`).out;
+    const one = (caller, id) => asApi(caller, `select (${DOC_031})::text from safeguard.panel_referrals r where r.id = ${sql(id)}`).out;
+    for (const [token, caller] of [[yj(), { agency: 'youth_justice', roles: 'panel_member' }],
+      [who('csc', 'panel_member'), { agency: 'csc', roles: 'panel_member' }]]) {
+      const list = await ok('GET', `/v1/panels/${panel.id}/referrals`, token);
+      assert.equal(list.text, page(caller), caller.agency);
+      for (const r of refs) assert.equal((await ok('GET', `/v1/panel-referrals/${r.id}`, token)).text, one(caller, r.id));
+    }
   });
 
   it('writes one child audit row per referral shown, page by page, and nothing else', async () => {

@@ -157,10 +157,13 @@ DB_SQL(sql_referral_move, 4,
        " version = version + 1, updated_at = clock_timestamp(), updated_by = safeguard.app_sub()"
        " where id = $1::uuid returning version");
 
+/* a page of a panel's referrals after ($2, $3), the first page's being
+ * (-infinity, the nil uuid) (KIT_ARG_FROM): the index on (panel_id,
+ * created_at, id) starts at the cursor in the plan kept for every page */
 DB_SQL(sql_referral_list, 5,
        "select (select j.doc from safeguard.panel_referral_doc(r) j(doc))::text, r.created_at::text, r.id,"
        " r.child_id from safeguard.panel_referrals r where r.panel_id = $1::uuid"
-       " and ($2::timestamptz is null or (r.created_at, r.id) > ($2::timestamptz, $3::uuid))"
+       " and (r.created_at, r.id) > ($2::timestamptz, $3::uuid)"
        " and ($5::text is null or r.status = $5) order by r.created_at, r.id limit $4::int");
 
 DB_SQL(sql_child_referrals, 4,
@@ -307,7 +310,7 @@ static int referrals_list(struct sg_req *r)
 {
 	static const struct kit_list list = {&sql_referral_list, RQ_LIMIT, RQ_CURSOR,
 					     KIT_KEYS(KIT_KEY_TIMESTAMP, KIT_KEY_UUID),
-					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_AFTER, KIT_ARG_FETCH, RQ_STATUS)};
+					     KIT_ARGS(KIT_ARG_ID, KIT_ARG_FROM, KIT_ARG_FETCH, RQ_STATUS)};
 	struct panel_standing ps;
 	struct kit_page pg;
 	PGresult *res;
