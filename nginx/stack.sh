@@ -542,6 +542,23 @@ allow_map() {
 		}' | sort -s -k1,1 -k2,2n | cut -f3- >"$1"
 	# any other path under /v1 is the pool's 404, whatever the method
 	printf '"~^/v1(/|$)" "";\n' >>"$1"
+	# nginx's own paths, each file it serves by name (any other path, a
+	# missing file under /docs/ too, maps to no methods: 404 for every
+	# method, as GET answers it).  Regexes, as nginx's locations match
+	# case-sensitively: a map's plain strings would not.
+	{
+		printf '"~^/openapi\\.yaml$" "GET, HEAD";\n"~^/docs/?$" "GET, HEAD";\n'
+		for f in $(docs_files); do
+			f=${f##*/}
+			printf '"~^/docs/%s$" "GET, HEAD";\n' "${f//./\\.}"
+		done
+		printf '"~^/problems/[a-z0-9-]+$" "GET, HEAD";\n'
+	} >>"$1"
+}
+
+# The files nginx serves under /docs/: the docs pages and Redoc's bundle.
+docs_files() {
+	printf '%s\n' "$ROOT"/nginx/docs/* "$ROOT/tests/node_modules/redoc/bundles/redoc.standalone.js"
 }
 
 nginx_start() {
@@ -553,8 +570,8 @@ nginx_start() {
 	render "$ROOT/nginx/nginx.conf.in" "$VAR/conf/nginx.conf"
 	# what nginx serves itself, where its workers can read it
 	cp "$ROOT/openapi/openapi.yaml" "$STATE/www/openapi.yaml"
-	cp "$ROOT"/nginx/docs/* "$STATE/www/docs/"
-	cp "$ROOT/tests/node_modules/redoc/bundles/redoc.standalone.js" "$STATE/www/docs/"
+	# one file a line, no spaces in their names
+	cp $(docs_files) "$STATE/www/docs/"
 	if [ ${#RUN_AS[@]} -gt 0 ]; then
 		chown -R "$SERVICE_USER:" "$STATE/nginx" "$STATE/www"
 	fi

@@ -284,7 +284,7 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
       assert.equal(t.headers.allow, undefined, path);
     }
     // nginx's own paths still answer GET only
-    for (const path of ['/docs/nothing', '/docs', '/openapi.yaml', '/problems/not-found']) {
+    for (const path of ['/docs/problems.html', '/docs', '/openapi.yaml', '/problems/not-found']) {
       const d = await raw('TRACE', path);
       assert.equal(d.status, 405, path);
       assert.deepEqual(allow(d), ['GET', 'HEAD'], path);
@@ -294,7 +294,7 @@ describe('nginx\'s own 405 (TRACE) and the pool\'s', () => {
   });
 
   it('a path outside /v1 that nginx does not serve is 404 for TRACE, as for GET', async () => {
-    for (const path of ['/', '/nothing', '/v2/children', '/problems/Not_A_Slug', '/openapi.yaml/x', '/docsx']) {
+    for (const path of ['/', '/nothing', '/v2/children', '/problems/Not_A_Slug', '/openapi.yaml/x', '/docsx', '/docs/nothing']) {
       const g = await raw('GET', path);
       const t = await raw('TRACE', path);
       assert.equal(g.status, 404, path);
