@@ -62,15 +62,16 @@ export function flightScript(root, { file, name, params, fresh = [] }, identity)
 }
 
 // Runs each flight with pgbench at each client count, as the API's role over
-// the unix socket at SOCKDIR.  Returns [{flight, clients, tps}].
-export function runFlights(root, { flights, identity, clients, seconds, sockDir, port, password, scriptDir }) {
+// the unix socket at SOCKDIR (or a host): for SECONDS, or TRANSACTIONS a
+// client when given.  Returns [{flight, clients, tps, transactions}].
+export function runFlights(root, { flights, identity, clients, seconds, transactions, sockDir, port, password, scriptDir }) {
   const results = [];
   for (const f of flights) {
     const { script, defines } = flightScript(root, f, identity);
     const path = join(scriptDir, `flight-${f.name}.sql`);
     writeFileSync(path, script);
     const args = ['-n', '-h', sockDir, '-p', String(port), '-U', 'safeguard_api', '-M', 'prepared', '-j', '2',
-      '-T', String(seconds), '-f', path];
+      ...(transactions ? ['-t', String(transactions)] : ['-T', String(seconds)]), '-f', path];
     for (const [k, v] of Object.entries(defines)) args.push('-D', `${k}=${v}`);
     for (const c of clients) {
       const out = execFileSync('pgbench', [...args, '-c', String(c), 'safeguard'],
@@ -78,7 +79,7 @@ export function runFlights(root, { flights, identity, clients, seconds, sockDir,
       const failed = Number((out.match(/number of failed transactions: (\d+)/) || [0, 0])[1]);
       const done = Number((out.match(/number of transactions actually processed: (\d+)/) || [0, 0])[1]);
       if (failed || !done) throw new Error(`${f.target}: pgbench flight failed (${failed} failed, ${done} done)`);
-      results.push({ flight: f.target, clients: c, tps: Number((out.match(/tps = ([\d.]+)/) || [0, 0])[1]) });
+      results.push({ flight: f.target, clients: c, tps: Number((out.match(/tps = ([\d.]+)/) || [0, 0])[1]), transactions: done });
     }
   }
   return results;
