@@ -11,7 +11,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from './lib/client.mjs';
-import { who, call, ok, problem, makePanel, makeChild, refer, accept, makeMeeting, makeAction, today, sql, asApi } from './lib/panels.mjs';
+import { who, call, ok, problem, makePanel, makeChild, refer, accept, makeMeeting, makeAction, today, sql, asApi, DOC_031 } from './lib/panels.mjs';
 
 const chair = () => who('police', 'panel_chair');
 const yj = () => who('youth_justice', 'panel_member');
@@ -25,32 +25,6 @@ const auditOf = (requestId) => {
 const instant = (expr) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const row = (q) => JSON.parse(psql(q));
 
-// 031's panel_referral_doc, word for word, as an expression on a referral
-// row r: the document as it was before 066 built it another way.
-const DOC_031 = `select jsonb_build_object(
-    'id', r.id, 'panel_id', r.panel_id, 'child_id', r.child_id,
-    'child', (select jsonb_build_object('first_name', c.first_name, 'last_name', c.last_name,
-                                        'date_of_birth', c.date_of_birth)
-              from safeguard.children c where c.id = r.child_id),
-    'family_id', r.family_id, 'referring_agency', r.referring_agency, 'referred_by', r.referred_by,
-    'reason', r.reason, 'risk_level', r.risk_level,
-    'current_risk_level', coalesce(d.risk_level, r.risk_level), 'next_review_date', d.next_review_date,
-    'criteria', r.criteria, 'chronology_request_id', r.chronology_request_id, 'screening_id', r.screening_id,
-    'cme_case_id', r.cme_case_id,
-    'status', r.status, 'open', r.status in ('submitted', 'accepted', 'reopened'),
-    'decline_reason', case when r.status = 'declined' then r.status_reason end,
-    'closure_reason', r.closure_reason,
-    'history', coalesce((select jsonb_agg(jsonb_build_object(
-      'status', e.status, 'reason', e.reason, 'closure_reason', e.closure_reason, 'by', e.actor_sub,
-      'agency', e.actor_agency, 'at', safeguard.panel_instant(e.occurred_at)) order by e.version)
-      from safeguard.panel_referral_events e where e.referral_id = r.id), '[]'::jsonb),
-    'version', r.version, 'created_at', safeguard.panel_instant(r.created_at),
-    'updated_at', safeguard.panel_instant(r.updated_at))
-  from (values (1)) one
-  left join lateral (select d.risk_level, d.next_review_date
-                     from safeguard.panel_discussions d join safeguard.panel_meetings m on m.id = d.meeting_id
-                     where d.referral_id = r.id
-                     order by m.held_at desc, d.created_at desc limit 1) d on true`;
 
 const REFERRAL_KEYS = ['chronology_request_id', 'child', 'child_id', 'closure_reason', 'cme_case_id', 'created_at', 'criteria',
   'current_risk_level', 'decline_reason', 'family_id', 'history', 'id', 'next_review_date', 'open', 'panel_id', 'reason',
