@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request, psql } from './client.mjs';
 import { tokenFor } from './people.mjs';
+import { readFileSync } from 'node:fs';
 
 // (a social_worker token is CSC's only: other agencies' are refused at 401)
 export const ROLES = ['practitioner', 'safeguarding_lead', 'social_worker', 'panel_chair', 'panel_member', 'training_admin', 'auditor', 'admin'];
@@ -102,30 +103,13 @@ export function asApi({ agency, roles, sub = 'rls-attacker' }, statements) {
   }
 }
 
-// 031's panel_referral_doc, word for word, as an expression on a referral
-// row r: the document as it was before 066 built it another way, which
-// every referral answer must still equal byte for byte.
-export const DOC_031 = `select jsonb_build_object(
-    'id', r.id, 'panel_id', r.panel_id, 'child_id', r.child_id,
-    'child', (select jsonb_build_object('first_name', c.first_name, 'last_name', c.last_name,
-                                        'date_of_birth', c.date_of_birth)
-              from safeguard.children c where c.id = r.child_id),
-    'family_id', r.family_id, 'referring_agency', r.referring_agency, 'referred_by', r.referred_by,
-    'reason', r.reason, 'risk_level', r.risk_level,
-    'current_risk_level', coalesce(d.risk_level, r.risk_level), 'next_review_date', d.next_review_date,
-    'criteria', r.criteria, 'chronology_request_id', r.chronology_request_id, 'screening_id', r.screening_id,
-    'cme_case_id', r.cme_case_id,
-    'status', r.status, 'open', r.status in ('submitted', 'accepted', 'reopened'),
-    'decline_reason', case when r.status = 'declined' then r.status_reason end,
-    'closure_reason', r.closure_reason,
-    'history', coalesce((select jsonb_agg(jsonb_build_object(
-      'status', e.status, 'reason', e.reason, 'closure_reason', e.closure_reason, 'by', e.actor_sub,
-      'agency', e.actor_agency, 'at', safeguard.panel_instant(e.occurred_at)) order by e.version)
-      from safeguard.panel_referral_events e where e.referral_id = r.id), '[]'::jsonb),
-    'version', r.version, 'created_at', safeguard.panel_instant(r.created_at),
-    'updated_at', safeguard.panel_instant(r.updated_at))
-  from (values (1)) one
-  left join lateral (select d.risk_level, d.next_review_date
-                     from safeguard.panel_discussions d join safeguard.panel_meetings m on m.id = d.meeting_id
-                     where d.referral_id = r.id
-                     order by m.held_at desc, d.created_at desc limit 1) d on true`;
+// 031's panel_referral_doc, as an expression on a referral row r: the
+// document as it was before 066 built it another way, which every referral
+// answer must still equal byte for byte.  Read from the migration itself
+// (applied files never change), so it is 031's word for word.
+export const DOC_031 = (() => {
+  const text = readFileSync(new URL('../../../db/migrations/031_panel_rendering.sql', import.meta.url), 'utf8');
+  const m = text.match(/create function safeguard\.panel_referral_doc\(r safeguard\.panel_referrals\)[^$]*\$\$([\s\S]*?)\$\$;/);
+  if (!m) throw new Error('031_panel_rendering.sql: no panel_referral_doc');
+  return m[1].trim();
+})();
